@@ -1,0 +1,253 @@
+/* Context creation, the KV cache and bitnet_decode(). */
+#include "context.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "error.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* Tokens per forward pass. Prefill processes this many tokens per weight
+ * read; larger prompts go through several passes. */
+enum { DEFAULT_UBATCH = 256, DEFAULT_BATCH = 512 };
+
+/* Physical cores: distinct (package, core) pairs in /proc/cpuinfo; the number
+ * of online CPUs if that cannot be read. Hyper-threads share the SIMD units
+ * that bound these kernels, so they are not counted. */
+static int physical_cores(void) {
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f) return online > 0 ? (int)online : 1;
+    char line[256];
+    int phys = -1, seen = 0;
+    int pairs[1024][2];
+    while (fgets(line, sizeof line, f)) {
+        int v;
+        if (sscanf(line, "physical id : %d", &v) == 1) phys = v;
+        if (sscanf(line, "core id : %d", &v) == 1) {
+            bool dup = false;
+            for (int i = 0; i < seen; i++)
+                if (pairs[i][0] == phys && pairs[i][1] == v) dup = true;
+            if (!dup && seen < 1024) {
+                pairs[seen][0] = phys;
+                pairs[seen][1] = v;
+                seen++;
+            }
+        }
+    }
+    fclose(f);
+    if (seen > 0) return seen;
+    return online > 0 ? (int)online : 1;
+}
+
+bitnet_context_params bitnet_context_default_params(void) {
+    bitnet_context_params p = {0};
+    p.n_ctx = 0;
+    p.n_batch = DEFAULT_BATCH;
+    p.n_threads = 0;
+    p.numerics = BITNET_NUMERICS_COMPAT;
+    return p;
+}
+
+static void *ctx_alloc(bitnet_context *ctx, size_t count, size_t size) {
+    size_t total;
+    if (__builtin_mul_overflow(count, size, &total)) {
+        bn_fail(BITNET_ERR_NOMEM, "context buffer size overflows");
+        return NULL;
+    }
+    void *p = bn_aligned_alloc(total);
+    if (p) ctx->mem_bytes += total;
+    return p;
+}
+
+void bitnet_context_free(bitnet_context *ctx) {
+    if (!ctx) return;
+    void *bufs[] = {ctx->k_cache, ctx->v_cache, ctx->x,      ctx->xn,          ctx->q,
+                    ctx->k,       ctx->v,       ctx->att,    ctx->gate,        ctx->up,
+                    ctx->mm,      ctx->act.q,   ctx->act.scale, ctx->act.sum,  ctx->raw,
+                    ctx->att_scores, ctx->att_probs16, ctx->q16, ctx->row_buf, ctx->x16,
+                    ctx->logits};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) bn_aligned_free(bufs[i]);
+    bn_free(ctx);
+}
+
+bitnet_context *bitnet_context_new(const bitnet_model *model, const bitnet_context_params *params) {
+    bn_clear_error();
+    if (!model) {
+        bn_fail(BITNET_ERR_INVALID_ARGUMENT, "bitnet_context_new: model is NULL");
+        return NULL;
+    }
+    if (model->vocab_only) {
+        bn_fail(BITNET_ERR_INVALID_ARGUMENT,
+                "bitnet_context_new: the model was loaded vocab-only; it has no weights");
+        return NULL;
+    }
+    bitnet_context_params defaults = bitnet_context_default_params();
+    if (!params) params = &defaults;
+    const bn_hparams *hp = &model->hp;
+    if (params->n_ctx < 0 || params->n_ctx > (1 << 24)) {
+        bn_fail(BITNET_ERR_INVALID_ARGUMENT, "n_ctx %d is out of range [0, 16777216]", params->n_ctx);
+        return NULL;
+    }
+    if (params->n_batch < 0 || params->n_threads < 0 || params->n_threads > 1024) {
+        bn_fail(BITNET_ERR_INVALID_ARGUMENT, "n_batch %d / n_threads %d out of range",
+                params->n_batch, params->n_threads);
+        return NULL;
+    }
+    if (params->numerics != BITNET_NUMERICS_COMPAT && params->numerics != BITNET_NUMERICS_EXACT) {
+        bn_fail(BITNET_ERR_INVALID_ARGUMENT, "unknown numerics mode %d", (int)params->numerics);
+        return NULL;
+    }
+    const bn_kernels *kern = bn_kernels_get(params->isa);
+    if (!kern) return NULL;
+
+    bitnet_context *ctx = bn_calloc(1, sizeof *ctx);
+    if (!ctx) return NULL;
+    ctx->model = model;
+    ctx->kern = kern;
+    ctx->numerics = params->numerics;
+    ctx->n_ctx = params->n_ctx ? params->n_ctx : hp->n_ctx_train;
+    ctx->n_batch = params->n_batch ? params->n_batch : DEFAULT_BATCH;
+    ctx->n_ubatch = ctx->n_batch < DEFAULT_UBATCH ? ctx->n_batch : DEFAULT_UBATCH;
+    if (ctx->n_ubatch > ctx->n_ctx) ctx->n_ubatch = ctx->n_ctx;
+    ctx->n_threads = params->n_threads ? params->n_threads : physical_cores();
+    ctx->abort_callback = params->abort_callback;
+    ctx->abort_user_data = params->abort_user_data;
+    ctx->kv_elem = ctx->numerics == BITNET_NUMERICS_COMPAT ? 2 : 4;
+
+    const size_t ub = (size_t)ctx->n_ubatch;
+    const size_t E = (size_t)hp->n_embd, F = (size_t)hp->n_ff;
+    const size_t Q = (size_t)hp->n_head * (size_t)hp->head_dim;
+    const size_t KV = (size_t)hp->n_head_kv * (size_t)hp->head_dim;
+    size_t wide = E > F ? E : F;
+    if (Q > wide) wide = Q;
+    const size_t kv_total = (size_t)hp->n_layer * (size_t)ctx->n_ctx * KV;
+    const size_t nt = (size_t)ctx->n_threads;
+
+    ctx->k_cache = ctx_alloc(ctx, kv_total, ctx->kv_elem);
+    ctx->v_cache = ctx_alloc(ctx, kv_total, ctx->kv_elem);
+    ctx->x = ctx_alloc(ctx, ub * E, sizeof(float));
+    ctx->xn = ctx_alloc(ctx, ub * wide, sizeof(float));
+    ctx->q = ctx_alloc(ctx, ub * Q, sizeof(float));
+    ctx->k = ctx_alloc(ctx, ub * KV, sizeof(float));
+    ctx->v = ctx_alloc(ctx, ub * KV, sizeof(float));
+    ctx->att = ctx_alloc(ctx, ub * Q, sizeof(float));
+    ctx->gate = ctx_alloc(ctx, ub * F, sizeof(float));
+    ctx->up = ctx_alloc(ctx, ub * F, sizeof(float));
+    ctx->mm = ctx_alloc(ctx, ub * wide, sizeof(float));
+    ctx->act.q = ctx_alloc(ctx, ub * wide, 1);
+    ctx->act.scale = ctx_alloc(ctx, ub, sizeof(float));
+    ctx->act.sum = ctx_alloc(ctx, ub, sizeof(int32_t));
+    ctx->raw = ctx_alloc(ctx, ub * wide, sizeof(int32_t));
+    ctx->att_scores = ctx_alloc(ctx, nt * (size_t)ctx->n_ctx, sizeof(float));
+    ctx->att_probs16 = ctx_alloc(ctx, nt * (size_t)ctx->n_ctx, sizeof(uint16_t));
+    ctx->q16 = ctx_alloc(ctx, nt * (size_t)hp->head_dim, sizeof(uint16_t));
+    ctx->row_buf = ctx_alloc(ctx, nt * E, sizeof(float));
+    ctx->x16 = ctx_alloc(ctx, ub * wide, sizeof(uint16_t));
+    ctx->logits_cap = (size_t)hp->n_vocab;
+    ctx->logits = ctx_alloc(ctx, ctx->logits_cap, sizeof(float));
+    void *bufs[] = {ctx->k_cache, ctx->v_cache, ctx->x,   ctx->xn,         ctx->q,
+                    ctx->k,       ctx->v,       ctx->att, ctx->gate,       ctx->up,
+                    ctx->mm,      ctx->act.q,   ctx->act.scale, ctx->act.sum, ctx->raw,
+                    ctx->att_scores, ctx->att_probs16, ctx->q16, ctx->row_buf, ctx->x16,
+                    ctx->logits};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
+        if (!bufs[i]) {
+            bn_error_prefix("creating a context of %d tokens", ctx->n_ctx);
+            bitnet_context_free(ctx);
+            return NULL;
+        }
+    }
+    BN_LOG_INFO(&model->log, "context: n_ctx %d, %d threads, isa %s, numerics %s, %.1f MiB",
+                ctx->n_ctx, ctx->n_threads, kern->isa,
+                ctx->numerics == BITNET_NUMERICS_COMPAT ? "compat" : "exact",
+                (double)ctx->mem_bytes / 1048576.0);
+    return ctx;
+}
+
+const bitnet_model *bitnet_context_model(const bitnet_context *ctx) { return ctx ? ctx->model : NULL; }
+int32_t bitnet_context_n_ctx(const bitnet_context *ctx) { return ctx ? ctx->n_ctx : 0; }
+const char *bitnet_context_isa(const bitnet_context *ctx) { return ctx ? ctx->kern->isa : ""; }
+uint64_t bitnet_context_memory(const bitnet_context *ctx) { return ctx ? ctx->mem_bytes : 0; }
+int32_t bitnet_n_past(const bitnet_context *ctx) { return ctx ? ctx->n_past : 0; }
+
+bitnet_status bitnet_kv_truncate(bitnet_context *ctx, int32_t n_keep) {
+    if (!ctx) return bn_fail(BITNET_ERR_INVALID_ARGUMENT, "bitnet_kv_truncate: ctx is NULL");
+    if (n_keep < 0 || n_keep > ctx->n_past)
+        return bn_fail(BITNET_ERR_INVALID_ARGUMENT,
+                       "bitnet_kv_truncate: n_keep %d outside [0, %d] (tokens in the cache)", n_keep,
+                       ctx->n_past);
+    /* later positions are simply overwritten: attention never reads past n_past */
+    ctx->n_past = n_keep;
+    return BITNET_OK;
+}
+
+static bool grow_logits(bitnet_context *ctx, size_t n) {
+    if (n <= ctx->logits_cap) return true;
+    float *p = bn_aligned_alloc(n * sizeof(float));
+    if (!p) return false;
+    ctx->mem_bytes += (n - ctx->logits_cap) * sizeof(float);
+    bn_aligned_free(ctx->logits);
+    ctx->logits = p;
+    ctx->logits_cap = n;
+    return true;
+}
+
+bitnet_status bitnet_decode(bitnet_context *ctx, const bitnet_token *tokens, int32_t n_tokens,
+                            bool all_logits) {
+    if (!ctx || (!tokens && n_tokens > 0))
+        return bn_fail(BITNET_ERR_INVALID_ARGUMENT, "bitnet_decode: NULL argument");
+    if (n_tokens <= 0)
+        return bn_fail(BITNET_ERR_INVALID_ARGUMENT, "bitnet_decode: n_tokens is %d", n_tokens);
+    const bn_hparams *hp = &ctx->model->hp;
+    if (n_tokens > ctx->n_ctx - ctx->n_past)
+        return bn_fail(BITNET_ERR_CONTEXT_FULL,
+                       "bitnet_decode: %d tokens do not fit: %d of %d context positions are used",
+                       n_tokens, ctx->n_past, ctx->n_ctx);
+    if (all_logits && n_tokens > ctx->n_batch)
+        return bn_fail(BITNET_ERR_INVALID_ARGUMENT,
+                       "bitnet_decode: all_logits for %d tokens exceeds n_batch %d", n_tokens,
+                       ctx->n_batch);
+    for (int32_t i = 0; i < n_tokens; i++)
+        if (tokens[i] < 0 || tokens[i] >= hp->n_vocab)
+            return bn_fail(BITNET_ERR_INPUT, "bitnet_decode: token %d at index %d is outside [0, %d)",
+                           tokens[i], i, hp->n_vocab);
+    const size_t V = (size_t)hp->n_vocab;
+    if (all_logits && !grow_logits(ctx, (size_t)n_tokens * V)) return BITNET_ERR_NOMEM;
+
+    const int32_t n_past0 = ctx->n_past;
+    ctx->n_outputs = 0;
+    for (int32_t done = 0; done < n_tokens;) {
+        int32_t T = n_tokens - done < ctx->n_ubatch ? n_tokens - done : ctx->n_ubatch;
+        bool last = done + T == n_tokens;
+        /* without all_logits only the final micro-batch runs the head */
+        float *out = all_logits ? ctx->logits + (size_t)done * V : last ? ctx->logits : NULL;
+        bitnet_status st = bn_forward(ctx, tokens + done, T, all_logits, out);
+        if (st) {
+            ctx->n_past = n_past0;
+            return st == BITNET_ERR_ABORTED ? bn_fail(st, "bitnet_decode: aborted by the callback")
+                                            : st;
+        }
+        ctx->n_past += T;
+        done += T;
+    }
+    ctx->n_outputs = all_logits ? n_tokens : 1;
+    return BITNET_OK;
+}
+
+const float *bitnet_get_logits(const bitnet_context *ctx) { return ctx ? ctx->logits : NULL; }
+
+int32_t bitnet_get_n_outputs(const bitnet_context *ctx) { return ctx ? ctx->n_outputs : 0; }
+
+const float *bitnet_get_logits_ith(const bitnet_context *ctx, int32_t i) {
+    if (!ctx || ctx->n_outputs == 0) return NULL;
+    if (i < 0) i += ctx->n_outputs;
+    if (i < 0 || i >= ctx->n_outputs) return NULL;
+    return ctx->logits + (size_t)i * (size_t)ctx->model->hp.n_vocab;
+}

@@ -1,0 +1,111 @@
+/* The forward pass, written once for every architecture of arch.c. Reading it
+ * top to bottom is reading the model (spec 1.4-1.6):
+ *
+ *   x = embed(tokens)
+ *   for each layer:
+ *       a = rmsnorm(x) ; q, k, v = BitLinear(a) ; rope(q, k)
+ *       o = attention(q, cache) ; [o = rmsnorm(o, attn_sub_norm)]
+ *       x = x + BitLinear(o, wo)
+ *       f = rmsnorm(x) ; z = act(BitLinear(f, gate)) * BitLinear(f, up)
+ *       [z = rmsnorm(z, ffn_sub_norm)] ; x = x + BitLinear(z, down)
+ *   logits = head · rmsnorm(x, output_norm)
+ *
+ * Shapes are per micro-batch of T tokens: E = n_embd, F = n_ff,
+ * Q = n_head*head_dim, KV = n_head_kv*head_dim. */
+#include <string.h>
+
+#include "attention.h"
+#include "context.h"
+#include "f16.h"
+#include "matmul.h"
+#include "ops.h"
+
+static void embed(const bitnet_model *m, const bitnet_token *tokens, int T, float *x) {
+    const int64_t E = m->hp.n_embd;
+    for (int t = 0; t < T; t++) bn_weight_row_to_float(&m->tok_embd, tokens[t], x + t * E);
+}
+
+/* rmsnorm of each of T rows of n values */
+static void norm_rows(float *y, const float *x, const float *w, int T, int64_t n, float eps) {
+    for (int t = 0; t < T; t++) bn_rmsnorm(y + t * n, x + t * n, w, n, eps);
+}
+
+static void add_rows(float *x, const float *d, int64_t n) {
+    for (int64_t i = 0; i < n; i++) x[i] += d[i];
+}
+
+bitnet_status bn_forward(bitnet_context *ctx, const bitnet_token *tokens, int T, bool all_logits,
+                         float *logits_out) {
+    const bitnet_model *m = ctx->model;
+    const bn_arch *arch = m->arch;
+    const bn_hparams *hp = &m->hp;
+    const int64_t E = hp->n_embd, F = hp->n_ff;
+    const int64_t Q = (int64_t)hp->n_head * hp->head_dim;
+    const int64_t KV = (int64_t)hp->n_head_kv * hp->head_dim;
+    const int pos0 = ctx->n_past;
+    const bool exact = ctx->numerics == BITNET_NUMERICS_EXACT;
+
+    float *x = ctx->x;       /* [T][E] residual stream */
+    float *xn = ctx->xn;     /* [T][max(E,F,Q)] normed input of the next matmul */
+    float *q = ctx->q;       /* [T][Q] */
+    float *k = ctx->k;       /* [T][KV] */
+    float *v = ctx->v;       /* [T][KV] */
+    float *att = ctx->att;   /* [T][Q] attention output */
+    float *gate = ctx->gate; /* [T][F] */
+    float *up = ctx->up;     /* [T][F] */
+    float *mm = ctx->mm;     /* [T][max(E,F,Q)] matmul output */
+    float cs[1024];          /* RoPE cos/sin for one position: n_rot <= head_dim <= 1024 */
+
+    embed(m, tokens, T, x);
+
+    for (int il = 0; il < hp->n_layer; il++) {
+        const bn_layer *L = &m->layers[il];
+        if (ctx->abort_callback && ctx->abort_callback(ctx->abort_user_data))
+            return BITNET_ERR_ABORTED;
+
+        /* attention block: Q, K and V share one quantization of the normed input */
+        norm_rows(xn, x, L->attn_norm, T, E, hp->rms_eps);
+        bn_quantize_activations(ctx, xn, T, E);
+        bn_linear(ctx, &L->wq, xn, T, q);
+        bn_linear(ctx, &L->wk, xn, T, k);
+        bn_linear(ctx, &L->wv, xn, T, v);
+        for (int t = 0; t < T; t++) {
+            bn_rope_table(cs, pos0 + t, hp->n_rot, hp->rope_base, exact);
+            bn_rope_apply(q + t * Q, hp->n_head, hp->head_dim, hp->n_rot, cs, arch->rope);
+            bn_rope_apply(k + t * KV, hp->n_head_kv, hp->head_dim, hp->n_rot, cs, arch->rope);
+        }
+        bn_kv_store(ctx, il, k, v, T, pos0);
+        bn_attention(ctx, il, q, T, pos0, att);
+        const float *o_in = att;
+        if (arch->sub_norms) {
+            norm_rows(xn, att, L->attn_sub_norm, T, Q, hp->rms_eps);
+            o_in = xn;
+        }
+        bn_quantize_activations(ctx, o_in, T, Q);
+        bn_linear(ctx, &L->wo, o_in, T, mm);
+        add_rows(x, mm, T * E);
+
+        /* feed-forward block */
+        norm_rows(xn, x, L->ffn_norm, T, E, hp->rms_eps);
+        bn_quantize_activations(ctx, xn, T, E);
+        bn_linear(ctx, &L->ffn_gate, xn, T, gate);
+        bn_linear(ctx, &L->ffn_up, xn, T, up);
+        bn_ffn_activation(gate, up, T * F, arch->ffn_act); /* gate = act(gate) * up */
+        const float *down_in = gate;
+        if (arch->sub_norms) {
+            norm_rows(xn, gate, L->ffn_sub_norm, T, F, hp->rms_eps);
+            down_in = xn;
+        }
+        bn_quantize_activations(ctx, down_in, T, F);
+        bn_linear(ctx, &L->ffn_down, down_in, T, mm);
+        add_rows(x, mm, T * E);
+    }
+
+    if (!logits_out) return BITNET_OK;
+    /* only the rows whose logits are wanted go through the head */
+    const int first = all_logits ? 0 : T - 1;
+    const int n_out = T - first;
+    norm_rows(xn, x + first * E, m->output_norm, n_out, E, hp->rms_eps);
+    bn_output_head(ctx, &m->output, xn, n_out, logits_out);
+    return BITNET_OK;
+}

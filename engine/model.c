@@ -1,0 +1,399 @@
+/* Model loading: architecture, hyper-parameters and weights, each validated
+ * against the others before anything runs (catalogue G10, G11, G20, G21). */
+#include "model.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "error.h"
+#include "types.h"
+
+enum { KEY_MAX = 160 };
+
+/* "<arch>.<suffix>" with the architecture name as written in the file. */
+static const char *arch_key(char *buf, const char *arch, const char *suffix) {
+    snprintf(buf, KEY_MAX, "%s.%s", arch, suffix);
+    return buf;
+}
+
+static bitnet_status get_i32_key(const bn_gguf *g, const char *arch, const char *suffix,
+                                 int32_t min, int32_t max, int32_t *out) {
+    char key[KEY_MAX];
+    int64_t v = 0;
+    bitnet_status st = bn_gguf_get_i64(g, arch_key(key, arch, suffix), &v);
+    if (st) return st;
+    if (v < min || v > max)
+        return bn_fail(BITNET_ERR_FORMAT, "%s: metadata key '%s' = %" PRId64 " is out of range [%d, %d]",
+                       g->path, key, v, min, max);
+    *out = (int32_t)v;
+    return BITNET_OK;
+}
+
+static bitnet_status read_hparams(bitnet_model *m, const char *arch) {
+    const bn_gguf *g = m->file;
+    bn_hparams *hp = &m->hp;
+    char key[KEY_MAX];
+    bitnet_status st;
+    if ((st = get_i32_key(g, arch, "embedding_length", 1, 1 << 20, &hp->n_embd)) ||
+        (st = get_i32_key(g, arch, "block_count", 1, 4096, &hp->n_layer)) ||
+        (st = get_i32_key(g, arch, "feed_forward_length", 1, 1 << 22, &hp->n_ff)) ||
+        (st = get_i32_key(g, arch, "attention.head_count", 1, 1 << 14, &hp->n_head)) ||
+        (st = get_i32_key(g, arch, "context_length", 1, 1 << 24, &hp->n_ctx_train)))
+        return st;
+    hp->n_head_kv = hp->n_head;
+    if (bn_gguf_find(g, arch_key(key, arch, "attention.head_count_kv")) &&
+        (st = get_i32_key(g, arch, "attention.head_count_kv", 1, hp->n_head, &hp->n_head_kv)))
+        return st;
+    if (hp->n_embd % hp->n_head != 0)
+        return bn_fail(BITNET_ERR_FORMAT,
+                       "%s: %s.embedding_length %d is not a multiple of %s.attention.head_count %d",
+                       g->path, arch, hp->n_embd, arch, hp->n_head);
+    if (hp->n_head % hp->n_head_kv != 0)
+        return bn_fail(BITNET_ERR_FORMAT,
+                       "%s: %s.attention.head_count %d is not a multiple of "
+                       "%s.attention.head_count_kv %d",
+                       g->path, arch, hp->n_head, arch, hp->n_head_kv);
+    hp->head_dim = hp->n_embd / hp->n_head;
+    if (bn_gguf_find(g, arch_key(key, arch, "attention.key_length"))) {
+        int32_t kl = 0, vl = hp->head_dim;
+        if ((st = get_i32_key(g, arch, "attention.key_length", 1, 1 << 16, &kl))) return st;
+        if (bn_gguf_find(g, arch_key(key, arch, "attention.value_length")) &&
+            (st = get_i32_key(g, arch, "attention.value_length", 1, 1 << 16, &vl)))
+            return st;
+        if (kl != hp->head_dim || vl != hp->head_dim)
+            return bn_fail(BITNET_ERR_UNSUPPORTED,
+                           "%s: %s.attention.key_length/value_length %d/%d differ from the head "
+                           "dimension %d (embedding_length / head_count): not supported",
+                           g->path, arch, kl, vl, hp->head_dim);
+    }
+    hp->n_rot = hp->head_dim;
+    if (bn_gguf_find(g, arch_key(key, arch, "rope.dimension_count")) &&
+        (st = get_i32_key(g, arch, "rope.dimension_count", 2, hp->head_dim, &hp->n_rot)))
+        return st;
+    if (hp->n_rot % 2 != 0)
+        return bn_fail(BITNET_ERR_FORMAT, "%s: %s.rope.dimension_count %d is odd", g->path, arch,
+                       hp->n_rot);
+    if (m->arch->rot_equals_head && hp->n_rot != hp->head_dim)
+        return bn_fail(BITNET_ERR_FORMAT,
+                       "%s: %s.rope.dimension_count %d must equal the head dimension %d for "
+                       "architecture %s",
+                       g->path, arch, hp->n_rot, hp->head_dim, arch);
+
+    if ((st = bn_gguf_get_f32(g, arch_key(key, arch, "attention.layer_norm_rms_epsilon"),
+                              &hp->rms_eps)))
+        return st;
+    if (!isfinite(hp->rms_eps) || hp->rms_eps <= 0.0f || hp->rms_eps >= 1.0f)
+        return bn_fail(BITNET_ERR_FORMAT, "%s: %s = %g is not a valid epsilon (0 < eps < 1)",
+                       g->path, key, (double)hp->rms_eps);
+    hp->rope_base = 10000.0f;
+    if (bn_gguf_find(g, arch_key(key, arch, "rope.freq_base"))) {
+        if ((st = bn_gguf_get_f32(g, key, &hp->rope_base))) return st;
+        if (!isfinite(hp->rope_base) || hp->rope_base <= 1.0f)
+            return bn_fail(BITNET_ERR_FORMAT, "%s: %s = %g is not a valid RoPE base (> 1)",
+                           g->path, key, (double)hp->rope_base);
+    }
+    /* linear scaling with factor 1 is what the 2024 converter writes: harmless */
+    if (bn_gguf_find(g, arch_key(key, arch, "rope.scaling.factor"))) {
+        float f;
+        if ((st = bn_gguf_get_f32(g, key, &f))) return st;
+        if (f != 1.0f && f != 0.0f)
+            return bn_fail(BITNET_ERR_UNSUPPORTED, "%s: %s = %g: RoPE scaling is not supported",
+                           g->path, key, (double)f);
+    }
+    return BITNET_OK;
+}
+
+/* Looks up a tensor and checks its shape (ne0, ne1; ne1 = 0 for 1-D). */
+static bitnet_status find_tensor(const bitnet_model *m, const char *name, int64_t ne0, int64_t ne1,
+                                 bool required, const bn_gguf_tensor **out) {
+    const bn_gguf *g = m->file;
+    const bn_gguf_tensor *t = bn_gguf_find_tensor(g, name);
+    *out = t;
+    if (!t) {
+        if (!required) return BITNET_OK;
+        return bn_fail(BITNET_ERR_FORMAT, "%s: required tensor '%s' is missing", g->path, name);
+    }
+    uint32_t dims = ne1 ? 2 : 1;
+    bool ok = t->ne[0] == ne0 && t->ne[1] == (ne1 ? ne1 : 1) && t->ne[2] == 1 && t->ne[3] == 1;
+    if (!ok)
+        return bn_fail(BITNET_ERR_FORMAT,
+                       "%s: tensor '%s' has shape [%" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
+                       "], expected [%" PRId64 ", %" PRId64 "] from the hyper-parameters",
+                       g->path, name, t->ne[0], t->ne[1], t->ne[2], t->ne[3], ne0,
+                       ne1 ? ne1 : 1);
+    (void)dims;
+    return BITNET_OK;
+}
+
+/* A 1-D float32 vector of length n (norm weights, biases). */
+static bitnet_status load_vector(const bitnet_model *m, const char *name, int64_t n, bool required,
+                                 const float **out) {
+    const bn_gguf_tensor *t;
+    *out = NULL;
+    bitnet_status st = find_tensor(m, name, n, 0, required, &t);
+    if (st || !t) return st;
+    if (t->type != 0)
+        return bn_fail(BITNET_ERR_UNSUPPORTED, "%s: tensor '%s' has type %s; norms and biases must be f32",
+                       m->file->path, name, bn_type_name(t->type));
+    if ((uintptr_t)t->data % sizeof(float) != 0)
+        return bn_fail(BITNET_ERR_FORMAT, "%s: tensor '%s' data is not 4-byte aligned", m->file->path,
+                       name);
+    *out = (const float *)t->data;
+    return BITNET_OK;
+}
+
+/* Checks every code and the scale of an I2_S tensor (catalogue G21). */
+static bitnet_status check_i2s(const bitnet_model *m, const bn_weight *w, bool scan_codes) {
+    if (!isfinite(w->scale) || w->scale <= 0.0f)
+        return bn_fail(BITNET_ERR_FORMAT,
+                       "%s: I2_S tensor '%s' has scale %g (must be finite and > 0)", m->file->path,
+                       w->name, (double)w->scale);
+    if (!scan_codes) return BITNET_OK;
+    uint64_t n_bytes = (uint64_t)w->n_in * (uint64_t)w->n_out / 4;
+    for (uint64_t i = 0; i < n_bytes; i++) {
+        uint8_t b = w->data[i];
+        /* a code is 3 when both bits of a pair are set */
+        if (b & (b >> 1) & 0x55)
+            return bn_fail(BITNET_ERR_FORMAT,
+                           "%s: I2_S tensor '%s' has the invalid 2-bit code 3 at byte %" PRIu64,
+                           m->file->path, w->name, i);
+    }
+    return BITNET_OK;
+}
+
+static bool matmul_type_supported(uint32_t type) {
+    return type == BN_TYPE_I2_S || type == BN_TYPE_F32 || type == BN_TYPE_F16;
+}
+
+static bitnet_status load_weight(const bitnet_model *m, const char *name, int64_t n_in,
+                                 int64_t n_out, bool required, bool check, bn_weight *w) {
+    const bn_gguf_tensor *t;
+    memset(w, 0, sizeof *w);
+    w->scale = 1.0f;
+    w->post_scale = 1.0f;
+    bitnet_status st = find_tensor(m, name, n_in, n_out, required, &t);
+    if (st || !t) return st;
+    w->name = t->name;
+    w->type = t->type;
+    w->n_in = n_in;
+    w->n_out = n_out;
+    w->data = t->data;
+    if (!matmul_type_supported(t->type))
+        return bn_fail(BITNET_ERR_UNSUPPORTED,
+                       "%s: tensor '%s' has type %s, which libbitnet cannot multiply yet "
+                       "(supported: i2_s, f16, f32)",
+                       m->file->path, name, bn_type_name(t->type));
+    if (t->type == BN_TYPE_I2_S) {
+        w->row_bytes = (size_t)n_in / 4;
+        memcpy(&w->scale, t->data + (uint64_t)n_in * (uint64_t)n_out / 4, sizeof(float));
+        return check_i2s(m, w, check);
+    }
+    w->row_bytes = bn_type_row_size(t->type, n_in);
+    if ((uintptr_t)t->data % (t->type == BN_TYPE_F32 ? 4 : 2) != 0)
+        return bn_fail(BITNET_ERR_FORMAT, "%s: tensor '%s' data is misaligned", m->file->path, name);
+    return BITNET_OK;
+}
+
+/* The optional scalar multiplier blk.N.<proj>.scale of the 2024 graph. */
+static bitnet_status load_post_scale(const bitnet_model *m, const char *weight_name, bn_weight *w) {
+    char name[BN_GGUF_MAX_NAME + 16];
+    size_t len = strlen(weight_name);
+    if (len < 7 || strcmp(weight_name + len - 7, ".weight") != 0) return BITNET_OK;
+    snprintf(name, sizeof name, "%.*s.scale", (int)(len - 7), weight_name);
+    const bn_gguf_tensor *t = bn_gguf_find_tensor(m->file, name);
+    if (!t) return BITNET_OK;
+    if (t->type != BN_TYPE_F32 || t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3] != 1)
+        return bn_fail(BITNET_ERR_FORMAT, "%s: tensor '%s' must be a single f32 value",
+                       m->file->path, name);
+    memcpy(&w->post_scale, t->data, sizeof(float));
+    w->has_post_scale = true;
+    if (!isfinite(w->post_scale))
+        return bn_fail(BITNET_ERR_FORMAT, "%s: tensor '%s' is not finite", m->file->path, name);
+    return BITNET_OK;
+}
+
+static bitnet_status load_layer(bitnet_model *m, int il, bool check) {
+    const bn_hparams *hp = &m->hp;
+    bn_layer *L = &m->layers[il];
+    const int64_t E = hp->n_embd, F = hp->n_ff;
+    const int64_t Q = (int64_t)hp->n_head * hp->head_dim;
+    const int64_t KV = (int64_t)hp->n_head_kv * hp->head_dim;
+    char n[BN_GGUF_MAX_NAME + 16];
+    bitnet_status st;
+#define NAME(suffix) (snprintf(n, sizeof n, "blk.%d.%s", il, suffix), n)
+    if ((st = load_vector(m, NAME("attn_norm.weight"), E, true, &L->attn_norm)) ||
+        (st = load_weight(m, NAME("attn_q.weight"), E, Q, true, check, &L->wq)) ||
+        (st = load_weight(m, NAME("attn_k.weight"), E, KV, true, check, &L->wk)) ||
+        (st = load_weight(m, NAME("attn_v.weight"), E, KV, true, check, &L->wv)) ||
+        (st = load_weight(m, NAME("attn_output.weight"), Q, E, true, check, &L->wo)) ||
+        (st = load_vector(m, NAME("ffn_norm.weight"), E, true, &L->ffn_norm)) ||
+        (st = load_weight(m, NAME("ffn_gate.weight"), E, F, true, check, &L->ffn_gate)) ||
+        (st = load_weight(m, NAME("ffn_up.weight"), E, F, true, check, &L->ffn_up)) ||
+        (st = load_weight(m, NAME("ffn_down.weight"), F, E, true, check, &L->ffn_down)))
+        return st;
+    if (m->arch->sub_norms &&
+        ((st = load_vector(m, NAME("attn_sub_norm.weight"), Q, true, &L->attn_sub_norm)) ||
+         (st = load_vector(m, NAME("ffn_sub_norm.weight"), F, true, &L->ffn_sub_norm))))
+        return st;
+    /* optional biases (accepted by the 2025 loader; none in published files) */
+    if ((st = load_vector(m, NAME("attn_q.bias"), Q, false, &L->wq.bias)) ||
+        (st = load_vector(m, NAME("attn_k.bias"), KV, false, &L->wk.bias)) ||
+        (st = load_vector(m, NAME("attn_v.bias"), KV, false, &L->wv.bias)) ||
+        (st = load_vector(m, NAME("attn_output.bias"), E, false, &L->wo.bias)))
+        return st;
+#undef NAME
+    if (m->arch->proj_scales) {
+        bn_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->ffn_gate, &L->ffn_up, &L->ffn_down};
+        for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++)
+            if ((st = load_post_scale(m, ws[i]->name, ws[i]))) return st;
+    }
+    return BITNET_OK;
+}
+
+static bool lookup_type_supported(uint32_t type) {
+    const bn_type_traits *t = bn_type_get(type);
+    return t && t->to_float && type != BN_TYPE_TQ2_0;
+}
+
+static bitnet_status load_weights(bitnet_model *m, const bitnet_model_params *params) {
+    const bn_hparams *hp = &m->hp;
+    const bn_gguf *g = m->file;
+    bitnet_status st;
+
+    const bn_gguf_tensor *emb;
+    if ((st = find_tensor(m, "token_embd.weight", hp->n_embd, hp->n_vocab, true, &emb))) {
+        const bn_gguf_tensor *t = bn_gguf_find_tensor(g, "token_embd.weight");
+        if (t && t->ne[0] == hp->n_embd && t->ne[1] != hp->n_vocab)
+            return bn_fail(BITNET_ERR_FORMAT,
+                           "%s: token_embd.weight has %" PRId64
+                           " rows but the vocabulary has %d tokens",
+                           g->path, t->ne[1], hp->n_vocab);
+        return st;
+    }
+    if (!lookup_type_supported(emb->type))
+        return bn_fail(BITNET_ERR_UNSUPPORTED,
+                       "%s: token_embd.weight has type %s (supported: f32, f16, bf16, q8_0, q6_K)",
+                       g->path, bn_type_name(emb->type));
+    m->tok_embd = (bn_weight){.name = emb->name, .type = emb->type, .n_in = hp->n_embd,
+                              .n_out = hp->n_vocab, .data = emb->data,
+                              .row_bytes = bn_type_row_size(emb->type, hp->n_embd),
+                              .scale = 1.0f, .post_scale = 1.0f};
+    if ((st = load_vector(m, "output_norm.weight", hp->n_embd, true, &m->output_norm))) return st;
+
+    m->output = m->tok_embd;
+    const bn_gguf_tensor *out = bn_gguf_find_tensor(g, "output.weight");
+    if (out && m->arch->head == BN_HEAD_OUTPUT_OR_TIED) {
+        const bn_gguf_tensor *t;
+        if ((st = find_tensor(m, "output.weight", hp->n_embd, hp->n_vocab, true, &t))) return st;
+        if (!lookup_type_supported(t->type))
+            return bn_fail(BITNET_ERR_UNSUPPORTED, "%s: output.weight has unsupported type %s",
+                           g->path, bn_type_name(t->type));
+        m->output = (bn_weight){.name = t->name, .type = t->type, .n_in = hp->n_embd,
+                                .n_out = hp->n_vocab, .data = t->data,
+                                .row_bytes = bn_type_row_size(t->type, hp->n_embd),
+                                .scale = 1.0f, .post_scale = 1.0f};
+    } else if (out) {
+        BN_LOG_INFO(&m->log, "%s: output.weight ignored: architecture %s uses the tied embedding",
+                    g->path, m->arch->name);
+    }
+
+    m->layers = bn_calloc((size_t)hp->n_layer, sizeof *m->layers);
+    if (!m->layers) return BITNET_ERR_NOMEM;
+    for (int il = 0; il < hp->n_layer; il++)
+        if ((st = load_layer(m, il, params->check_tensors))) return st;
+
+    for (uint64_t i = 0; i < g->n_tensors; i++) {
+        const bn_gguf_tensor *t = &g->tensors[i];
+        uint64_t n = (uint64_t)t->ne[0] * (uint64_t)t->ne[1] * (uint64_t)t->ne[2] * (uint64_t)t->ne[3];
+        m->n_params += n;
+        m->n_bytes += t->nbytes;
+    }
+    return BITNET_OK;
+}
+
+bitnet_model_params bitnet_model_default_params(void) {
+    bitnet_model_params p = {0};
+    p.use_mmap = true;
+    return p;
+}
+
+bitnet_model *bitnet_model_load(const char *path, const bitnet_model_params *params) {
+    bn_clear_error();
+    bitnet_model_params defaults = bitnet_model_default_params();
+    if (!params) params = &defaults;
+    bitnet_model *m = bn_calloc(1, sizeof *m);
+    if (!m) return NULL;
+    m->log = (bn_logger){params->log_callback, params->log_user_data};
+    m->vocab_only = params->vocab_only;
+
+    bitnet_status st = bn_gguf_open(path, params->use_mmap, &m->file);
+    if (st) goto fail;
+    bn_gguf_str arch_name;
+    if ((st = bn_gguf_get_str(m->file, "general.architecture", &arch_name))) goto fail;
+    char arch[64];
+    if (arch_name.len == 0 || arch_name.len >= sizeof arch) {
+        st = bn_fail(BITNET_ERR_FORMAT, "%s: general.architecture has an invalid length %" PRIu64,
+                     path, arch_name.len);
+        goto fail;
+    }
+    memcpy(arch, arch_name.ptr, arch_name.len);
+    arch[arch_name.len] = '\0';
+
+    if ((st = bn_vocab_load(m->file, params, &m->vocab))) goto fail;
+    m->hp.n_vocab = bn_vocab_n_tokens(m->vocab);
+    if (params->vocab_only) {
+        m->arch = bn_arch_find(arch); /* may be NULL: vocab files carry any name */
+        return m;
+    }
+
+    m->arch = bn_arch_find(arch);
+    if (!m->arch) {
+        st = bn_fail(BITNET_ERR_UNSUPPORTED,
+                     "%s: general.architecture '%s' is not supported (supported: %s)", path, arch,
+                     bn_arch_list());
+        goto fail;
+    }
+    if ((st = read_hparams(m, arch))) goto fail;
+    char key[KEY_MAX];
+    if (bn_gguf_find(m->file, arch_key(key, arch, "vocab_size"))) {
+        int32_t vs = 0;
+        if ((st = get_i32_key(m->file, arch, "vocab_size", 1, INT32_MAX, &vs))) goto fail;
+        if (vs != m->hp.n_vocab) {
+            st = bn_fail(BITNET_ERR_FORMAT,
+                         "%s: %s = %d but tokenizer.ggml.tokens has %d entries", path, key, vs,
+                         m->hp.n_vocab);
+            goto fail;
+        }
+    }
+    if ((st = load_weights(m, params))) goto fail;
+    BN_LOG_INFO(&m->log,
+                "%s: %s, %d layers, %d embd, %d ff, %d heads (%d kv), head dim %d, vocab %d, "
+                "%.1f MiB",
+                path, m->arch->display, m->hp.n_layer, m->hp.n_embd, m->hp.n_ff, m->hp.n_head,
+                m->hp.n_head_kv, m->hp.head_dim, m->hp.n_vocab, (double)m->n_bytes / 1048576.0);
+    return m;
+
+fail:
+    (void)st;
+    bitnet_model_free(m);
+    return NULL;
+}
+
+void bitnet_model_free(bitnet_model *m) {
+    if (!m) return;
+    bn_free(m->layers);
+    bn_vocab_free(m->vocab);
+    bn_gguf_close(m->file);
+    bn_free(m);
+}
+
+void bn_weight_row_to_float(const bn_weight *w, int64_t row, float *dst) {
+    if (w->type == BN_TYPE_I2_S) {
+        bn_i2s_to_float(w->data, w->scale, row * w->n_in, w->n_in, dst);
+        return;
+    }
+    bn_type_get(w->type)->to_float(w->data + (size_t)row * w->row_bytes, dst, w->n_in);
+}

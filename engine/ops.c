@@ -1,0 +1,72 @@
+#include "ops.h"
+
+#include <math.h>
+
+void bn_rmsnorm(float *y, const float *x, const float *w, int64_t n, float eps) {
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i++) sum += (double)x[i] * (double)x[i];
+    const float mean = (float)(sum / (double)n);
+    const float scale = 1.0f / sqrtf(mean + eps);
+    for (int64_t i = 0; i < n; i++) y[i] = (x[i] * scale) * w[i];
+}
+
+void bn_rope_table(float *cs, int32_t pos, int n_rot, float base, bool exact) {
+    if (exact) {
+        for (int i = 0; i < n_rot / 2; i++) {
+            double theta = (double)pos * pow((double)base, -2.0 * i / n_rot);
+            cs[2 * i] = (float)cos(theta);
+            cs[2 * i + 1] = (float)sin(theta);
+        }
+        return;
+    }
+    const float theta_scale = powf(base, -2.0f / (float)n_rot);
+    float theta = (float)pos;
+    for (int i = 0; i < n_rot / 2; i++) {
+        cs[2 * i] = cosf(theta);
+        cs[2 * i + 1] = sinf(theta);
+        theta *= theta_scale;
+    }
+}
+
+void bn_rope_apply(float *x, int n_heads, int head_dim, int n_rot, const float *cs,
+                   bn_rope_kind kind) {
+    const int half = n_rot / 2;
+    for (int h = 0; h < n_heads; h++) {
+        float *v = x + (int64_t)h * head_dim;
+        for (int i = 0; i < half; i++) {
+            const float c = cs[2 * i], s = cs[2 * i + 1];
+            /* NEOX rotates dims (i, i + n_rot/2); NORM rotates (2i, 2i + 1) */
+            const int a = kind == BN_ROPE_NEOX ? i : 2 * i;
+            const int b = kind == BN_ROPE_NEOX ? i + half : 2 * i + 1;
+            const float x0 = v[a], x1 = v[b];
+            v[a] = x0 * c - x1 * s;
+            v[b] = x0 * s + x1 * c;
+        }
+    }
+}
+
+void bn_ffn_activation(float *g, const float *u, int64_t n, bn_ffn_act act) {
+    if (act == BN_FFN_SILU) {
+        for (int64_t i = 0; i < n; i++) g[i] = (g[i] / (1.0f + expf(-g[i]))) * u[i];
+    } else {
+        for (int64_t i = 0; i < n; i++) {
+            const float r = g[i] > 0.0f ? g[i] : 0.0f;
+            g[i] = (r * r) * u[i];
+        }
+    }
+}
+
+void bn_softmax_scaled(float *s, int64_t n, float scale) {
+    float max = -INFINITY;
+    for (int64_t i = 0; i < n; i++) {
+        s[i] *= scale;
+        if (s[i] > max) max = s[i];
+    }
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        s[i] = expf(s[i] - max);
+        sum += (double)s[i];
+    }
+    const float inv = (float)(1.0 / sum);
+    for (int64_t i = 0; i < n; i++) s[i] *= inv;
+}

@@ -1,0 +1,31 @@
+/* Element-wise and row operations of the forward pass (scalar). Their float
+ * order follows ggml where compat mode needs it (comments say where). */
+#ifndef BN_OPS_H
+#define BN_OPS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "arch.h"
+
+/* y = (x * 1/sqrt(mean(x²) + eps)) * w, sum of squares in double, the two
+ * multiplications in that order (ggml's rms_norm followed by mul). y may be x. */
+void bn_rmsnorm(float *y, const float *x, const float *w, int64_t n, float eps);
+
+/* cos/sin table for one position: cs[2i] = cos θ_i, cs[2i+1] = sin θ_i for
+ * i < n_rot/2, θ_i = pos · base^(-2i/n_rot). compat builds θ by repeated float
+ * multiplication like ggml; exact uses double. */
+void bn_rope_table(float *cs, int32_t pos, int n_rot, float base, bool exact);
+
+/* Rotates the first n_rot dims of each of n_heads vectors of head_dim floats. */
+void bn_rope_apply(float *x, int n_heads, int head_dim, int n_rot, const float *cs,
+                   bn_rope_kind kind);
+
+/* In place: z = act(g) * u over n values. */
+void bn_ffn_activation(float *g, const float *u, int64_t n, bn_ffn_act act);
+
+/* Softmax of s[0..n) scaled by `scale`, in place: p = e * (1 / Σe) with the sum
+ * of exponentials in double (ggml's soft_max). */
+void bn_softmax_scaled(float *s, int64_t n, float scale);
+
+#endif

@@ -1,0 +1,54 @@
+/* The kernel table: every compute primitive the forward pass calls, one table
+ * per instruction set. The scalar reference ("ref") is the truth; every other
+ * table starts from it and overrides entries with SIMD versions that tests
+ * compare against it (integer results bit for bit, float results within the
+ * stated tolerance). The table is chosen once per context (bn_kernels_get). */
+#ifndef BN_KERNELS_H
+#define BN_KERNELS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct bn_kernels {
+    const char *isa; /* "ref", "avx2", "avx512", "neon" */
+
+    /* Per-token int8 activation quantization, exactly spec 1.2:
+     * m = max(1e-5, max|x|) in double, scale = (float)(127/m),
+     * q = clamp(round_half_even(x*scale), -128, 127), sum = Σq. */
+    void (*quantize_i8)(const float *x, int64_t n, int8_t *q, float *scale, int32_t *sum);
+
+    /* I2_S (128-value blocks) times int8: raw sums Σ_k code·q with codes in
+     * {0,1,2}; the caller subtracts Σq and applies the scales (spec 1.3).
+     * w: first of n_rows rows of K/4 bytes each; K % 128 == 0.
+     * gemv: one token, out[r].
+     * gemm: n_tok tokens (rows of q q_stride bytes apart),
+     *       out[t * out_stride + r]. */
+    void (*i2s_gemv)(const uint8_t *w, int64_t K, int64_t n_rows, const int8_t *q, int32_t *out);
+    void (*i2s_gemm)(const uint8_t *w, int64_t K, int64_t n_rows, const int8_t *q,
+                     int64_t q_stride, int64_t n_tok, int32_t *out, int64_t out_stride);
+
+    /* Float dot products (f32 accumulation) for attention and the output head. */
+    float (*dot_f16)(const uint16_t *a, const uint16_t *b, int64_t n);
+    float (*dot_f16_f32)(const uint16_t *a, const float *b, int64_t n);
+    float (*dot_f32)(const float *a, const float *b, int64_t n);
+} bn_kernels;
+
+/* The scalar reference table (always available). */
+extern const bn_kernels bn_kernels_ref;
+
+/* The table for `isa` (NULL: $BITNET_ISA if set, else the best this CPU runs).
+ * Returns NULL if that ISA is unknown, not compiled in, or not supported by
+ * this CPU; the last error then says which. */
+const bn_kernels *bn_kernels_get(const char *isa);
+
+/* Whether this CPU and build can run `isa`. */
+bool bn_isa_supported(const char *isa);
+
+/* The best ISA this CPU runs, ignoring $BITNET_ISA. */
+const char *bn_isa_best(void);
+
+/* CPU features, for logs and reports ("avx2 fma f16c avx512f avx512bw ..."). */
+const char *bn_cpu_features(void);
+
+#endif

@@ -1,0 +1,20 @@
+#include "../f16.h"
+#include "kernels_ref.h"
+
+float bn_dot_f16_ref(const uint16_t *a, const uint16_t *b, int64_t n) {
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n; i++) sum += bn_f16_to_f32(a[i]) * bn_f16_to_f32(b[i]);
+    return sum;
+}
+
+float bn_dot_f16_f32_ref(const uint16_t *a, const float *b, int64_t n) {
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n; i++) sum += bn_f16_to_f32(a[i]) * b[i];
+    return sum;
+}
+
+float bn_dot_f32_ref(const float *a, const float *b, int64_t n) {
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n; i++) sum += a[i] * b[i];
+    return sum;
+}

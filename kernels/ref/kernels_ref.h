@@ -1,0 +1,17 @@
+/* Scalar reference kernels (see kernels.h for the contracts). SIMD tables
+ * reuse these for the entries they do not override. */
+#ifndef BN_KERNELS_REF_H
+#define BN_KERNELS_REF_H
+
+#include <stdint.h>
+
+void bn_quantize_i8_ref(const float *x, int64_t n, int8_t *q, float *scale, int32_t *sum);
+int32_t bn_i2s_dot_ref(const uint8_t *w, const int8_t *q, int64_t K);
+void bn_i2s_gemv_ref(const uint8_t *w, int64_t K, int64_t n_rows, const int8_t *q, int32_t *out);
+void bn_i2s_gemm_ref(const uint8_t *w, int64_t K, int64_t n_rows, const int8_t *q,
+                     int64_t q_stride, int64_t n_tok, int32_t *out, int64_t out_stride);
+float bn_dot_f16_ref(const uint16_t *a, const uint16_t *b, int64_t n);
+float bn_dot_f16_f32_ref(const uint16_t *a, const float *b, int64_t n);
+float bn_dot_f32_ref(const float *a, const float *b, int64_t n);
+
+#endif

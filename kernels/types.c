@@ -1,0 +1,159 @@
+#include "types.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "f16.h"
+
+static void f32_to_float(const void *src, float *dst, int64_t n) {
+    memcpy(dst, src, (size_t)n * sizeof(float));
+}
+
+static void f16_to_float(const void *src, float *dst, int64_t n) {
+    const uint16_t *s = src;
+    for (int64_t i = 0; i < n; i++) dst[i] = bn_f16_to_f32(s[i]);
+}
+
+static void bf16_to_float(const void *src, float *dst, int64_t n) {
+    const uint16_t *s = src;
+    for (int64_t i = 0; i < n; i++) dst[i] = bn_bf16_to_f32(s[i]);
+}
+
+static void q8_0_to_float(const void *src, float *dst, int64_t n) {
+    const bn_block_q8_0 *b = src;
+    for (int64_t i = 0; i < n / BN_QK8_0; i++) {
+        float d = bn_f16_to_f32(b[i].d);
+        for (int j = 0; j < BN_QK8_0; j++) dst[i * BN_QK8_0 + j] = d * (float)b[i].qs[j];
+    }
+}
+
+static void q6_k_to_float(const void *src, float *dst, int64_t n) {
+    const bn_block_q6_k *b = src;
+    for (int64_t i = 0; i < n / BN_QK_K; i++) {
+        const float d = bn_f16_to_f32(b[i].d);
+        const uint8_t *ql = b[i].ql;
+        const uint8_t *qh = b[i].qh;
+        const int8_t *sc = b[i].scales;
+        float *y = dst + i * BN_QK_K;
+        /* two halves of 128 values; each byte of ql holds two low nibbles and
+         * each byte of qh the high 2 bits of four values 32 apart */
+        for (int half = 0; half < 2; half++) {
+            for (int l = 0; l < 32; l++) {
+                int is = l / 16;
+                int q1 = (int)((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
+                int q2 = (int)((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
+                int q3 = (int)((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+                int q4 = (int)((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+                y[l + 0] = d * (float)sc[is + 0] * (float)q1;
+                y[l + 32] = d * (float)sc[is + 2] * (float)q2;
+                y[l + 64] = d * (float)sc[is + 4] * (float)q3;
+                y[l + 96] = d * (float)sc[is + 6] * (float)q4;
+            }
+            y += 128;
+            ql += 64;
+            qh += 32;
+            sc += 8;
+        }
+    }
+}
+
+static void tq2_0_to_float(const void *src, float *dst, int64_t n) {
+    const bn_block_tq2_0 *b = src;
+    for (int64_t i = 0; i < n / BN_QK_K; i++) {
+        const float d = bn_f16_to_f32(b[i].d);
+        float *y = dst + i * BN_QK_K;
+        for (int chunk = 0; chunk < 2; chunk++)         /* 128 values per 32 bytes */
+            for (int l = 0; l < 4; l++)                 /* bit pair l: values l*32 .. */
+                for (int m = 0; m < 32; m++) {
+                    int q = (b[i].qs[chunk * 32 + m] >> (2 * l)) & 3;
+                    y[chunk * 128 + l * 32 + m] = (float)(q - 1) * d;
+                }
+    }
+}
+
+static const bn_type_traits type_traits[BN_TYPE_COUNT] = {
+    [BN_TYPE_F32] = {"f32", 1, 4, false, false, f32_to_float},
+    [BN_TYPE_F16] = {"f16", 1, 2, false, false, f16_to_float},
+    [BN_TYPE_Q4_0] = {"q4_0", 32, 18, false, false, NULL},
+    [BN_TYPE_Q4_1] = {"q4_1", 32, 20, false, false, NULL},
+    [BN_TYPE_Q5_0] = {"q5_0", 32, 22, false, false, NULL},
+    [BN_TYPE_Q5_1] = {"q5_1", 32, 24, false, false, NULL},
+    [BN_TYPE_Q8_0] = {"q8_0", BN_QK8_0, sizeof(bn_block_q8_0), false, false, q8_0_to_float},
+    [BN_TYPE_Q8_1] = {"q8_1", 32, 36, false, false, NULL},
+    [BN_TYPE_Q2_K] = {"q2_K", 256, 84, false, false, NULL},
+    [BN_TYPE_Q3_K] = {"q3_K", 256, 110, false, false, NULL},
+    [BN_TYPE_Q4_K] = {"q4_K", 256, 144, false, false, NULL},
+    [BN_TYPE_Q5_K] = {"q5_K", 256, 176, false, false, NULL},
+    [BN_TYPE_Q6_K] = {"q6_K", BN_QK_K, sizeof(bn_block_q6_k), false, false, q6_k_to_float},
+    [BN_TYPE_Q8_K] = {"q8_K", 256, 292, false, false, NULL},
+    [BN_TYPE_I8] = {"i8", 1, 1, false, false, NULL},
+    [BN_TYPE_I16] = {"i16", 1, 2, false, false, NULL},
+    [BN_TYPE_I32] = {"i32", 1, 4, false, false, NULL},
+    [BN_TYPE_I64] = {"i64", 1, 8, false, false, NULL},
+    [BN_TYPE_F64] = {"f64", 1, 8, false, false, NULL},
+    [BN_TYPE_BF16] = {"bf16", 1, 2, false, false, bf16_to_float},
+    [BN_TYPE_TQ1_0] = {"tq1_0", 256, 54, true, false, NULL},
+    [BN_TYPE_TQ2_0] = {"tq2_0", BN_QK_K, sizeof(bn_block_tq2_0), true, false, tq2_0_to_float},
+    /* I2_S/TL1/TL2 sizes are tensor-wide (bn_type_nbytes); block_size is the
+     * granularity ne0 must respect for our kernels. */
+    [BN_TYPE_I2_S] = {"i2_s", BN_I2S_BLOCK, 32, true, true, NULL},
+    [BN_TYPE_TL1] = {"tl1", 4, 1, true, true, NULL},
+    [BN_TYPE_TL2] = {"tl2", 4, 1, true, true, NULL},
+};
+
+const bn_type_traits *bn_type_get(uint32_t type) {
+    if (type >= BN_TYPE_COUNT || !type_traits[type].name) return NULL;
+    return &type_traits[type];
+}
+
+const char *bn_type_name(uint32_t type) {
+    const bn_type_traits *t = bn_type_get(type);
+    if (t) return t->name;
+    if (type == BN_TYPE_I8_S) return "i8_s";
+    static const char *const removed[] = {"type 4 (removed q4_2)", "type 5 (removed q4_3)"};
+    if (type == 4 || type == 5) return removed[type - 4];
+    if (type >= 16 && type <= 23) return "an iq* type";
+    if (type == 29) return "iq1_m";
+    if (type >= 31 && type <= 33) return "a q4_0_x_x type";
+    return "unknown type";
+}
+
+bool bn_type_nbytes(uint32_t type, const int64_t *ne, int n_dims, uint64_t *nbytes) {
+    const bn_type_traits *t = bn_type_get(type);
+    if (!t || n_dims < 1) return false;
+    uint64_t n = 1;
+    for (int i = 0; i < n_dims; i++) {
+        if (ne[i] < 0 || __builtin_mul_overflow(n, (uint64_t)ne[i], &n)) return false;
+    }
+    if (ne[0] % t->block_size != 0) return false;
+    switch (type) {
+    case BN_TYPE_I2_S:
+    case BN_TYPE_TL1:
+        *nbytes = n / 4 + 32; /* 2 bits per value + the scale tail */
+        return true;
+    case BN_TYPE_TL2: {
+        /* allocation rule of bitnet.cpp's fork (spec 2.1), with ne1 = rows */
+        uint64_t k = (uint64_t)ne[0], m = n / (ne[0] ? (uint64_t)ne[0] : 1);
+        if (k < 256) return false;
+        uint64_t a = (k - 256) * m / 3 * 5 / 8 + 256 * m / 2 * 4 / 8;
+        *nbytes = ((a + 31) / 32) * 32 + 32;
+        return true;
+    }
+    default: {
+        uint64_t blocks = n / (uint64_t)t->block_size;
+        return !__builtin_mul_overflow(blocks, (uint64_t)t->type_size, nbytes);
+    }
+    }
+}
+
+size_t bn_type_row_size(uint32_t type, int64_t ne0) {
+    const bn_type_traits *t = bn_type_get(type);
+    if (!t) return 0;
+    if (type == BN_TYPE_I2_S) return (size_t)ne0 / 4;
+    return (size_t)(ne0 / t->block_size) * t->type_size;
+}
+
+void bn_i2s_to_float(const uint8_t *data, float scale, int64_t start, int64_t n, float *dst) {
+    static const float value_of_code[4] = {-1.0f, 0.0f, 1.0f, 0.0f};
+    for (int64_t i = 0; i < n; i++) dst[i] = value_of_code[bn_i2s_code(data, start + i)] * scale;
+}

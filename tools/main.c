@@ -1,0 +1,40 @@
+/* bitnet: the command-line tool. One file per subcommand (cmd_*.c). */
+#include <stdio.h>
+#include <string.h>
+
+#include "bitnet.h"
+#include "cli.h"
+
+static const cli_command commands[] = {
+    {"run", "generate text from a prompt", cmd_run},
+    {"tokenize", "print the token ids of a text as a JSON array", cmd_tokenize},
+    {"perplexity", "perplexity (and KL divergence against llama-perplexity's logits)", cmd_perplexity},
+    {"inspect", "show a GGUF file's metadata and tensors", cmd_inspect},
+};
+
+static void usage(FILE *out) {
+    fprintf(out, "usage: bitnet COMMAND [options]   (bitnet COMMAND --help for its options)\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].help);
+    fprintf(out, "\nlibbitnet %s, %s\n", bitnet_version(), bitnet_system_info());
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("bitnet %s (abi %d)\n", bitnet_version(), bitnet_abi_version());
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "bitnet: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
