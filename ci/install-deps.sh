@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs what the build and the tests need on a Debian machine: the Debian
+# packages (apt-get, when run as root; otherwise prints the command to run) and
+# a Python virtual environment for the numpy reference in build/venv.
+# Idempotent and quick when everything is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(gcc g++ make cmake pkg-config libcjson-dev libpcre2-dev gnuplot-nox python3 python3-venv)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [ "$(id -u)" = 0 ]; then
+    echo "install-deps: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "install-deps: missing Debian packages: ${missing[*]}" >&2
+    echo "install-deps: run: sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+# Python reference environment (numpy, pytest), pinned in baseline/python/requirements.txt.
+REQ=baseline/python/requirements.txt
+VENV=build/venv
+if [ -f "$REQ" ]; then
+  stamp="$VENV/.requirements.sha256"
+  want=$(sha256sum "$REQ" | cut -d' ' -f1)
+  if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    echo "install-deps: creating $VENV from $REQ"
+    mkdir -p build
+    /usr/bin/python3 -m venv "$VENV"
+    if "$VENV/bin/pip" install -q --disable-pip-version-check -r "$REQ"; then
+      echo "$want" > "$stamp"
+    else
+      echo "install-deps: pip could not install $REQ; the Python reference tests will be skipped" >&2
+    fi
+  fi
+fi
