@@ -59,15 +59,21 @@ void bn_attention(bitnet_context *ctx, int il, const float *q, int n_tok, int po
         const float *qh = q + t * q_dim + (int64_t)h * hd;             /* [hd] */
         float *oh = out + t * q_dim + (int64_t)h * hd;                 /* [hd] */
         if (compat) {
-            uint16_t *q16 = ctx->q16 + (int64_t)tid * hd;
-            uint16_t *p16 = ctx->att_probs16 + (int64_t)tid * ctx->n_ctx;
-            for (int d = 0; d < hd; d++) q16[d] = bn_f32_to_f16(qh[d]);
+            /* bitnet.cpp's x86 build (llamafile sgemm for F16 x F32 products)
+             * keeps Q and the probabilities in F32 when its operand is
+             * contiguous: Q only for a single token, the probabilities always.
+             * For multi-token batches Q goes through ggml's F16 conversion. */
             const uint16_t *kc = (const uint16_t *)ctx->k_cache + il * layer + (int64_t)g * hd;
-            for (int j = 0; j < n_kv; j++) scores[j] = kern->dot_f16(kc + j * kv_dim, q16, hd);
+            if (n_tok > 1) {
+                uint16_t *q16 = ctx->q16 + (int64_t)tid * hd;
+                for (int d = 0; d < hd; d++) q16[d] = bn_f32_to_f16(qh[d]);
+                for (int j = 0; j < n_kv; j++) scores[j] = kern->dot_f16(kc + j * kv_dim, q16, hd);
+            } else {
+                for (int j = 0; j < n_kv; j++) scores[j] = kern->dot_f16_f32(kc + j * kv_dim, qh, hd);
+            }
             bn_softmax_scaled(scores, n_kv, scale);
-            for (int j = 0; j < n_kv; j++) p16[j] = bn_f32_to_f16(scores[j]);
             const uint16_t *vt = (const uint16_t *)ctx->v_cache + il * layer + (int64_t)g * hd * ctx->n_ctx;
-            for (int d = 0; d < hd; d++) oh[d] = kern->dot_f16(vt + (int64_t)d * ctx->n_ctx, p16, n_kv);
+            for (int d = 0; d < hd; d++) oh[d] = kern->dot_f16_f32(vt + (int64_t)d * ctx->n_ctx, scores, n_kv);
         } else {
             const float *kc = (const float *)ctx->k_cache + il * layer + (int64_t)g * hd;
             for (int j = 0; j < n_kv; j++) scores[j] = kern->dot_f32(kc + j * kv_dim, qh, hd);

@@ -10,7 +10,8 @@ void bn_kv_store(bitnet_context *ctx, int il, const float *k, const float *v, in
 
 /* out[t][n_head * head_dim] = softmax(q·K^T / sqrt(head_dim)) · V for token t
  * at position pos0 + t, attending to positions 0..pos0+t of layer il.
- * compat: Q and the probabilities rounded to F16 (ggml's F16 cache mat-muls). */
+ * compat: F16 cache; Q rounded to F16 for multi-token batches only, as
+ * bitnet.cpp's x86 build does (see numerics.md). */
 void bn_attention(bitnet_context *ctx, int il, const float *q, int n_tok, int pos0, float *out);
 
 #endif

@@ -55,8 +55,12 @@ static void linear_float(bitnet_context *ctx, const bn_weight *w, const float *x
                          float *y) {
     const bn_kernels *k = ctx->kern;
     const int64_t K = w->n_in, M = w->n_out;
-    const bool f16_input = w->type == BN_TYPE_F16 && ctx->numerics == BITNET_NUMERICS_COMPAT;
-    if (f16_input) /* ggml converts the input to the weight's F16 before the dot */
+    /* bitnet.cpp's x86 build multiplies F16 weights by F32 inputs without
+     * rounding the inputs (llamafile sgemm, K a multiple of 16); ggml's
+     * generic path would round them to F16, which compat then mimics. */
+    const bool f16_input = w->type == BN_TYPE_F16 && ctx->numerics == BITNET_NUMERICS_COMPAT &&
+                           K % 16 != 0;
+    if (f16_input)
         for (int64_t i = 0; i < (int64_t)n_tok * K; i++) ctx->x16[i] = bn_f32_to_f16(x[i]);
 #pragma omp parallel for num_threads(ctx->n_threads) schedule(static)
     for (int64_t r = 0; r < M; r++) {

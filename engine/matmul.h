@@ -14,8 +14,7 @@ void bn_quantize_activations(bitnet_context *ctx, const float *x, int n_tok, int
  * x); float weights read x. */
 void bn_linear(bitnet_context *ctx, const bn_weight *w, const float *x, int n_tok, float *y);
 
-/* logits[n_tok][n_vocab] = head · x[t] (x already normed). compat rounds x to
- * F16 before an F16 head, like ggml. */
+/* logits[n_tok][n_vocab] = head · x[t] (x already normed). */
 void bn_output_head(bitnet_context *ctx, const bn_weight *head, const float *x, int n_tok,
                     float *logits);
 

@@ -1,0 +1,195 @@
+"""JSON-lines front end of the Python reference: `python -m bitnet_ref.runner`.
+
+One request per line on stdin, one response per line on stdout (flushed after each line).
+See baseline/python/README.md for the protocol.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+import traceback
+
+import numpy as np
+
+from . import numerics as nm
+from .gguf import GGUFError
+from .model import Model, ModelError, generate, perplexity
+
+PROTOCOL_VERSION = 1
+
+
+class RequestError(ValueError):
+    pass
+
+
+def _tokens(req, key="tokens"):
+    toks = req.get(key)
+    if not isinstance(toks, list) or not toks:
+        raise RequestError(f"'{key}' must be a non-empty list of integers")
+    if not all(isinstance(t, int) and not isinstance(t, bool) for t in toks):
+        raise RequestError(f"'{key}' must contain only integers")
+    return toks
+
+
+def _int(req, key, default=None, minimum=None):
+    v = req.get(key, default)
+    if v is None:
+        raise RequestError(f"missing '{key}'")
+    if not isinstance(v, int) or isinstance(v, bool):
+        raise RequestError(f"'{key}' must be an integer")
+    if minimum is not None and v < minimum:
+        raise RequestError(f"'{key}' must be >= {minimum}")
+    return v
+
+
+def _finite(x: float):
+    """JSON has no inf/nan: map them to strings."""
+    if math.isfinite(x):
+        return x
+    return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
+
+
+def top_k_logprobs(logits: np.ndarray, k: int):
+    """Per position, the k most likely tokens as [id, logprob], best first; ties broken by
+    lower id.  logits: (T, V)."""
+    lp = nm.log_softmax(logits)                                   # (T, V) float64
+    k = min(k, lp.shape[1])
+    out = []
+    for row in lp:
+        if k == 0:
+            out.append([])
+            continue
+        idx = np.argpartition(-row, k - 1)[:k] if k < row.shape[0] else np.arange(row.shape[0])
+        # stable order: logprob descending, then id ascending
+        idx = sorted(idx.tolist(), key=lambda i: (-row[i], i))
+        out.append([[int(i), _finite(float(row[i]))] for i in idx])
+    return out
+
+
+class Runner:
+    def __init__(self):
+        self.model = None
+
+    def handle(self, req: dict) -> dict:
+        op = req.get("op")
+        if not isinstance(op, str):
+            raise RequestError("missing 'op'")
+        fn = getattr(self, "op_" + op, None)
+        if fn is None:
+            raise RequestError(f"unknown op '{op}'")
+        if op not in ("load", "quit", "hello") and self.model is None:
+            raise RequestError("no model loaded (send a 'load' request first)")
+        return fn(req)
+
+    def op_hello(self, req):
+        return {"protocol": PROTOCOL_VERSION, "numpy": np.__version__,
+                "python": sys.version.split()[0]}
+
+    def op_load(self, req):
+        path = req.get("model")
+        if not isinstance(path, str):
+            raise RequestError("'model' must be a path")
+        numerics = req.get("numerics", nm.COMPAT)
+        if numerics not in nm.MODES:
+            raise RequestError(f"'numerics' must be one of {list(nm.MODES)}")
+        options = req.get("options", {})
+        if not isinstance(options, dict):
+            raise RequestError("'options' must be an object")
+        t0 = time.perf_counter()
+        self.model = None
+        self.model = Model(path, numerics, options)
+        m = self.model
+        return {"arch": m.arch_name, "n_vocab": m.n_vocab, "numerics": numerics,
+                "options": m.options, "n_layer": m.hp.n_layer, "n_embd": m.hp.n_embd,
+                "n_ctx_train": m.hp.n_ctx_train, "bos": m.bos_id, "eos": m.eos_id,
+                "add_bos": m.add_bos, "load_s": time.perf_counter() - t0}
+
+    def op_logits(self, req):
+        toks = _tokens(req)
+        k = _int(req, "top_k", 10, minimum=0)
+        t0 = time.perf_counter()
+        logits = self.model.logits(toks)                          # (T, V)
+        resp = {"n": len(toks), "n_vocab": self.model.n_vocab,
+                "top": top_k_logprobs(logits, k)}
+        if req.get("full"):
+            out = req.get("out")
+            if not isinstance(out, str):
+                raise RequestError("'full' needs 'out': a file path")
+            tmp = out + ".tmp"
+            logits.astype("<f4").tofile(tmp)
+            os.replace(tmp, out)
+            resp["logits_file"] = out
+            resp["logits_shape"] = [len(toks), self.model.n_vocab]
+        resp["eval_s"] = time.perf_counter() - t0
+        return resp
+
+    def op_generate(self, req):
+        toks = _tokens(req)
+        n = _int(req, "n_predict", minimum=0)
+        stop = req.get("stop", [])
+        if not isinstance(stop, list) or not all(isinstance(s, int) for s in stop):
+            raise RequestError("'stop' must be a list of token ids")
+        t0 = time.perf_counter()
+        out, margins = generate(self.model, toks, n, stop=set(stop))
+        return {"tokens": out, "margins": [_finite(x) for x in margins],
+                "eval_s": time.perf_counter() - t0}
+
+    def op_perplexity(self, req):
+        toks = _tokens(req)
+        n_ctx = _int(req, "n_ctx", minimum=4)
+        n_chunks = req.get("n_chunks")
+        if n_chunks is not None:
+            n_chunks = _int(req, "n_chunks", minimum=1)
+        add_bos = req.get("add_bos")
+        if add_bos is not None and not isinstance(add_bos, bool):
+            raise RequestError("'add_bos' must be true or false")
+        t0 = time.perf_counter()
+        r = perplexity(self.model, toks, n_ctx, n_chunks, add_bos)
+        r["eval_s"] = time.perf_counter() - t0
+        return r
+
+    def op_quit(self, req):
+        return {}
+
+
+def serve(inp=sys.stdin, out=sys.stdout):
+    runner = Runner()
+    for line in inp:
+        line = line.strip()
+        if not line:
+            continue
+        rid = None
+        try:
+            req = json.loads(line)
+            if not isinstance(req, dict):
+                raise RequestError("a request must be a JSON object")
+            rid = req.get("id")
+            resp = {"id": rid, "ok": True}
+            resp.update(runner.handle(req))
+        except (RequestError, ModelError, GGUFError, OSError, KeyError, ValueError,
+                MemoryError) as e:
+            resp = {"id": rid, "ok": False, "error": str(e) or type(e).__name__}
+        except Exception as e:  # keep serving whatever happens
+            resp = {"id": rid, "ok": False, "error": f"internal error: {type(e).__name__}: {e}",
+                    "traceback": traceback.format_exc(limit=5)}
+        out.write(json.dumps(resp, allow_nan=False) + "\n")
+        out.flush()
+        if resp.get("ok") and isinstance(req, dict) and req.get("op") == "quit":
+            break
+    return 0
+
+
+def main(argv=None):
+    import argparse
+    ap = argparse.ArgumentParser(prog="python -m bitnet_ref.runner",
+                                 description="BitNet numpy reference, JSON lines on stdin/stdout")
+    ap.parse_args(argv)
+    return serve()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
