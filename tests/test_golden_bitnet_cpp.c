@@ -42,7 +42,7 @@ static void check_tokenize(const bitnet_model *m, const cJSON *cases) {
 /* Runs a CLI command and returns the number after `key` in its output. */
 static double cli_number(const char *args, const char *key) {
     static char out[1 << 16];
-    char cmd[8192];
+    char cmd[20000];
     snprintf(cmd, sizeof cmd, "%s %s", test_env("BITNET_BIN", "bitnet"), args);
     int rc = test_run(cmd, out, sizeof out);
     CHECKF(rc == 0, "%s exited %d", cmd, rc);
@@ -121,7 +121,7 @@ int main(void) {
     const char *text_path = fixture("eval-text.txt");
     if (!model_path || !golden_path || !kld_path || !text_path)
         SKIP("../shared/fixtures/bitnet-cpp is absent (set BITNET_SHARED_DIR)");
-    char mp[4096], kp[4096], tp[4096];
+    char mp[4200], kp[4200], tp[4200];
     snprintf(mp, sizeof mp, "%s", model_path);
     snprintf(kp, sizeof kp, "%s", kld_path);
     snprintf(tp, sizeof tp, "%s", text_path);
@@ -137,7 +137,7 @@ int main(void) {
     check_tokenize(m, cJSON_GetObjectItem(golden, "tokenize"));
 
     /* perplexity, same chunking as llama-perplexity */
-    char args[8192];
+    char args[16384];
     snprintf(args, sizeof args, "perplexity -m '%s' -f '%s' -c 128", mp, tp);
     double ppl = cli_number(args, "Final estimate: PPL = ");
     double want_ppl = cJSON_GetObjectItem(cJSON_GetObjectItem(golden, "perplexity"), "ppl")->valuedouble;
