@@ -28,6 +28,10 @@ typedef struct model_spec {
     bool i2s_code3;             /* put the invalid code 3 into blk.0.attn_q */
     bool with_output;           /* add output.weight (F16) */
     bool f32_weights;           /* projections as F32 instead of I2_S */
+    const char *chat_template;  /* tokenizer.chat_template text */
+    /* adds a <|eot_id|> control token and makes the head always pick EOS or
+     * <|eot_id|> (needs with_output): for end-of-generation tests */
+    bool eog_head;
 } model_spec;
 
 static inline model_spec model_spec_default(const char *arch) {
@@ -66,7 +70,14 @@ static inline bool mb_tensor(bn_gguf_writer *w, const model_spec *s, const char 
     uint8_t *d = calloc(1, (size_t)nbytes);
     if (!d) return false;
     const uint64_t n = (uint64_t)ne0 * (uint64_t)ne[1];
-    if (type == BN_TYPE_F32) {
+    if (s->eog_head && !strcmp(name, "output_norm.weight")) {
+        ((float *)d)[0] = 1.0f; /* the head sees only the first hidden value */
+    } else if (s->eog_head && !strcmp(name, "output.weight")) {
+        /* row 2 (EOS) = +8 e0, the last row (<|eot_id|>) = -8 e0: whatever the
+         * sign of the hidden value, an end-of-generation token wins */
+        ((uint16_t *)d)[2 * ne0] = bn_f32_to_f16(8.0f);
+        ((uint16_t *)d)[(ne[1] - 1) * ne0] = bn_f32_to_f16(-8.0f);
+    } else if (type == BN_TYPE_F32) {
         float *f = (float *)d;
         bool is_norm = strstr(name, "norm") != NULL;
         for (uint64_t i = 0; i < n; i++)
@@ -115,7 +126,7 @@ static inline bool build_model(const char *path, const model_spec *s) {
     bn_gguf_writer *w = bn_gguf_writer_new();
     if (!w) return false;
     uint64_t rng = s->seed * 0x9E3779B97F4A7C15ULL + 1;
-    const int n_vocab = 3 + 256 + s->n_extra_tokens;
+    const int n_vocab = 3 + 256 + s->n_extra_tokens + (s->eog_head ? 1 : 0);
 
     bn_gguf_set_str(w, "general.architecture", s->arch);
     bn_gguf_set_str(w, "general.name", "test-model");
@@ -139,9 +150,10 @@ static inline bool build_model(const char *path, const model_spec *s) {
         char buf[32];
         if (i < 3) snprintf(buf, sizeof buf, "%s", specials[i]);
         else if (i < 259) snprintf(buf, sizeof buf, "<0x%02X>", i - 3);
+        else if (s->eog_head && i == n_vocab - 1) snprintf(buf, sizeof buf, "<|eot_id|>");
         else snprintf(buf, sizeof buf, "\xe2\x96\x81w%d", i - 259);
         texts[i] = strdup(buf);
-        types[i] = i == 0 ? 2 : i < 3 ? 3 : i < 259 ? 6 : 1;
+        types[i] = i == 0 ? 2 : i < 3 ? 3 : i < 259 ? 6 : (s->eog_head && i == n_vocab - 1) ? 3 : 1;
         scores[i] = i < 259 ? 0.0f : -(float)(i - 259);
     }
     bn_gguf_set_str(w, "tokenizer.ggml.model", "llama");
@@ -152,6 +164,7 @@ static inline bool build_model(const char *path, const model_spec *s) {
     bn_gguf_set_u32(w, "tokenizer.ggml.eos_token_id", 2);
     bn_gguf_set_u32(w, "tokenizer.ggml.unknown_token_id", 0);
     bn_gguf_set_bool(w, "tokenizer.ggml.add_bos_token", true);
+    if (s->chat_template) bn_gguf_set_str(w, "tokenizer.chat_template", s->chat_template);
     for (int i = 0; i < n_vocab; i++) free(texts[i]);
     free(texts);
     free(scores);
