@@ -1,0 +1,319 @@
+/* AVX-512 (F, BW, VL, DQ, VNNI) kernels. Built with the matching -m flags and
+ * only called when dispatch has seen those features at run time.
+ *
+ * I2_S × int8 uses VNNI `vpdpbusd`: unsigned bytes × signed bytes, four
+ * adjacent products summed straight into int32 lanes, so there is no int16
+ * stage that could saturate. The 32 packed bytes of a 128-value block are
+ * broadcast to both halves of a zmm register (a load-port broadcast, no
+ * shuffle); byte i of the block holds values i, 32+i, 64+i, 96+i in bit pairs
+ * 7-6, 5-4, 3-2, 1-0. Masking the low half with one bit pair and the high
+ * half with another gives a code vector that lines up with 64 consecutive
+ * activations, so two contiguous 64-byte activation loads cover a block.
+ * Codes are not shifted down to 0..2: a lane that multiplies `w & 0x0c`
+ * (codes × 4) holds 4× the wanted sum, and is shifted right by 2 once at the
+ * end (exact, since every product in it is a multiple of 4). See
+ * docs/kernels.md for the bounds. */
+#include <immintrin.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "../kernels.h"
+
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+
+static ALWAYS_INLINE __mmask16 tail_mask16(int64_t left) {
+    return (__mmask16)((1u << left) - 1u); /* left in 1..15 */
+}
+
+/* ------------------------------------------------------------------------ */
+/* quantize_i8                                                               */
+/* ------------------------------------------------------------------------ */
+
+static float max_abs_f32(const float *x, int64_t n) {
+    /* max_ps returns its second operand when either is NaN, so NaN inputs
+     * are skipped exactly like the reference's `a > max`; masked-off tail
+     * lanes load as 0, which never raises the max. */
+    __m512 m0 = _mm512_setzero_ps(), m1 = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        m0 = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(x + i)), m0);
+        m1 = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(x + i + 16)), m1);
+    }
+    for (; i + 16 <= n; i += 16) m0 = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(x + i)), m0);
+    if (i < n)
+        m1 = _mm512_max_ps(_mm512_abs_ps(_mm512_maskz_loadu_ps(tail_mask16(n - i), x + i)), m1);
+    return _mm512_reduce_max_ps(_mm512_max_ps(m0, m1));
+}
+
+/* The reference's nearest_int on 16 lanes (same float operations in the same
+ * order, so the same bits for every input, NaN and inf included), clamped to
+ * [-128, 127]. */
+static ALWAYS_INLINE __m512i quantize16(__m512 x, __m512 s) {
+    const __m512 magic = _mm512_set1_ps(12582912.0f);
+    __m512i bits = _mm512_castps_si512(_mm512_add_ps(_mm512_mul_ps(x, s), magic));
+    __m512i v = _mm512_sub_epi32(_mm512_and_si512(bits, _mm512_set1_epi32(0x007fffff)),
+                                 _mm512_set1_epi32(0x00400000));
+    v = _mm512_min_epi32(v, _mm512_set1_epi32(127));
+    return _mm512_max_epi32(v, _mm512_set1_epi32(-128));
+}
+
+static void quantize_i8_avx512(const float *x, int64_t n, int8_t *q, float *scale, int32_t *sum) {
+    /* The max over floats is exact; widening it gives the reference's
+     * double running max. */
+    double max = (double)max_abs_f32(x, n);
+    if (!(max > 0.00001)) max = 0.00001;
+    const float s = (float)(127.0 / max);
+    const __m512 vs = _mm512_set1_ps(s);
+    __m512i total = _mm512_setzero_si512(); /* lanes gain at most 128 per step */
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512i v = quantize16(_mm512_loadu_ps(x + i), vs);
+        total = _mm512_add_epi32(total, v);
+        /* Saturating narrow; exact because v is already clamped. */
+        _mm_storeu_si128((__m128i *)(q + i), _mm512_cvtsepi32_epi8(v));
+    }
+    if (i < n) {
+        const __mmask16 m = tail_mask16(n - i);
+        __m512i v = quantize16(_mm512_maskz_loadu_ps(m, x + i), vs);
+        total = _mm512_mask_add_epi32(total, m, total, v);
+        _mm512_mask_cvtsepi32_storeu_epi8(q + i, m, v);
+    }
+    *scale = s;
+    *sum = _mm512_reduce_add_epi32(total);
+}
+
+/* ------------------------------------------------------------------------ */
+/* I2_S × int8                                                               */
+/* ------------------------------------------------------------------------ */
+
+/* Both halves of the zmm hold the block's 32 bytes. */
+static ALWAYS_INLINE __m512i load_block(const uint8_t *w) {
+    return _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)w));
+}
+
+/* Lanes 0-7 (low 256 bits) and 8-15 (high) of an accumulator hold different
+ * multiples of the wanted sums; shift each down and add all 16 lanes. */
+static ALWAYS_INLINE int32_t reduce_scaled(__m512i acc, int lo_shift, int hi_shift) {
+    const __m512i sh =
+        _mm512_inserti64x4(_mm512_set1_epi32(lo_shift), _mm256_set1_epi32(hi_shift), 1);
+    return _mm512_reduce_add_epi32(_mm512_srav_epi32(acc, sh));
+}
+
+/* gemv: R rows × one token, no shifts at all. For each row two accumulators:
+ *   a += dpbusd(w & [0xc0 | 0x30], x[0..63])   lanes: 64·plane0 | 16·plane1
+ *   b += dpbusd(w & [0x0c | 0x03], x[64..127]) lanes:  4·plane2 |    plane3
+ * Per block a lane of `a` gains at most 4 products of |128·-128| = 2^16,
+ * so K is processed in chunks of at most 2^14 blocks (lanes stay below
+ * 2^30) and each chunk is shifted down and added into an int32 total. */
+#define GEMV_CHUNK_BLOCKS 16384
+
+static ALWAYS_INLINE void gemv_tile(const uint8_t *w, int64_t row_bytes, const int8_t *q,
+                                    int64_t nb, int32_t *out, const int R) {
+    const __m512i mask_a =
+        _mm512_inserti64x4(_mm512_set1_epi8((char)0xc0), _mm256_set1_epi8(0x30), 1);
+    const __m512i mask_b = _mm512_inserti64x4(_mm512_set1_epi8(0x0c), _mm256_set1_epi8(0x03), 1);
+    int32_t total[8] = {0};
+    for (int64_t c0 = 0; c0 < nb; c0 += GEMV_CHUNK_BLOCKS) {
+        const int64_t c1 = c0 + GEMV_CHUNK_BLOCKS < nb ? c0 + GEMV_CHUNK_BLOCKS : nb;
+        __m512i a[8], b[8];
+        for (int r = 0; r < R; r++) a[r] = b[r] = _mm512_setzero_si512();
+        for (int64_t blk = c0; blk < c1; blk++) {
+            const __m512i x01 = _mm512_loadu_si512(q + blk * 128);
+            const __m512i x23 = _mm512_loadu_si512(q + blk * 128 + 64);
+            for (int r = 0; r < R; r++) {
+                const __m512i wb = load_block(w + r * row_bytes + blk * 32);
+                a[r] = _mm512_dpbusd_epi32(a[r], _mm512_and_si512(wb, mask_a), x01);
+                b[r] = _mm512_dpbusd_epi32(b[r], _mm512_and_si512(wb, mask_b), x23);
+            }
+        }
+        for (int r = 0; r < R; r++)
+            total[r] += reduce_scaled(a[r], 6, 4) + reduce_scaled(b[r], 2, 0);
+    }
+    for (int r = 0; r < R; r++) out[r] = total[r];
+}
+
+#define DEF_GEMV(R)                                                                                \
+    static void gemv_tile_##R(const uint8_t *w, int64_t rb, const int8_t *q, int64_t nb,           \
+                              int32_t *out) {                                                      \
+        gemv_tile(w, rb, q, nb, out, R);                                                           \
+    }
+DEF_GEMV(1)
+DEF_GEMV(2)
+DEF_GEMV(3)
+DEF_GEMV(4)
+
+static void i2s_gemv_avx512(const uint8_t *w, int64_t K, int64_t n_rows, const int8_t *q,
+                            int32_t *out) {
+    const int64_t rb = K / 4, nb = K / 128;
+    int64_t r = 0;
+    for (; r + 4 <= n_rows; r += 4) gemv_tile_4(w + r * rb, rb, q, nb, out + r);
+    switch (n_rows - r) {
+    case 3: gemv_tile_3(w + r * rb, rb, q, nb, out + r); break;
+    case 2: gemv_tile_2(w + r * rb, rb, q, nb, out + r); break;
+    case 1: gemv_tile_1(w + r * rb, rb, q, nb, out + r); break;
+    default: break;
+    }
+}
+
+/* gemm: R rows × T tokens. Codes are made once per row and block and reused
+ * by T tokens, so one shift is affordable and buys a single accumulator per
+ * (row, token):
+ *   lo = w & [0x0c | 0x03]          lanes: 4·plane2 | plane3  with x[64..127]
+ *   hi = (w >> 4) & [0x0c | 0x03]   lanes: 4·plane0 | plane1  with x[0..63]
+ * (the 16-bit shift pulls the neighbour byte's bits into bits 7-4 only,
+ * which the mask drops). Per block a lane gains at most 8 products of
+ * |8·-128| = 2^10, i.e. 2^13; K < 2^23 (the reference's own int32 limit)
+ * means at most 2^16 blocks, so lanes stay below 2^29. */
+static ALWAYS_INLINE void gemm_tile(const uint8_t *w, int64_t row_bytes, const int8_t *q,
+                                    int64_t q_stride, int64_t nb, int32_t *out, int64_t out_stride,
+                                    const int R, const int T) {
+    const __m512i mask = _mm512_inserti64x4(_mm512_set1_epi8(0x0c), _mm256_set1_epi8(0x03), 1);
+    __m512i acc[4][4];
+    for (int r = 0; r < R; r++)
+        for (int t = 0; t < T; t++) acc[r][t] = _mm512_setzero_si512();
+    for (int64_t blk = 0; blk < nb; blk++) {
+        __m512i hi[4], lo[4];
+        for (int r = 0; r < R; r++) {
+            const __m512i wb = load_block(w + r * row_bytes + blk * 32);
+            hi[r] = _mm512_and_si512(_mm512_srli_epi16(wb, 4), mask);
+            lo[r] = _mm512_and_si512(wb, mask);
+        }
+        for (int t = 0; t < T; t++) {
+            const int8_t *x = q + t * q_stride + blk * 128;
+            const __m512i x01 = _mm512_loadu_si512(x);
+            const __m512i x23 = _mm512_loadu_si512(x + 64);
+            for (int r = 0; r < R; r++) {
+                acc[r][t] = _mm512_dpbusd_epi32(acc[r][t], hi[r], x01);
+                acc[r][t] = _mm512_dpbusd_epi32(acc[r][t], lo[r], x23);
+            }
+        }
+    }
+    for (int r = 0; r < R; r++)
+        for (int t = 0; t < T; t++) out[t * out_stride + r] = reduce_scaled(acc[r][t], 2, 0);
+}
+
+typedef void (*tile_fn)(const uint8_t *, int64_t, const int8_t *, int64_t, int64_t, int32_t *,
+                        int64_t);
+
+#define DEF_TILE(R, T)                                                                             \
+    static void gemm_tile_##R##x##T(const uint8_t *w, int64_t rb, const int8_t *q, int64_t qs,     \
+                                    int64_t nb, int32_t *out, int64_t os) {                        \
+        gemm_tile(w, rb, q, qs, nb, out, os, R, T);                                                \
+    }
+#define DEF_TILE_ROW(R) DEF_TILE(R, 1) DEF_TILE(R, 2) DEF_TILE(R, 3) DEF_TILE(R, 4)
+DEF_TILE_ROW(1)
+DEF_TILE_ROW(2)
+DEF_TILE_ROW(3)
+DEF_TILE_ROW(4)
+
+/* [rows - 1][tokens - 1] */
+static const tile_fn gemm_tiles[4][4] = {
+    {gemm_tile_1x1, gemm_tile_1x2, gemm_tile_1x3, gemm_tile_1x4},
+    {gemm_tile_2x1, gemm_tile_2x2, gemm_tile_2x3, gemm_tile_2x4},
+    {gemm_tile_3x1, gemm_tile_3x2, gemm_tile_3x3, gemm_tile_3x4},
+    {gemm_tile_4x1, gemm_tile_4x2, gemm_tile_4x3, gemm_tile_4x4},
+};
+
+/* Rows per cache block: about 256 KiB of weights, which stay in L2 while
+ * every token tile passes over them (a token tile, 4·K bytes, stays in L1). */
+static int64_t rows_per_block(int64_t row_bytes) {
+    int64_t rows = (256 * 1024 / row_bytes) & ~(int64_t)3;
+    return rows < 4 ? 4 : rows;
+}
+
+static void i2s_gemm_avx512(const uint8_t *w, int64_t K, int64_t n_rows, const int8_t *q,
+                            int64_t q_stride, int64_t n_tok, int32_t *out, int64_t out_stride) {
+    if (n_tok == 1) {
+        i2s_gemv_avx512(w, K, n_rows, q, out);
+        return;
+    }
+    const int64_t rb = K / 4, nb = K / 128;
+    const int64_t block = rows_per_block(rb);
+    for (int64_t r0 = 0; r0 < n_rows; r0 += block) {
+        const int64_t r1 = r0 + block < n_rows ? r0 + block : n_rows;
+        for (int64_t t = 0; t < n_tok; t += 4) {
+            const int nt = n_tok - t < 4 ? (int)(n_tok - t) : 4;
+            const int8_t *qt = q + t * q_stride;
+            int32_t *ot = out + t * out_stride;
+            for (int64_t r = r0; r < r1; r += 4) {
+                const int nr = r1 - r < 4 ? (int)(r1 - r) : 4;
+                gemm_tiles[nr - 1][nt - 1](w + r * rb, rb, qt, q_stride, nb, ot + r, out_stride);
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Float dot products                                                        */
+/* ------------------------------------------------------------------------ */
+
+/* Masked-off lanes of the tail load as 0 and cannot fault. */
+static ALWAYS_INLINE __m512 load_f16(const uint16_t *p) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
+}
+static ALWAYS_INLINE __m512 load_f16_tail(const uint16_t *p, __mmask16 m) {
+    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p));
+}
+
+/* Four independent accumulators hide the FMA latency. */
+static float dot_f16_avx512(const uint16_t *a, const uint16_t *b, int64_t n) {
+    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    int64_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        s0 = _mm512_fmadd_ps(load_f16(a + i), load_f16(b + i), s0);
+        s1 = _mm512_fmadd_ps(load_f16(a + i + 16), load_f16(b + i + 16), s1);
+        s2 = _mm512_fmadd_ps(load_f16(a + i + 32), load_f16(b + i + 32), s2);
+        s3 = _mm512_fmadd_ps(load_f16(a + i + 48), load_f16(b + i + 48), s3);
+    }
+    for (; i + 16 <= n; i += 16) s0 = _mm512_fmadd_ps(load_f16(a + i), load_f16(b + i), s0);
+    if (i < n) {
+        const __mmask16 m = tail_mask16(n - i);
+        s1 = _mm512_fmadd_ps(load_f16_tail(a + i, m), load_f16_tail(b + i, m), s1);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+}
+
+static float dot_f16_f32_avx512(const uint16_t *a, const float *b, int64_t n) {
+    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    int64_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        s0 = _mm512_fmadd_ps(load_f16(a + i), _mm512_loadu_ps(b + i), s0);
+        s1 = _mm512_fmadd_ps(load_f16(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
+        s2 = _mm512_fmadd_ps(load_f16(a + i + 32), _mm512_loadu_ps(b + i + 32), s2);
+        s3 = _mm512_fmadd_ps(load_f16(a + i + 48), _mm512_loadu_ps(b + i + 48), s3);
+    }
+    for (; i + 16 <= n; i += 16) s0 = _mm512_fmadd_ps(load_f16(a + i), _mm512_loadu_ps(b + i), s0);
+    if (i < n) {
+        const __mmask16 m = tail_mask16(n - i);
+        s1 = _mm512_fmadd_ps(load_f16_tail(a + i, m), _mm512_maskz_loadu_ps(m, b + i), s1);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+}
+
+static float dot_f32_avx512(const float *a, const float *b, int64_t n) {
+    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    int64_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+        s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
+        s2 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 32), _mm512_loadu_ps(b + i + 32), s2);
+        s3 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 48), _mm512_loadu_ps(b + i + 48), s3);
+    }
+    for (; i + 16 <= n; i += 16)
+        s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+    if (i < n) {
+        const __mmask16 m = tail_mask16(n - i);
+        s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), s1);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+}
+
+const bn_kernels bn_kernels_avx512 = {
+    .isa = "avx512",
+    .quantize_i8 = quantize_i8_avx512,
+    .i2s_gemv = i2s_gemv_avx512,
+    .i2s_gemm = i2s_gemm_avx512,
+    .dot_f16 = dot_f16_avx512,
+    .dot_f16_f32 = dot_f16_f32_avx512,
+    .dot_f32 = dot_f32_avx512,
+};

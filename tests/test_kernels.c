@@ -1,0 +1,495 @@
+/* SIMD kernel tables against the scalar reference (kernels/ref).
+ *
+ * For every ISA this build and CPU run (avx2, avx512, neon), each table entry
+ * is compared with bn_kernels_ref on random data with fixed seeds and on
+ * edge cases: int8 extremes, all-equal weight codes, odd row and token
+ * counts, unaligned pointers, and buffers that end exactly at a PROT_NONE
+ * guard page (or start right after one), so that any read or write outside
+ * the buffer faults. Integer results (quantize_i8 q/scale/sum, I2_S sums)
+ * must be identical; float dots must agree within 1e-5 of Σ|a_i·b_i|.
+ *
+ * BITNET_TEST_ISA=avx2 (or BITNET_ISA, which valgrind runs set to a lower
+ * ISA) limits the run to one ISA. */
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/mman.h>
+
+#include "f16.h"
+#include "kernels.h"
+#include "ref/kernels_ref.h"
+#include "testutil.h"
+
+/* What is running, for the fault handler: a read or write past a buffer hits
+ * a guard page, and the message names the kernel and case. */
+static char g_current[256] = "setup";
+
+static void on_fault(int sig) {
+    static const char msg[] = "test_kernels: fault (out-of-bounds access?) in: ";
+    ssize_t ignored = write(2, msg, sizeof msg - 1);
+    ignored = write(2, g_current, strlen(g_current));
+    ignored = write(2, "\n", 1);
+    (void)ignored;
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+#define SET_CURRENT(...) snprintf(g_current, sizeof g_current, __VA_ARGS__)
+
+/* ------------------------------------------------------------------------ */
+/* Random numbers (fixed seeds) and guarded buffers                          */
+/* ------------------------------------------------------------------------ */
+
+static uint64_t rng_state;
+
+static void rng_seed(uint64_t s) { rng_state = s * 0x9e3779b97f4a7c15ull + 1; }
+
+static uint64_t rng_next(void) {
+    /* xorshift64*: plenty for test data, identical on every platform */
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 0x2545f4914f6cdd1dull;
+}
+
+static float rng_float(float lo, float hi) {
+    return lo + (hi - lo) * (float)((rng_next() >> 40) * (1.0 / 16777216.0));
+}
+
+/* A buffer of `bytes` inside its own mapping with PROT_NONE pages on both
+ * sides. place = 0: ends exactly at the upper guard; place = 1..63: starts
+ * `place` bytes after the lower guard (so at a chosen misalignment). */
+typedef struct {
+    void *map;
+    size_t map_len;
+    void *ptr;
+} guarded;
+
+static size_t page_size(void) { return (size_t)sysconf(_SC_PAGESIZE); }
+
+static guarded guarded_alloc(size_t bytes, size_t place) {
+    const size_t pg = page_size();
+    const size_t body = (bytes + place + pg - 1) / pg * pg;
+    guarded g = {NULL, body + 2 * pg, NULL};
+    void *m = mmap(NULL, g.map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) {
+        fprintf(stderr, "mmap failed\n");
+        exit(2);
+    }
+    g.map = m;
+    uint8_t *base = m;
+    if (mprotect(base, pg, PROT_NONE) != 0 || mprotect(base + pg + body, pg, PROT_NONE) != 0) {
+        fprintf(stderr, "mprotect failed\n");
+        exit(2);
+    }
+    g.ptr = place == 0 ? base + pg + body - bytes : base + pg + place;
+    return g;
+}
+
+static void guarded_free(guarded *g) {
+    munmap(g->map, g->map_len);
+    g->map = g->ptr = NULL;
+}
+
+/* Placements tried for every buffer: flush with the upper guard, then right
+ * after the lower guard at byte offsets 1..3 (elem_size 1) or 1..3 elements
+ * (wider types, so that the reference's own element accesses stay aligned). */
+#define N_PLACES 4
+static size_t place_for(int i, size_t elem_size) { return i == 0 ? 0 : (size_t)i * elem_size; }
+
+/* ------------------------------------------------------------------------ */
+/* The reference itself: the I2_S layout, checked against an independent     */
+/* packer written from spec §2.2                                             */
+/* ------------------------------------------------------------------------ */
+
+static void pack_i2s(const uint8_t *codes, int64_t n, uint8_t *out) {
+    memset(out, 0, (size_t)(n / 4));
+    for (int64_t e = 0; e < n; e++) {
+        int64_t blk = e / 128, j = e % 128;
+        out[blk * 32 + j % 32] |= (uint8_t)(codes[e] << (6 - 2 * (j / 32)));
+    }
+}
+
+static void test_reference_layout(void) {
+    enum { K = 384 };
+    uint8_t codes[K], packed[K / 4];
+    int8_t q[K];
+    rng_seed(1);
+    for (int i = 0; i < K; i++) {
+        codes[i] = (uint8_t)(rng_next() % 3);
+        q[i] = (int8_t)(rng_next() & 0xff);
+    }
+    pack_i2s(codes, K, packed);
+    int32_t want = 0;
+    for (int i = 0; i < K; i++) want += codes[i] * q[i];
+    CHECK(bn_i2s_dot_ref(packed, q, K) == want);
+}
+
+/* ------------------------------------------------------------------------ */
+/* quantize_i8                                                               */
+/* ------------------------------------------------------------------------ */
+
+typedef enum {
+    QX_RANDOM,     /* uniform in ±range */
+    QX_ZERO,       /* all zero: max clamps to 1e-5 */
+    QX_TINY,       /* all below 1e-5 */
+    QX_TIES,       /* scale 2^j and many x·scale = k + 0.5 exactly */
+    QX_HUGE,       /* around 1e30 */
+    QX_MIXED_SIGN, /* ±max at both ends, the rest near the rounding edges */
+    QX_SPECIAL,    /* NaN and infinities among normal values */
+    QX_KINDS
+} qx_kind;
+
+static const char *const qx_names[] = {"random", "zero",  "tiny",   "ties",
+                                       "huge",   "edges", "special"};
+
+static void fill_quant_input(float *x, int64_t n, qx_kind kind, uint64_t seed) {
+    rng_seed(seed);
+    for (int64_t i = 0; i < n; i++) {
+        switch (kind) {
+        case QX_RANDOM: x[i] = rng_float(-3.0f, 3.0f) * (float)(1 + (rng_next() % 4)); break;
+        case QX_ZERO: x[i] = (rng_next() & 1) ? 0.0f : -0.0f; break;
+        case QX_TINY: x[i] = rng_float(-9e-6f, 9e-6f); break;
+        case QX_TIES: {
+            /* max = 127·2^-j gives scale (float)(127/max) = 2^j exactly, and
+             * x = (k + 0.5)·2^-j gives x·scale = k + 0.5 exactly. */
+            const int j = (int)(seed % 4);
+            const float inv = 1.0f / (float)(1 << j);
+            int k = (int)(rng_next() % 254) - 127; /* -127..126: k+0.5 within ±126.5 */
+            x[i] = (i == 0) ? 127.0f * inv : ((float)k + 0.5f) * inv;
+            if (i == 1 && n > 2) x[i] = -127.0f * inv;
+            break;
+        }
+        case QX_HUGE: x[i] = rng_float(-1.0f, 1.0f) * 1e30f; break;
+        case QX_MIXED_SIGN: {
+            float m = 5.0f, s = 127.0f / m;
+            int k = (int)(rng_next() % 255) - 127;
+            /* values whose product with the scale lands next to k + 0.5 */
+            float t = ((float)k + 0.5f) / s;
+            x[i] = (i % 3 == 0) ? t : (i % 3 == 1) ? nextafterf(t, 0) : nextafterf(t, 1e9f);
+            if (i == 0) x[i] = m;
+            if (i == n - 1) x[i] = -m;
+            break;
+        }
+        case QX_SPECIAL:
+            x[i] = rng_float(-2.0f, 2.0f);
+            if (i % 17 == 5) x[i] = NAN;
+            if (i % 29 == 7) x[i] = (i & 1) ? INFINITY : -INFINITY;
+            break;
+        default: x[i] = 0; break;
+        }
+    }
+}
+
+static void test_quantize(const bn_kernels *k) {
+    static const int64_t sizes[] = {0,  1,  2,  3,   7,   8,   15,  16,  17,  31,   32,   33,
+                                    63, 64, 65, 100, 127, 128, 129, 255, 256, 1000, 2560, 6912};
+    int failures_before = test_failures;
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+        const int64_t n = sizes[si];
+        for (int kind = 0; kind < QX_KINDS; kind++) {
+            if (kind == QX_SPECIAL && n < 8) continue;
+            for (int place = 0; place < N_PLACES; place++) {
+                const uint64_t seed = 1000 + (uint64_t)(si * 31 + (size_t)kind * 7 + (size_t)place);
+                guarded gx = guarded_alloc((size_t)n * sizeof(float), place_for(place, 4));
+                guarded gq = guarded_alloc((size_t)n, place_for(place, 1));
+                float *x = gx.ptr;
+                int8_t *q = gq.ptr;
+                int8_t *q_ref = malloc((size_t)n + 1);
+                fill_quant_input(x, n, (qx_kind)kind, seed);
+                SET_CURRENT("%s quantize_i8 n=%lld %s place=%d", k->isa, (long long)n,
+                            qx_names[kind], place);
+                float s_ref = -1, s = -2;
+                int32_t sum_ref = -1, sum = -2;
+                bn_quantize_i8_ref(x, n, q_ref, &s_ref, &sum_ref);
+                memset(q, 0x5a, (size_t)n);
+                k->quantize_i8(x, n, q, &s, &sum);
+                CHECKF(memcmp(q, q_ref, (size_t)n) == 0 && bn_f32_bits(s) == bn_f32_bits(s_ref) &&
+                           sum == sum_ref,
+                       "%s quantize_i8 n=%lld %s place=%d: scale %a vs %a, sum %d vs %d", k->isa,
+                       (long long)n, qx_names[kind], place, (double)s, (double)s_ref, sum, sum_ref);
+                free(q_ref);
+                guarded_free(&gx);
+                guarded_free(&gq);
+            }
+        }
+    }
+    printf("  %-7s quantize_i8  %s\n", k->isa, test_failures == failures_before ? "ok" : "FAIL");
+}
+
+/* ------------------------------------------------------------------------ */
+/* I2_S gemv / gemm                                                          */
+/* ------------------------------------------------------------------------ */
+
+typedef enum { W_RANDOM, W_ANY_BYTE, W_ALL0, W_ALL1, W_ALL2, W_ALL3, W_KINDS } w_kind;
+static const char *const w_names[] = {"random", "any-byte", "code0", "code1", "code2", "code3"};
+typedef enum { A_RANDOM, A_MIN, A_MAX, A_ALTERNATE, A_KINDS } a_kind;
+static const char *const a_names[] = {"random", "-128", "127", "±extremes"};
+
+static void fill_weights(uint8_t *w, size_t n, w_kind kind) {
+    static const uint8_t fill[] = {0, 0, 0x00, 0x55, 0xaa, 0xff};
+    for (size_t i = 0; i < n; i++) {
+        if (kind == W_RANDOM) {
+            /* codes 0..2 only, as a real I2_S tensor */
+            uint8_t b = 0;
+            for (int f = 0; f < 4; f++) b = (uint8_t)(b << 2 | (rng_next() % 3));
+            w[i] = b;
+        } else if (kind == W_ANY_BYTE) {
+            /* includes the unused code 3: kernels must still agree */
+            w[i] = (uint8_t)rng_next();
+        } else {
+            w[i] = fill[kind];
+        }
+    }
+}
+
+static void fill_acts(int8_t *q, size_t n, a_kind kind) {
+    for (size_t i = 0; i < n; i++) {
+        switch (kind) {
+        case A_RANDOM: q[i] = (int8_t)(rng_next() & 0xff); break;
+        case A_MIN: q[i] = -128; break;
+        case A_MAX: q[i] = 127; break;
+        default: q[i] = (rng_next() & 1) ? 127 : -128; break;
+        }
+    }
+}
+
+typedef struct {
+    int64_t K, n_rows, n_tok;
+    w_kind wk;
+    a_kind ak;
+    int place;   /* buffer placement, see place_for */
+    int q_pad;   /* q_stride = K + q_pad */
+    int out_pad; /* out_stride = n_rows + out_pad */
+    uint64_t seed;
+} i2s_case;
+
+/* Runs one case through gemm (and gemv per token when n_tok is 1, or when
+ * asked), comparing with the reference. Returns true when it matched. */
+static bool run_i2s_case(const bn_kernels *k, const i2s_case *c, bool also_gemv) {
+    const int64_t rb = c->K / 4, q_stride = c->K + c->q_pad, out_stride = c->n_rows + c->out_pad;
+    const size_t w_bytes = (size_t)(c->n_rows * rb);
+    const size_t q_bytes = (size_t)((c->n_tok - 1) * q_stride + c->K);
+    const size_t out_n = (size_t)((c->n_tok - 1) * out_stride + c->n_rows);
+    guarded gw = guarded_alloc(w_bytes, place_for(c->place, 1));
+    guarded gq = guarded_alloc(q_bytes, place_for(c->place, 1));
+    guarded go = guarded_alloc(out_n * sizeof(int32_t), place_for(c->place, 4));
+    uint8_t *w = gw.ptr;
+    int8_t *q = gq.ptr;
+    int32_t *out = go.ptr;
+    int32_t *want = malloc(out_n * sizeof(int32_t));
+    rng_seed(c->seed);
+    fill_weights(w, w_bytes, c->wk);
+    fill_acts(q, q_bytes, c->ak);
+    /* Padding slots of out must stay untouched: fill both with a sentinel. */
+    for (size_t i = 0; i < out_n; i++) want[i] = out[i] = (int32_t)0x7eadbeef;
+    SET_CURRENT("%s i2s_gemm/gemv K=%lld rows=%lld tok=%lld place=%d pads=%d/%d", k->isa,
+                (long long)c->K, (long long)c->n_rows, (long long)c->n_tok, c->place, c->q_pad,
+                c->out_pad);
+    bn_i2s_gemm_ref(w, c->K, c->n_rows, q, q_stride, c->n_tok, want, out_stride);
+    k->i2s_gemm(w, c->K, c->n_rows, q, q_stride, c->n_tok, out, out_stride);
+    bool ok = memcmp(out, want, out_n * sizeof(int32_t)) == 0;
+    if (!ok) {
+        for (size_t i = 0; i < out_n; i++)
+            if (out[i] != want[i]) {
+                fprintf(stderr, "  first mismatch at out[%zu] (token %zu row %zu): %d vs %d\n", i,
+                        i / (size_t)out_stride, i % (size_t)out_stride, out[i], want[i]);
+                break;
+            }
+    }
+    CHECKF(ok, "%s i2s_gemm K=%lld rows=%lld tok=%lld w=%s q=%s place=%d pads=%d/%d", k->isa,
+           (long long)c->K, (long long)c->n_rows, (long long)c->n_tok, w_names[c->wk],
+           a_names[c->ak], c->place, c->q_pad, c->out_pad);
+    if (also_gemv || c->n_tok == 1) {
+        for (int64_t t = 0; t < c->n_tok; t++) {
+            int32_t *o = out + t * out_stride;
+            memset(o, 0x11, (size_t)c->n_rows * sizeof(int32_t));
+            k->i2s_gemv(w, c->K, c->n_rows, q + t * q_stride, o);
+        }
+        bool gemv_ok = memcmp(out, want, out_n * sizeof(int32_t)) == 0;
+        CHECKF(gemv_ok, "%s i2s_gemv K=%lld rows=%lld tok=%lld w=%s q=%s place=%d", k->isa,
+               (long long)c->K, (long long)c->n_rows, (long long)c->n_tok, w_names[c->wk],
+               a_names[c->ak], c->place);
+        ok = ok && gemv_ok;
+    }
+    free(want);
+    guarded_free(&gw);
+    guarded_free(&gq);
+    guarded_free(&go);
+    return ok;
+}
+
+static void test_i2s(const bn_kernels *k) {
+    static const int64_t Ks[] = {128, 256, 384, 2560, 6912};
+    static const int64_t rows[] = {1, 2, 3, 4, 5, 7, 8, 9, 33};
+    static const int64_t toks[] = {1, 2, 3, 4, 5, 8, 17, 64, 128};
+    int failures_before = test_failures, cases = 0;
+    uint64_t seed = 7;
+
+    /* decode shapes: every K × rows × weight kind × activation kind, gemv
+     * and gemm(n_tok = 1), placements rotating */
+    for (size_t ki = 0; ki < sizeof Ks / sizeof Ks[0]; ki++)
+        for (size_t ri = 0; ri < sizeof rows / sizeof rows[0]; ri++)
+            for (int wk = 0; wk < W_KINDS; wk++)
+                for (int ak = 0; ak < A_KINDS; ak++, cases++) {
+                    i2s_case c = {Ks[ki],     rows[ri],   1,
+                                  (w_kind)wk, (a_kind)ak, (int)(seed % N_PLACES),
+                                  0,          0,          seed};
+                    seed++;
+                    run_i2s_case(k, &c, true);
+                }
+
+    /* prefill shapes: tokens × rows × K with strides and placements; the
+     * big ones only with random data to keep the run short */
+    for (size_t ti = 0; ti < sizeof toks / sizeof toks[0]; ti++)
+        for (size_t ki = 0; ki < sizeof Ks / sizeof Ks[0]; ki++)
+            for (size_t ri = 0; ri < sizeof rows / sizeof rows[0]; ri++) {
+                const bool big = toks[ti] * Ks[ki] * rows[ri] > 8 * 1000 * 1000;
+                const int n_w = big ? 1 : W_KINDS, n_a = big ? 1 : 2;
+                for (int wk = 0; wk < n_w; wk++)
+                    for (int ak = 0; ak < n_a; ak++, cases++) {
+                        const a_kind a = ak == 0 ? A_RANDOM : A_ALTERNATE;
+                        i2s_case c = {Ks[ki],
+                                      rows[ri],
+                                      toks[ti],
+                                      (w_kind)wk,
+                                      a,
+                                      (int)(seed % N_PLACES),
+                                      (int)(seed % 3) * 7,
+                                      (int)(seed % 2) * 3,
+                                      seed};
+                        seed++;
+                        run_i2s_case(k, &c, toks[ti] <= 5);
+                    }
+            }
+
+    /* worst cases for the sums: code 2 everywhere × -128 everywhere (and
+     * the unused code 3 × -128) at the largest K, every tile shape */
+    for (int64_t r = 1; r <= 9; r++)
+        for (int64_t t = 1; t <= 9; t++)
+            for (int wk = W_ALL2; wk <= W_ALL3; wk++, cases++) {
+                i2s_case c = {6912, r, t, (w_kind)wk, A_MIN, (int)(r + t) % N_PLACES, 0, 0, seed++};
+                run_i2s_case(k, &c, true);
+            }
+    printf("  %-7s i2s gemv/gemm %d cases %s\n", k->isa, cases,
+           test_failures == failures_before ? "ok" : "FAIL");
+}
+
+/* ------------------------------------------------------------------------ */
+/* Float dot products                                                        */
+/* ------------------------------------------------------------------------ */
+
+#define DOT_REL_TOL 1e-5
+
+static bool close_enough(float got, float want, double abs_sum) {
+    double tol = DOT_REL_TOL * abs_sum + 1e-30;
+    return fabs((double)got - (double)want) <= tol;
+}
+
+static void test_dots(const bn_kernels *k) {
+    int failures_before = test_failures;
+    int64_t sizes[80];
+    int n_sizes = 0;
+    for (int64_t n = 0; n <= 70; n++) sizes[n_sizes++] = n;
+    static const int64_t big[] = {127, 128, 129, 255, 256, 257, 1000, 2560, 4097};
+    for (size_t i = 0; i < sizeof big / sizeof big[0]; i++) sizes[n_sizes++] = big[i];
+
+    for (int si = 0; si < n_sizes; si++) {
+        const int64_t n = sizes[si];
+        for (int place = 0; place < N_PLACES; place++) {
+            guarded ga16 = guarded_alloc((size_t)n * 2, place_for(place, 2));
+            guarded gb16 = guarded_alloc((size_t)n * 2, place_for((place + 1) % N_PLACES, 2));
+            guarded ga32 = guarded_alloc((size_t)n * 4, place_for((place + 2) % N_PLACES, 4));
+            guarded gb32 = guarded_alloc((size_t)n * 4, place_for(place, 4));
+            uint16_t *a16 = ga16.ptr, *b16 = gb16.ptr;
+            float *a32 = ga32.ptr, *b32 = gb32.ptr;
+            rng_seed(5000 + (uint64_t)(si * 8 + place));
+            for (int64_t i = 0; i < n; i++) {
+                a16[i] = bn_f32_to_f16(rng_float(-4.0f, 4.0f));
+                b16[i] = bn_f32_to_f16(rng_float(-4.0f, 4.0f));
+                a32[i] = rng_float(-4.0f, 4.0f);
+                b32[i] = rng_float(-4.0f, 4.0f);
+            }
+            double s16 = 0, s1632 = 0, s32 = 0;
+            for (int64_t i = 0; i < n; i++) {
+                s16 += fabs((double)bn_f16_to_f32(a16[i]) * bn_f16_to_f32(b16[i]));
+                s1632 += fabs((double)bn_f16_to_f32(a16[i]) * b32[i]);
+                s32 += fabs((double)a32[i] * b32[i]);
+            }
+            SET_CURRENT("%s float dots n=%lld place=%d", k->isa, (long long)n, place);
+            float r, g;
+            r = bn_dot_f16_ref(a16, b16, n);
+            g = k->dot_f16(a16, b16, n);
+            CHECKF(close_enough(g, r, s16), "%s dot_f16 n=%lld place=%d: %.9g vs %.9g", k->isa,
+                   (long long)n, place, (double)g, (double)r);
+            r = bn_dot_f16_f32_ref(a16, b32, n);
+            g = k->dot_f16_f32(a16, b32, n);
+            CHECKF(close_enough(g, r, s1632), "%s dot_f16_f32 n=%lld place=%d: %.9g vs %.9g",
+                   k->isa, (long long)n, place, (double)g, (double)r);
+            r = bn_dot_f32_ref(a32, b32, n);
+            g = k->dot_f32(a32, b32, n);
+            CHECKF(close_enough(g, r, s32), "%s dot_f32 n=%lld place=%d: %.9g vs %.9g", k->isa,
+                   (long long)n, place, (double)g, (double)r);
+            guarded_free(&ga16);
+            guarded_free(&gb16);
+            guarded_free(&ga32);
+            guarded_free(&gb32);
+        }
+    }
+    /* Exactly representable case: small integers, any order sums exactly. */
+    {
+        enum { N = 301 };
+        uint16_t a[N], b[N];
+        float fa[N], fb[N];
+        float want = 0;
+        for (int i = 0; i < N; i++) {
+            fa[i] = (float)(i % 7 - 3);
+            fb[i] = (float)(i % 5 - 2);
+            a[i] = bn_f32_to_f16(fa[i]);
+            b[i] = bn_f32_to_f16(fb[i]);
+            want += fa[i] * fb[i];
+        }
+        CHECK(k->dot_f16(a, b, N) == want);
+        CHECK(k->dot_f16_f32(a, fb, N) == want);
+        CHECK(k->dot_f32(fa, fb, N) == want);
+    }
+    printf("  %-7s float dots    %s (tolerance %g of sum |a*b|)\n", k->isa,
+           test_failures == failures_before ? "ok" : "FAIL", DOT_REL_TOL);
+}
+
+/* ------------------------------------------------------------------------ */
+
+int main(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_fault;
+    sigaction(SIGSEGV, &sa, NULL);
+    sigaction(SIGBUS, &sa, NULL);
+
+    test_reference_layout();
+    CHECK(bn_kernels_get("ref") == &bn_kernels_ref);
+    CHECK(bn_kernels_get("no-such-isa") == NULL);
+
+    const char *only = test_env("BITNET_TEST_ISA", getenv("BITNET_ISA"));
+    static const char *const isas[] = {"avx2", "avx512", "neon"};
+    int tested = 0;
+    printf("cpu: %s; best isa: %s\n", bn_cpu_features(), bn_isa_best());
+    for (size_t i = 0; i < sizeof isas / sizeof isas[0]; i++) {
+        if (only && *only && strcmp(only, isas[i]) != 0) continue;
+        if (!bn_isa_supported(isas[i])) {
+            printf("  %-7s not built or not supported here: skipped\n", isas[i]);
+            continue;
+        }
+        const bn_kernels *k = bn_kernels_get(isas[i]);
+        CHECK(k != NULL && strcmp(k->isa, isas[i]) == 0);
+        if (!k) continue;
+        CHECK(k->quantize_i8 && k->i2s_gemv && k->i2s_gemm && k->dot_f16 && k->dot_f16_f32 &&
+              k->dot_f32);
+        test_quantize(k);
+        test_i2s(k);
+        test_dots(k);
+        tested++;
+    }
+    printf("%d SIMD table(s) tested\n", tested);
+    TEST_END();
+}
