@@ -628,6 +628,15 @@ double bn_gguf_arr_f64(const bn_gguf_kv *kv, uint64_t i) {
     }
 }
 
+/* Float to int64, saturating: a plain cast of NaN or of a value outside the
+ * int64 range is undefined behaviour, and the values come from the file. */
+static int64_t f64_to_i64(double d) {
+    if (d != d) return 0;
+    if (d >= 9223372036854775808.0) return INT64_MAX;
+    if (d < -9223372036854775808.0) return INT64_MIN;
+    return (int64_t)d;
+}
+
 int64_t bn_gguf_arr_i64(const bn_gguf_kv *kv, uint64_t i) {
     const uint8_t *p = kv->data + i * gguf_value_size[kv->elem_type];
     switch (kv->elem_type) {
@@ -639,8 +648,8 @@ int64_t bn_gguf_arr_i64(const bn_gguf_kv *kv, uint64_t i) {
     case BN_GGUF_INT32: { int32_t x; memcpy(&x, p, 4); return x; }
     case BN_GGUF_UINT64: { uint64_t x; memcpy(&x, p, 8); return (int64_t)x; }
     case BN_GGUF_INT64: { int64_t x; memcpy(&x, p, 8); return x; }
-    case BN_GGUF_FLOAT32: { float f; memcpy(&f, p, 4); return (int64_t)f; }
-    case BN_GGUF_FLOAT64: { double d; memcpy(&d, p, 8); return (int64_t)d; }
+    case BN_GGUF_FLOAT32: { float f; memcpy(&f, p, 4); return f64_to_i64(f); }
+    case BN_GGUF_FLOAT64: { double d; memcpy(&d, p, 8); return f64_to_i64(d); }
     default: return 0;
     }
 }
