@@ -174,6 +174,7 @@ bitnet_context *bitnet_context_new(const bitnet_model *model, const bitnet_conte
 const bitnet_model *bitnet_context_model(const bitnet_context *ctx) { return ctx ? ctx->model : NULL; }
 int32_t bitnet_context_n_ctx(const bitnet_context *ctx) { return ctx ? ctx->n_ctx : 0; }
 const char *bitnet_context_isa(const bitnet_context *ctx) { return ctx ? ctx->kern->isa : ""; }
+int32_t bitnet_context_n_threads(const bitnet_context *ctx) { return ctx ? ctx->n_threads : 0; }
 uint64_t bitnet_context_memory(const bitnet_context *ctx) { return ctx ? ctx->mem_bytes : 0; }
 int32_t bitnet_n_past(const bitnet_context *ctx) { return ctx ? ctx->n_past : 0; }
 

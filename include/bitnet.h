@@ -222,6 +222,7 @@ BITNET_API void bitnet_context_free(bitnet_context *ctx);
 BITNET_API const bitnet_model *bitnet_context_model(const bitnet_context *ctx);
 BITNET_API int32_t bitnet_context_n_ctx(const bitnet_context *ctx);
 BITNET_API const char *bitnet_context_isa(const bitnet_context *ctx);
+BITNET_API int32_t bitnet_context_n_threads(const bitnet_context *ctx);
 /* Bytes the context allocated (KV cache + scratch + logits). */
 BITNET_API uint64_t bitnet_context_memory(const bitnet_context *ctx);
 

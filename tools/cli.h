@@ -19,9 +19,13 @@ typedef struct cli_command {
 } cli_command;
 
 int cmd_run(int argc, char **argv);
+int cmd_chat(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_perplexity(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+int cmd_fixture(int argc, char **argv);
+int cmd_vocab(int argc, char **argv);
 
 enum { CLI_USAGE = 2, CLI_RUNTIME = 1 };
 

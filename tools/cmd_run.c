@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chat.h"
 #include "cli.h"
 
 static void usage(FILE *out) {
@@ -26,6 +27,9 @@ static void usage(FILE *out) {
             "      --numerics MODE     compat (default: bitnet.cpp's roundings) or exact\n"
             "      --isa ISA           ref, avx2, avx512, neon (default: best for this CPU)\n"
             "      --no-special        do not parse special-token text in the prompt\n"
+            "      --chat              format the prompt as one user turn of the model's chat format\n"
+            "      --chat-template NAME  bitnet, llama3, falcon3 or chatml (implies --chat)\n"
+            "      --system TEXT       system message for --chat\n"
             "  -v, --verbose           log loading details to stderr\n");
 }
 
@@ -41,7 +45,8 @@ int cmd_run(int argc, char **argv) {
     const char *cmd = "run", *model_path = NULL, *prompt = NULL, *prompt_file = NULL, *isa = NULL;
     long long n_predict = 128, n_ctx = 0, threads = 0, top_k = 40, last_n = 64, seed = 0;
     double temp = 0.8, top_p = 0.95, min_p = 0.05, rep = 1.0;
-    bool ignore_eos = false, verbose = false, parse_special = true;
+    bool ignore_eos = false, verbose = false, parse_special = true, chat = false;
+    const char *chat_template = NULL, *system = NULL;
     bitnet_numerics numerics = BITNET_NUMERICS_COMPAT;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
@@ -62,6 +67,9 @@ int cmd_run(int argc, char **argv) {
         else if (!strcmp(a, "-s") || !strcmp(a, "--seed")) { if (!VALUE() || !cli_parse_int(cmd, a, v, 0, INT64_MAX, &seed)) return CLI_USAGE; }
         else if (!strcmp(a, "--ignore-eos")) ignore_eos = true;
         else if (!strcmp(a, "--no-special")) parse_special = false;
+        else if (!strcmp(a, "--chat")) chat = true;
+        else if (!strcmp(a, "--chat-template")) { if (!VALUE()) return CLI_USAGE; chat_template = v; chat = true; }
+        else if (!strcmp(a, "--system")) { if (!VALUE()) return CLI_USAGE; system = v; }
         else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) verbose = true;
         else if (!strcmp(a, "--isa")) { if (!VALUE()) return CLI_USAGE; isa = v; }
         else if (!strcmp(a, "--numerics")) {
@@ -81,12 +89,29 @@ int cmd_run(int argc, char **argv) {
         usage(stderr);
         return CLI_USAGE;
     }
+    bn_chat_format fmt = BN_CHAT_BITNET;
+    if (chat_template && !bn_chat_format_parse(chat_template, &fmt)) {
+        fprintf(stderr, "bitnet run: --chat-template: unknown format '%s' (bitnet, llama3, falcon3, chatml)\n", chat_template);
+        return CLI_USAGE;
+    }
     char *file_text = NULL;
     if (prompt_file && !(prompt = file_text = cli_read_file(cmd, prompt_file, NULL))) return CLI_RUNTIME;
     signal(SIGPIPE, SIG_IGN); /* a closed stdout ends generation through EPIPE */
 
     bitnet_model *model = cli_load_model(cmd, model_path, false, verbose);
     if (!model) { free(file_text); return CLI_RUNTIME; }
+    char *chat_text = NULL;
+    if (chat) {
+        if (!chat_template) fmt = bn_chat_format_detect(model);
+        bitnet_chat_message msgs[2] = {{"system", system ? system : ""}, {"user", prompt}};
+        const bitnet_chat_message *first = system ? msgs : msgs + 1;
+        size_t n_msgs = system ? 2 : 1;
+        int32_t n = bn_chat_render(fmt, first, n_msgs, true, NULL, 0);
+        chat_text = n >= 0 ? malloc((size_t)n + 1) : NULL;
+        if (chat_text) bn_chat_render(fmt, first, n_msgs, true, chat_text, n + 1);
+        prompt = chat_text ? chat_text : prompt;
+        if (verbose) fprintf(stderr, "chat format %s; prompt: %s\n", bn_chat_format_name(fmt), prompt);
+    }
     bitnet_context_params cp = bitnet_context_default_params();
     int32_t train_ctx = bitnet_model_n_ctx_train(model);
     cp.n_ctx = n_ctx ? (int32_t)n_ctx : (train_ctx < 4096 ? train_ctx : 4096);
@@ -128,10 +153,11 @@ int cmd_run(int argc, char **argv) {
                 stats.n_generated, stats.t_gen_ms,
                 stats.t_gen_ms > 0 ? 1e3 * stats.n_generated / stats.t_gen_ms : 0.0,
                 bitnet_context_isa(ctx), numerics == BITNET_NUMERICS_COMPAT ? "compat" : "exact",
-                cp.n_threads);
+                bitnet_context_n_threads(ctx));
     }
     bitnet_context_free(ctx);
     bitnet_model_free(model);
     free(file_text);
+    free(chat_text);
     return rc;
 }

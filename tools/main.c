@@ -7,9 +7,13 @@
 
 static const cli_command commands[] = {
     {"run", "generate text from a prompt", cmd_run},
+    {"chat", "a conversation, one user turn per input line", cmd_chat},
     {"tokenize", "print the token ids of a text as a JSON array", cmd_tokenize},
     {"perplexity", "perplexity (and KL divergence against llama-perplexity's logits)", cmd_perplexity},
+    {"bench", "prompt-processing and generation speed (llama-bench style)", cmd_bench},
     {"inspect", "show a GGUF file's metadata and tensors", cmd_inspect},
+    {"fixture", "write a deterministic synthetic model (tests, validation)", cmd_fixture},
+    {"vocab", "write a vocabulary-only GGUF from tiktoken, tokenizer.json or GGUF", cmd_vocab},
 };
 
 static void usage(FILE *out) {

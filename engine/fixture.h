@@ -1,0 +1,104 @@
+/* Deterministic synthetic GGUF models ("fixtures") of any shape, for tests,
+ * cross-validation against the Python reference and bitnet.cpp, and
+ * benchmarks (`bitnet fixture`, docs/fixtures.md).
+ *
+ * Every value comes from a counter-based PRNG (splitmix64 of seed, tensor
+ * name and element index) through integer arithmetic and exactly
+ * representable floats (small integers times powers of two), so the same
+ * parameters give a byte-identical file on every machine.
+ *
+ * Kinds:
+ *   random  ternary projections with one random scale per matrix (within a
+ *           factor 2 of 1/sqrt(2K/3), so each output is O(1)); norms
+ *           1 ± k/64; embedding k·2^-p with k in [-4, 4] (logit spread ~3).
+ *   peaked  an embedding and FFN built so that greedy decoding follows a
+ *           fixed permutation cycle of the vocabulary's pieces by a margin of
+ *           several logits, with random attention adding a bounded,
+ *           position-dependent part (see fixture.c for the construction). */
+#ifndef BN_FIXTURE_H
+#define BN_FIXTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bitnet.h"
+#include "vocab.h"
+
+#define BN_FIXTURE_GENERATOR "bitnet fixture 1"
+
+typedef enum bn_fixture_kind {
+    BN_FIXTURE_RANDOM = 0,
+    BN_FIXTURE_PEAKED = 1,
+} bn_fixture_kind;
+
+typedef struct bn_fixture_params {
+    const char *arch; /* "bitnet", "bitnet-b1.58" (alias "bitnet-25"), "llama" */
+    bn_fixture_kind kind;
+    int32_t n_embd, n_ff, n_layer, n_head, n_head_kv;
+    int32_t n_vocab; /* synthetic vocabulary size (ignored with vocab_from) */
+    int32_t n_ctx;
+    float rope_base;
+    float rms_eps;
+    uint64_t seed;
+    uint32_t quant;         /* bn_type of the projections: I2_S, F16 or F32 */
+    bn_vocab_kind vocab;    /* synthetic vocabulary: SPM or BPE */
+    const char *vocab_from; /* copy every tokenizer.* key of this GGUF (NULL: synthetic) */
+    const char *name;       /* general.name (NULL: "fixture-<arch>-<kind>") */
+    /* Testing aids: zero the attention output projection / the FFN down
+     * projection of one layer (-1: none), to measure what it contributes. */
+    int32_t ablate_attn;
+    int32_t ablate_ffn;
+    /* Peaked: greedy tokens over which the margin is measured with the
+     * engine after writing (0: skip; the key is then absent). */
+    int32_t margin_tokens;
+    int32_t n_threads; /* for the margin run; 0: default */
+} bn_fixture_params;
+
+typedef struct bn_fixture_result {
+    int32_t n_vocab;
+    uint64_t file_bytes;
+    /* Peaked with margin_tokens > 0: the smallest top-1 minus top-2 logit
+     * over the greedy run, the step where it occurred, and how many steps
+     * chose the token the permutation predicts. */
+    bool measured;
+    float min_margin;
+    int32_t min_margin_step;
+    int32_t n_follow;
+    int32_t n_steps;
+} bn_fixture_result;
+
+/* Defaults: preset tiny, arch bitnet, random, seed 0, i2_s, SPM vocabulary,
+ * rms eps 1e-5, margin over 64 tokens. */
+void bn_fixture_default_params(bn_fixture_params *p);
+
+/* Applies a preset's shape (tiny, small, 700m, 2b4t). 2b4t also sets arch
+ * bitnet-b1.58 and a BPE vocabulary. False for an unknown name. */
+bool bn_fixture_apply_preset(const char *name, bn_fixture_params *p);
+/* "tiny, small, 700m, 2b4t" */
+const char *bn_fixture_preset_list(void);
+
+/* Checks the combination; the error message names the offending CLI flag
+ * ("--n-embd 100 is not a multiple of 128, required by --quant i2_s"). */
+bitnet_status bn_fixture_check(const bn_fixture_params *p);
+
+/* The normalized argument string stored in bitnet.fixture.args: every value,
+ * in a fixed order (snprintf semantics). */
+int bn_fixture_args(const bn_fixture_params *p, char *buf, size_t size);
+
+/* Generates the model and writes it to `path` (result may be NULL). */
+bitnet_status bn_fixture_write(const bn_fixture_params *p, const char *path,
+                               bn_fixture_result *result);
+
+/* Greedy run with the engine (compat numerics) from `prompt`: n_gen steps,
+ * each feeding back the argmax. tokens_out[n_gen] and margins_out[n_gen]
+ * (top-1 minus top-2 logit) may be NULL. */
+bitnet_status bn_fixture_greedy(const char *path, const bitnet_token *prompt, int32_t n_prompt,
+                                int32_t n_gen, int32_t n_threads, bitnet_token *tokens_out,
+                                float *margins_out);
+
+/* The fixed prompt the margin is measured from: BOS (if the vocabulary has
+ * one) and three pieces of the permutation's domain. Returns the count. */
+int32_t bn_fixture_margin_prompt(const char *path, bitnet_token *prompt, int32_t cap);
+
+#endif

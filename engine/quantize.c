@@ -1,0 +1,88 @@
+#include "quantize.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "error.h"
+#include "f16.h"
+#include "types.h"
+
+void bn_ternarize_absmean(const float *w, int64_t n, int8_t *codes, float *scale) {
+    /* the mean in double: the sum of millions of floats must not depend on order */
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i++) sum += fabs((double)w[i]);
+    float gamma = n > 0 ? (float)(sum / (double)n) : 0.0f;
+    if (!(gamma >= 1e-5f)) gamma = 1e-5f;
+    const float s = 1.0f / gamma;
+    for (int64_t i = 0; i < n; i++) {
+        float r = rintf(w[i] * s); /* round half to even, as torch.round */
+        codes[i] = (int8_t)(r > 0.0f ? 1 : r < 0.0f ? -1 : 0);
+    }
+    *scale = 1.0f / s;
+}
+
+void bn_ternarize_presigned(const float *w, int64_t n, int8_t *codes, float *scale) {
+    float max = 0.0f;
+    for (int64_t i = 0; i < n; i++) {
+        const float a = fabsf(w[i]);
+        if (a > max) max = a;
+        codes[i] = (int8_t)(a < 1e-6f ? 0 : w[i] > 0.0f ? 1 : -1);
+    }
+    *scale = max > 0.0f ? max : 1.0f;
+}
+
+uint64_t bn_i2s_nbytes(int64_t n) { return (uint64_t)n / 4 + BN_I2S_TAIL; }
+
+void bn_i2s_pack(const int8_t *codes, int64_t n, float scale, uint8_t *out) {
+    const int64_t packed = n / 4;
+    memset(out, 0, (size_t)packed);
+    for (int64_t e = 0; e < n; e++) {
+        const int64_t block = e / BN_I2S_BLOCK;
+        const int j = (int)(e % BN_I2S_BLOCK);
+        uint8_t *byte = &out[block * 32 + j % 32];
+        const int shift = 6 - 2 * (j / 32);
+        *byte = (uint8_t)((*byte & ~(3u << shift)) | ((unsigned)(codes[e] + 1) << shift));
+    }
+    memcpy(out + packed, &scale, sizeof scale); /* little-endian hosts only, like the reader */
+    memset(out + packed + 4, 0, BN_I2S_TAIL - 4);
+}
+
+bool bn_ternary_to_float_type(const int8_t *codes, int64_t n, float scale, uint32_t type,
+                              void *out) {
+    if (type == BN_TYPE_F32) {
+        float *o = out;
+        for (int64_t i = 0; i < n; i++) o[i] = (float)codes[i] * scale;
+        return true;
+    }
+    if (type == BN_TYPE_F16) {
+        uint16_t *o = out;
+        for (int64_t i = 0; i < n; i++) o[i] = bn_f32_to_f16((float)codes[i] * scale);
+        return true;
+    }
+    return false;
+}
+
+uint64_t bn_ternary_nbytes(uint32_t type, int64_t n) {
+    switch (type) {
+    case BN_TYPE_I2_S: return bn_i2s_nbytes(n);
+    case BN_TYPE_F16: return (uint64_t)n * 2;
+    case BN_TYPE_F32: return (uint64_t)n * 4;
+    default: return 0;
+    }
+}
+
+bitnet_status bn_quantize_ternary(const int8_t *codes, int64_t n, float scale, uint32_t type,
+                                  void *out) {
+    if (type == BN_TYPE_I2_S) {
+        if (n % BN_I2S_BLOCK != 0)
+            return bn_fail(BITNET_ERR_INVALID_ARGUMENT,
+                           "i2_s: %lld values is not a multiple of the 128-value block",
+                           (long long)n);
+        bn_i2s_pack(codes, n, scale, out);
+        return BITNET_OK;
+    }
+    if (!bn_ternary_to_float_type(codes, n, scale, type, out))
+        return bn_fail(BITNET_ERR_UNSUPPORTED, "cannot write ternary weights as %s",
+                       bn_type_name(type));
+    return BITNET_OK;
+}

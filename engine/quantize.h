@@ -1,0 +1,55 @@
+/* Weight quantization to the formats libbitnet writes: I2_S (ternary codes
+ * plus one float scale per tensor, spec 2.2), F16 and F32. Used by the
+ * fixture generator and by `bitnet quantize`.
+ *
+ * Two ways into I2_S, matching the two stages of bitnet.cpp's tooling:
+ *   - bn_ternarize_absmean: float master weights -> codes + scale (spec 1.1,
+ *     what the HF converters do before writing an F32/F16 GGUF);
+ *   - bn_ternarize_presigned: already-ternarized floats {-s, 0, +s} -> codes
+ *     + scale = max|w| (what llama-quantize's quantize_i2_s does, spec 2.2).
+ * Then bn_i2s_pack lays codes out in the 128-value-block layout. */
+#ifndef BN_QUANTIZE_H
+#define BN_QUANTIZE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bitnet.h"
+
+/* Absmean ternarization over the whole tensor of n values (spec 1.1):
+ * gamma = max(mean|w|, 1e-5), s = 1/gamma, t = clamp(rint(w*s), -1, 1),
+ * *scale = 1/s (the value the runtime sees, fl(1/fl(1/gamma))). */
+void bn_ternarize_absmean(const float *w, int64_t n, int8_t *codes, float *scale);
+
+/* Sign-based ternarization of values that are already t*s: |w| < 1e-6 -> 0,
+ * otherwise the sign; *scale = max|w| (1 if all are zero, so it stays > 0). */
+void bn_ternarize_presigned(const float *w, int64_t n, int8_t *codes, float *scale);
+
+/* Bytes of an I2_S tensor of n values: n/4 packed bytes + 32-byte tail. */
+uint64_t bn_i2s_nbytes(int64_t n);
+
+/* Packs n ternary codes t (each -1, 0 or +1; flat row-major order, e = r*K + k)
+ * and the tensor scale into out[bn_i2s_nbytes(n)]: 2-bit code t+1, value j of
+ * a 128-block in byte j%32 at bits 6-2*(j/32), then the float32 scale and 28
+ * zero bytes. n must be a multiple of 128: a partial block would not fit in
+ * n/4 bytes (its bytes are spread over 32), which is also why bitnet.cpp
+ * needs K % 128 == 0 (spec 2.2). */
+void bn_i2s_pack(const int8_t *codes, int64_t n, float scale, uint8_t *out);
+
+/* Dequantized weights t*scale written as F32 or F16 (out: n floats / halves).
+ * Returns false for any other type. With F16 the product is rounded to
+ * nearest-even; callers who want exact values pick scales F16 can hold. */
+bool bn_ternary_to_float_type(const int8_t *codes, int64_t n, float scale, uint32_t type,
+                              void *out);
+
+/* Bytes of a tensor of n values of `type` written from ternary codes
+ * (I2_S, F16 or F32); 0 for an unsupported type. */
+uint64_t bn_ternary_nbytes(uint32_t type, int64_t n);
+
+/* Codes + scale -> the bytes of `type` (I2_S, F16, F32) in out[bn_ternary_nbytes].
+ * I2_S needs n % 128 == 0 (BITNET_ERR_INVALID_ARGUMENT otherwise). */
+bitnet_status bn_quantize_ternary(const int8_t *codes, int64_t n, float scale, uint32_t type,
+                                  void *out);
+
+#endif
