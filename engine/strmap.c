@@ -1,18 +1,32 @@
 #include "strmap.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "alloc.h"
 
-uint64_t bn_hash_bytes(const void *data, size_t len) {
-    /* FNV-1a, 64-bit: simple, and good enough for token texts and names. */
+uint64_t bn_hash_bytes(const void *data, size_t len, uint64_t seed) {
+    /* FNV-1a from a per-map seed, then a 64-bit finalizer: keys come from
+     * untrusted files, and an unseeded hash would let a crafted file make
+     * every lookup collide (quadratic loading). */
     const unsigned char *p = data;
-    uint64_t h = 1469598103934665603ULL;
+    uint64_t h = 1469598103934665603ULL ^ seed;
     for (size_t i = 0; i < len; i++) {
         h ^= p[i];
         h *= 1099511628211ULL;
     }
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
     return h;
+}
+
+/* Differs between maps and runs; lookups never depend on it. */
+static uint64_t make_seed(const void *map) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)(uintptr_t)map * 0x9E3779B97F4A7C15ULL ^ (uint64_t)ts.tv_nsec ^
+           ((uint64_t)ts.tv_sec << 32);
 }
 
 int bn_strmap_init(bn_strmap *map, size_t expected) {
@@ -26,6 +40,7 @@ int bn_strmap_init(bn_strmap *map, size_t expected) {
     if (!map->slots) return -1;
     map->capacity = cap;
     map->count = 0;
+    map->seed = make_seed(map);
     return 0;
 }
 
@@ -51,7 +66,7 @@ static int grow(bn_strmap *map) {
 int bn_strmap_put(bn_strmap *map, const char *key, size_t len, int64_t value, int64_t *existing) {
     if ((map->count + 1) * 2 > map->capacity && grow(map) != 0) return -1;
     size_t mask = map->capacity - 1;
-    size_t i = (size_t)bn_hash_bytes(key, len) & mask;
+    size_t i = (size_t)bn_hash_bytes(key, len, map->seed) & mask;
     for (;;) {
         bn_strmap_slot *s = &map->slots[i];
         if (!s->key) {
@@ -72,7 +87,7 @@ int bn_strmap_put(bn_strmap *map, const char *key, size_t len, int64_t value, in
 int bn_strmap_get(const bn_strmap *map, const char *key, size_t len, int64_t *value) {
     if (!map->slots) return 0;
     size_t mask = map->capacity - 1;
-    size_t i = (size_t)bn_hash_bytes(key, len) & mask;
+    size_t i = (size_t)bn_hash_bytes(key, len, map->seed) & mask;
     for (;;) {
         const bn_strmap_slot *s = &map->slots[i];
         if (!s->key) return 0;

@@ -18,6 +18,7 @@ typedef struct bn_strmap {
     bn_strmap_slot *slots;
     size_t capacity; /* power of two */
     size_t count;
+    uint64_t seed; /* hash seed, random per map */
 } bn_strmap;
 
 /* Reserves room for `expected` keys. Returns 0 on success, -1 on NOMEM. */
@@ -32,6 +33,6 @@ int bn_strmap_put(bn_strmap *map, const char *key, size_t len, int64_t value, in
 /* Returns 1 and sets *value when found, 0 otherwise. */
 int bn_strmap_get(const bn_strmap *map, const char *key, size_t len, int64_t *value);
 
-uint64_t bn_hash_bytes(const void *data, size_t len);
+uint64_t bn_hash_bytes(const void *data, size_t len, uint64_t seed);
 
 #endif
