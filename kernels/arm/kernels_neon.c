@@ -161,9 +161,9 @@ static const tile_fn tiles[2][2][4] = {
 
 static int has_sdot(void) {
 #if defined(__ARM_FEATURE_DOTPROD) && defined(__linux__) && defined(HWCAP_ASIMDDP)
-    static int cached = -1;
-    if (cached < 0) cached = (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) ? 1 : 0;
-    return cached;
+    /* asked per call (a read of the auxiliary vector, negligible next to a
+     * matrix product) rather than cached in a static: no mutable globals */
+    return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) ? 1 : 0;
 #else
     return 0;
 #endif
