@@ -9,23 +9,24 @@
 /* Common English words: prompts such as "Once upon a time" or "The quick
  * brown fox" then tokenize into a few pieces instead of single characters. */
 static const char *const common_words[] = {
-    "the",   "of",    "and",    "to",    "in",     "is",      "was",     "that",    "for",
-    "it",    "with",  "as",     "on",    "be",     "at",      "by",      "this",    "had",
-    "not",   "are",   "but",    "from",  "or",     "have",    "an",      "they",    "which",
-    "one",   "you",   "were",   "her",   "all",    "she",     "there",   "would",   "their",
-    "we",    "him",   "been",   "has",   "when",   "who",     "will",    "more",    "no",
-    "if",    "out",   "so",     "said",  "what",   "up",      "its",     "about",   "into",
-    "than",  "them",  "can",    "only",  "other",  "new",     "some",    "could",   "time",
-    "these", "two",   "may",    "then",  "do",     "first",   "any",     "my",      "now",
-    "such",  "like",  "our",    "over",  "man",    "me",      "even",    "most",    "made",
-    "after", "also",  "did",    "many",  "before", "must",    "through", "back",    "years",
-    "where", "much",  "your",   "way",   "well",   "down",    "should",  "because", "each",
-    "just",  "those", "people", "how",   "too",    "little",  "good",    "very",    "make",
-    "world", "still", "own",    "see",   "work",   "long",    "get",     "here",    "both",
-    "life",  "being", "under",  "never", "day",    "same",    "know",    "while",   "last",
-    "might", "great", "old",    "year",  "come",   "once",    "upon",    "quick",   "brown",
-    "fox",   "jumps", "lazy",   "dog",   "hello",  "capital", "france",  "paris",   "story",
-    "king",  "small", "large",  "house", "water",  "light",
+    "the",   "of",    "and",    "to",    "in",     "is",     "was",     "that",    "for",
+    "it",    "with",  "as",     "on",    "be",     "at",     "by",      "this",    "had",
+    "not",   "are",   "but",    "from",  "or",     "have",   "an",      "they",    "which",
+    "one",   "you",   "were",   "her",   "all",    "she",    "there",   "would",   "their",
+    "we",    "him",   "been",   "has",   "when",   "who",    "will",    "more",    "no",
+    "if",    "out",   "so",     "said",  "what",   "up",     "its",     "about",   "into",
+    "than",  "them",  "can",    "only",  "other",  "new",    "some",    "could",   "time",
+    "these", "two",   "may",    "then",  "do",     "first",  "any",     "my",      "now",
+    "such",  "like",  "our",    "over",  "man",    "me",     "even",    "most",    "made",
+    "after", "also",  "did",    "many",  "before", "must",   "through", "back",    "years",
+    "where", "much",  "your",   "way",   "well",   "down",   "should",  "because", "each",
+    "just",  "those", "people", "how",   "too",    "little", "good",    "very",    "make",
+    "world", "still", "own",    "see",   "work",   "long",   "get",     "here",    "both",
+    "life",  "being", "under",  "never", "day",    "same",   "know",    "while",   "last",
+    "might", "great", "old",    "year",  "come",   "once",   "upon",    "quick",   "brown",
+    "fox",   "jumps", "lazy",   "dog",   "hello",  "The",    "Once",    "France",  "In",
+    "It",    "This",  "He",     "She",   "We",     "I",      "capital", "france",  "paris",
+    "story", "king",  "small",  "large", "house",  "water",  "light",
 };
 
 #define SPM_SPACE "\xe2\x96\x81" /* U+2581 LOWER ONE EIGHTH BLOCK */
@@ -251,7 +252,8 @@ bitnet_status bn_synth_vocab_build(bn_vocab_kind kind, int32_t n_tokens, bn_synt
     v->text = bn_calloc((size_t)n_tokens, sizeof *v->text);
     v->scores = bn_calloc((size_t)n_tokens, sizeof *v->scores);
     v->types = bn_calloc((size_t)n_tokens, sizeof *v->types);
-    builder b = {.v = v, .cap = n_tokens, .cap_merges = kind == BN_VOCAB_BPE ? 2 * (int64_t)n_tokens : 0};
+    builder b = {
+        .v = v, .cap = n_tokens, .cap_merges = kind == BN_VOCAB_BPE ? 2 * (int64_t)n_tokens : 0};
     if (kind == BN_VOCAB_BPE) v->merges = bn_calloc((size_t)b.cap_merges, sizeof *v->merges);
     if (!v->text || !v->scores || !v->types || (kind == BN_VOCAB_BPE && !v->merges) ||
         bn_strmap_init(&b.index, (size_t)n_tokens) != 0 ||

@@ -1,0 +1,181 @@
+/* report.html: the Markdown report's content as one self-contained page
+ * (inline CSS, SVG plots embedded inline: no external resource at all). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report.h"
+#include "vutil.h"
+
+static void h(FILE *f, const char *s) {
+    for (; *s; s++) {
+        switch (*s) {
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '&': fputs("&amp;", f); break;
+        case '"': fputs("&quot;", f); break;
+        default: fputc(*s, f);
+        }
+    }
+}
+
+/* a number, or a dash when absent (a macro so the format stays a literal) */
+#define num(f, v, fmt)                                                                             \
+    do {                                                                                           \
+        double v_ = (v);                                                                           \
+        if (isnan(v_))                                                                             \
+            fputs("–", f);                                                                         \
+        else                                                                                       \
+            fprintf(f, fmt, v_);                                                                   \
+    } while (0)
+
+static void status_cell(FILE *f, const char *st) { fprintf(f, "<td class=\"%s\">%s</td>", st, st); }
+
+/* Inline an SVG file: drop the XML prolog and DOCTYPE, which are not allowed
+ * inside HTML. */
+static void inline_svg(FILE *f, const char *dir, const char *name) {
+    char p[4200];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    char *svg = vu_read_file(p, NULL);
+    if (!svg) return;
+    char *start = strstr(svg, "<svg");
+    if (start) fputs(start, f);
+    free(svg);
+}
+
+bool report_write_html(const cJSON *root, const char *dir, const char *path) {
+    FILE *f = fopen(path, "w");
+    if (!f) return false;
+    const cJSON *sum = cJSON_GetObjectItem(root, "summary");
+    const cJSON *mach = cJSON_GetObjectItem(root, "machine");
+    const cJSON *build = cJSON_GetObjectItem(root, "build");
+    const char *result = rj_str(sum, "result");
+    fprintf(f,
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta "
+            "charset=\"utf-8\"><title>bitnet-validate: %s</title>\n"
+            "<style>body{font-family:sans-serif;margin:2em;max-width:90em}table{border-collapse:"
+            "collapse;margin:1em 0}"
+            "td,th{border:1px solid #ccc;padding:3px 8px;font-size:90%%}th{background:#eee}"
+            ".pass{background:#dfd}.fail{background:#fbb;font-weight:bold}.skipped{background:#eee}"
+            ".error{background:#fd9}"
+            "h1.pass,h1.fail,h1.error{padding:.3em}code{font-size:90%%}svg{max-width:100%%;height:"
+            "auto}</style></head><body>\n",
+            result);
+    fprintf(f, "<h1 class=\"%s\">bitnet-validate: %s</h1>\n", result, result);
+    fprintf(f, "<p>%g passed, %g failed, %g skipped, %g errors (exit %g). Suite <code>",
+            rj_num(sum, "pass"), rj_num(sum, "fail"), rj_num(sum, "skipped"), rj_num(sum, "error"),
+            rj_num(sum, "exit_code"));
+    h(f, rj_str(cJSON_GetObjectItem(root, "suite"), "name"));
+    fprintf(f, "</code>, %s.</p>\n<ul><li>Machine: ", rj_str(root, "created"));
+    h(f, rj_str(mach, "cpu"));
+    fprintf(f, ", %g CPUs, governor ", rj_num(mach, "online_cpus"));
+    h(f, rj_str(mach, "governor"));
+    fputs("</li><li>Build: commit ", f);
+    h(f, rj_str(build, "git_commit"));
+    fputs("; ", f);
+    h(f, rj_str(build, "system_info"));
+    fputs("</li></ul>\n", f);
+
+    const cJSON *it;
+    fputs("<h2>Implementations</h2><table><tr><th>implementation</th><th>status</th><th>details</"
+          "th></tr>\n",
+          f);
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(root, "implementations")) {
+        fputs("<tr><td>", f);
+        h(f, rj_str(it, "name"));
+        fprintf(f, "</td><td>%s</td><td>", rj_str(it, "status"));
+        h(f, rj_str(it, "status")[0] == 'a' ? rj_str(it, "version") : rj_str(it, "reason"));
+        fputs("</td></tr>\n", f);
+    }
+    fputs("</table>\n<h2>Checks</h2><table><tr><th>status</th><th>check</th><th>detail</th></tr>\n",
+          f);
+    static const char *order[] = {"fail", "error", "skipped", "pass"};
+    for (int k = 0; k < 4; k++) {
+        cJSON_ArrayForEach(it, cJSON_GetObjectItem(root, "checks")) {
+            if (strcmp(rj_str(it, "status"), order[k])) continue;
+            fputs("<tr>", f);
+            status_cell(f, order[k]);
+            fputs("<td><code>", f);
+            h(f, rj_str(it, "id"));
+            fputs("</code></td><td>", f);
+            h(f, rj_str(it, "reason"));
+            fputs("</td></tr>\n", f);
+        }
+    }
+    fputs("</table>\n<h2>Logit "
+          "agreement</h2><table><tr><th>fixture</th><th>implementation</th><th>reference</th>"
+          "<th>KLD mean</th><th>KLD p99</th><th>KLD max</th><th>top-1</th><th>NMSE</th><th>max abs "
+          "err</th><th>PPL Δ</th><th>status</th></tr>\n",
+          f);
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(root, "checks")) {
+        const cJSON *m = cJSON_GetObjectItem(it, "metrics");
+        if (strcmp(rj_str(it, "kind"), "logits") || !m) continue;
+        fprintf(f, "<tr><td>%s</td><td>%s</td><td>%s</td><td>", rj_str(it, "fixture"),
+                rj_str(it, "impl"), rj_str(it, "reference"));
+        num(f, rj_num(m, "kld_mean"), "%.2e");
+        fputs("</td><td>", f);
+        num(f, rj_num(m, "kld_p99"), "%.2e");
+        fputs("</td><td>", f);
+        num(f, rj_num(m, "kld_max"), "%.2e");
+        fputs("</td><td>", f);
+        num(f, 100 * rj_num(m, "top1"), "%.1f%%");
+        fputs("</td><td>", f);
+        num(f, rj_num(m, "nmse"), "%.2e");
+        fputs("</td><td>", f);
+        num(f, rj_num(m, "max_abs_err"), "%.3g");
+        fputs("</td><td>", f);
+        num(f, 100 * rj_num(m, "ppl_delta_rel"), "%+.3f%%");
+        fputs("</td>", f);
+        status_cell(f, rj_str(it, "status"));
+        fputs("</tr>\n", f);
+    }
+    fputs("</table>\n<h2>Greedy "
+          "agreement</h2><table><tr><th>fixture</th><th>implementation</th><th>reference</th>"
+          "<th>identical</th><th>near-tie</th><th>diverged</th><th>status</th></tr>\n",
+          f);
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(root, "checks")) {
+        const cJSON *m = cJSON_GetObjectItem(it, "metrics");
+        if (strcmp(rj_str(it, "kind"), "greedy") || !m) continue;
+        fprintf(f, "<tr><td>%s</td><td>%s</td><td>%s</td><td>%g</td><td>%g</td><td>%g</td>",
+                rj_str(it, "fixture"), rj_str(it, "impl"), rj_str(it, "reference"),
+                rj_num(m, "identical"), rj_num(m, "near_tie"), rj_num(m, "diverged"));
+        status_cell(f, rj_str(it, "status"));
+        fputs("</tr>\n", f);
+    }
+    const cJSON *speed = cJSON_GetObjectItem(root, "speed");
+    fprintf(f,
+            "</table>\n<h2>Speed</h2><p>Median tokens/s of %g repetitions after a warm-up, "
+            "interleaved; %g thread(s); "
+            "read bandwidth %.1f GB/s measured in this run.</p>\n"
+            "<table><tr><th>fixture</th><th>test</th><th>implementation</th><th>median "
+            "t/s</th><th>spread</th><th>min–max</th><th>of BW</th></tr>\n",
+            rj_num(speed, "reps"), rj_num(speed, "threads"), rj_num(speed, "read_bandwidth_gbs"));
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(speed, "entries")) {
+        if (!strcmp(rj_str(it, "impl"), "libbitnet")) continue;
+        fprintf(f,
+                "<tr><td>%s</td><td>%s</td><td>%s</td><td>%.1f</td><td>%.1f%%</td><td>%.1f–%.1f</"
+                "td><td>",
+                rj_str(it, "fixture"), rj_str(it, "test"), rj_str(it, "impl"),
+                rj_num(it, "median_ts"), 100 * rj_num(it, "rel_spread"), rj_num(it, "min_ts"),
+                rj_num(it, "max_ts"));
+        num(f, 100 * rj_num(it, "bandwidth_fraction"), "%.0f%%");
+        fputs("</td></tr>\n", f);
+    }
+    fputs("</table>\n<h2>Plots</h2>\n", f);
+    const cJSON *plots = cJSON_GetObjectItem(root, "plots");
+    if (rj_str(plots, "note")[0]) {
+        fputs("<p>", f);
+        h(f, rj_str(plots, "note"));
+        fputs("</p>\n", f);
+    }
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(plots, "files")) {
+        fputs("<h3>", f);
+        h(f, rj_str(it, "title"));
+        fputs("</h3>\n", f);
+        inline_svg(f, dir, rj_str(it, "svg"));
+        fputs("\n", f);
+    }
+    fputs("</body></html>\n", f);
+    return fclose(f) == 0;
+}

@@ -1,0 +1,356 @@
+/* bitnet-validate: runs libbitnet (each ISA), the Python reference and, when
+ * given, bitnet.cpp on the same models; compares them token by token and
+ * logit by logit; measures their speed side by side; writes report.json,
+ * report.md, report.html, plots, junit.xml and a history line.
+ * Exit: 0 pass, 1 a check failed, 2 usage or setup error. */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bitnet.h"
+#include "gate.h"
+#include "report.h"
+#include "run.h"
+#include "suite.h"
+
+#ifndef BV_SOURCE_DIR
+#define BV_SOURCE_DIR "."
+#endif
+#ifndef BV_PYTHON
+#define BV_PYTHON "python3"
+#endif
+
+static void usage(FILE *out) {
+    fprintf(
+        out,
+        "usage: bitnet-validate [--suite FILE] [--against baseline|report:FILE]\n"
+        "                       [--models FILE...] [--bitnet-cpp DIR] [--isa LIST]\n"
+        "                       [--threads N] [--reps N] [--out DIR] [--quick]\n"
+        "  --suite FILE        suite of fixtures and checks (default fixtures/suite-default.json)\n"
+        "  --against baseline  compare with the Python reference and, when given, bitnet.cpp\n"
+        "  --against report:FILE  also gate speed against an earlier report.json\n"
+        "  --models FILE...    run the checks on these model files instead of the suite\n"
+        "  --bitnet-cpp DIR    bitnet.cpp build/bin (or $BITNET_CPP_DIR)\n"
+        "  --isa LIST          comma list of libbitnet ISAs (default: every supported one;\n"
+        "                      the first is the primary, recorded also as \"libbitnet\")\n"
+        "  --threads N         threads for the speed runs (default 1; correctness uses 1)\n"
+        "  --reps N            speed repetitions (default 5, after one warm-up)\n"
+        "  --threshold F       slowdown gate threshold (default 0.05)\n"
+        "  --no-python         leave out the Python reference (reported as skipped)\n"
+        "  --no-speed          leave out the speed runs\n"
+        "  --fixtures DIR      where generated fixtures are cached (default BUILD/fixtures)\n"
+        "  --python PATH       interpreter for the reference (default $BITNET_PYTHON or the venv)\n"
+        "  --out DIR           report directory (default reports/out)\n"
+        "  --quick             fewer prompts and tokens: for CI\n");
+}
+
+typedef struct opts {
+    const char *suite, *against, *bitnet_cpp, *isa, *out, *fixtures, *python;
+    char **models;
+    int n_models;
+    int threads, reps;
+    double threshold;
+    bool quick, no_python, no_speed;
+} opts;
+
+static bool parse_int(const char *flag, const char *v, int lo, int hi, int *out) {
+    char *end;
+    long x = v ? strtol(v, &end, 10) : 0;
+    if (!v || *end || x < lo || x > hi) {
+        fprintf(stderr, "bitnet-validate: %s needs an integer in %d..%d\n", flag, lo, hi);
+        return false;
+    }
+    *out = (int)x;
+    return true;
+}
+
+static int parse_args(int argc, char **argv, opts *o) {
+    memset(o, 0, sizeof *o);
+    o->threads = 1;
+    o->reps = 5;
+    o->threshold = 0.05;
+    o->out = "reports/out";
+    o->against = "baseline";
+    o->models = calloc((size_t)argc, sizeof *o->models);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define TAKE()                                                                                     \
+    do {                                                                                           \
+        if (!v) {                                                                                  \
+            fprintf(stderr, "bitnet-validate: %s needs a value\n", a);                             \
+            return GATE_USAGE;                                                                     \
+        }                                                                                          \
+        i++;                                                                                       \
+    } while (0)
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            exit(0);
+        } else if (!strcmp(a, "--suite")) {
+            TAKE();
+            o->suite = v;
+        } else if (!strcmp(a, "--against")) {
+            TAKE();
+            if (strcmp(v, "baseline") && strncmp(v, "report:", 7)) {
+                fprintf(stderr, "bitnet-validate: --against takes baseline or report:FILE\n");
+                return GATE_USAGE;
+            }
+            o->against = v;
+        } else if (!strcmp(a, "--models")) {
+            while (i + 1 < argc && argv[i + 1][0] != '-') o->models[o->n_models++] = argv[++i];
+            if (!o->n_models) {
+                fprintf(stderr, "bitnet-validate: --models needs at least one file\n");
+                return GATE_USAGE;
+            }
+        } else if (!strcmp(a, "--bitnet-cpp")) {
+            TAKE();
+            o->bitnet_cpp = v;
+        } else if (!strcmp(a, "--isa")) {
+            TAKE();
+            o->isa = v;
+        } else if (!strcmp(a, "--threads")) {
+            TAKE();
+            if (!parse_int(a, v, 1, 1024, &o->threads)) return GATE_USAGE;
+        } else if (!strcmp(a, "--reps")) {
+            TAKE();
+            if (!parse_int(a, v, 1, 1000, &o->reps)) return GATE_USAGE;
+        } else if (!strcmp(a, "--threshold")) {
+            TAKE();
+            char *end;
+            o->threshold = strtod(v, &end);
+            if (*end || !(o->threshold >= 0 && o->threshold < 1)) {
+                fprintf(stderr, "bitnet-validate: --threshold needs a fraction in [0, 1)\n");
+                return GATE_USAGE;
+            }
+        } else if (!strcmp(a, "--out")) {
+            TAKE();
+            o->out = v;
+        } else if (!strcmp(a, "--fixtures")) {
+            TAKE();
+            o->fixtures = v;
+        } else if (!strcmp(a, "--python")) {
+            TAKE();
+            o->python = v;
+        } else if (!strcmp(a, "--quick")) {
+            o->quick = true;
+        } else if (!strcmp(a, "--no-python")) {
+            o->no_python = true;
+        } else if (!strcmp(a, "--no-speed")) {
+            o->no_speed = true;
+        } else {
+            fprintf(stderr, "bitnet-validate: unknown option '%s' (see --help)\n", a);
+            return GATE_USAGE;
+        }
+#undef TAKE
+    }
+    return 0;
+}
+
+/* The libbitnet implementations: --isa, or every ISA this CPU runs (best first
+ * via bitnet_isa_default(), so the primary is what users get). */
+static bool make_libs(vrun *r, const char *list) {
+    static const char *all[] = {"ref", "avx2", "avx512", "neon"};
+    char names[BV_MAX_IMPLS][16];
+    int n = 0;
+    if (list) {
+        char buf[256];
+        snprintf(buf, sizeof buf, "%s", list);
+        for (char *t = strtok(buf, ","); t && n < BV_MAX_IMPLS; t = strtok(NULL, ",")) {
+            if (!bitnet_isa_supported(t)) {
+                fprintf(stderr, "bitnet-validate: ISA '%s' is not supported here (%s)\n", t,
+                        bitnet_system_info());
+                return false;
+            }
+            snprintf(names[n++], 16, "%s", t);
+        }
+    } else {
+        snprintf(names[n++], 16, "%s", bitnet_isa_default());
+        for (int i = 0; i < 4; i++)
+            if (bitnet_isa_supported(all[i]) && strcmp(all[i], names[0]))
+                snprintf(names[n++], 16, "%s", all[i]);
+    }
+    r->ref_isa_index = -1;
+    for (int i = 0; i < n; i++) {
+        r->libs[r->n_libs] = vb_libbitnet_new(names[i], 1, false);
+        if (!r->libs[r->n_libs]) return false;
+        if (!strcmp(names[i], "ref")) r->ref_isa_index = r->n_libs;
+        r->n_libs++;
+    }
+    return n > 0;
+}
+
+static void setup_python(vrun *r, const opts *o) {
+    r->python_wanted = true;
+    if (o->no_python) {
+        r->python_wanted = false;
+        return;
+    }
+    const char *py = o->python ? o->python : getenv("BITNET_PYTHON");
+    if (!py || !*py) py = BV_PYTHON;
+    const char *src = getenv("BITNET_SOURCE_DIR");
+    if (!src || !*src) src = BV_SOURCE_DIR;
+    char pkg[4096];
+    snprintf(pkg, sizeof pkg, "%s/baseline/python", src);
+    char probe[4200];
+    snprintf(probe, sizeof probe, "%s/bitnet_ref/runner.py", pkg);
+    if (!vu_file_exists(probe)) {
+        snprintf(r->python_reason, sizeof r->python_reason, "unavailable: %s is absent", probe);
+        return;
+    }
+    verr e = {{0}};
+    r->python = vb_python_new(py, pkg, o->quick ? 300 : 900, &e);
+    if (!r->python)
+        snprintf(r->python_reason, sizeof r->python_reason, "unavailable: %s (interpreter %s)",
+                 e.msg, py);
+}
+
+static void setup_bitnetcpp(vrun *r, const opts *o) {
+    const char *dir = o->bitnet_cpp ? o->bitnet_cpp : getenv("BITNET_CPP_DIR");
+    if (!dir || !*dir) {
+        snprintf(r->bitnetcpp_reason, sizeof r->bitnetcpp_reason,
+                 "skipped: no --bitnet-cpp DIR or BITNET_CPP_DIR given");
+        return;
+    }
+    verr e = {{0}};
+    r->bitnetcpp = vb_bitnetcpp_new(dir, r->threads, o->quick ? 300 : 900, &e);
+    if (!r->bitnetcpp)
+        snprintf(r->bitnetcpp_reason, sizeof r->bitnetcpp_reason, "skipped: %s", e.msg);
+}
+
+static cJSON *impl_json(const vbackend *b) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", b->name);
+    cJSON_AddStringToObject(o, "kind", b->kind);
+    cJSON_AddStringToObject(o, "version", b->version);
+    cJSON_AddStringToObject(o, "status", "available");
+    return o;
+}
+
+static cJSON *impl_missing(const char *name, const char *kind, const char *reason) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", name);
+    cJSON_AddStringToObject(o, "kind", kind);
+    cJSON_AddStringToObject(o, "status", "unavailable");
+    cJSON_AddStringToObject(o, "reason", reason);
+    return o;
+}
+
+int main(int argc, char **argv) {
+    opts o;
+    int rc = parse_args(argc, argv, &o);
+    if (rc) return rc;
+    const char *src = getenv("BITNET_SOURCE_DIR");
+    if (!src || !*src) src = BV_SOURCE_DIR;
+    char exe_dir[4096], bitnet_bin[4200], fixture_dir[4200], suite_default[4200];
+    if (!vu_exe_dir(exe_dir, sizeof exe_dir)) snprintf(exe_dir, sizeof exe_dir, ".");
+    snprintf(bitnet_bin, sizeof bitnet_bin, "%s/bitnet", exe_dir);
+    snprintf(fixture_dir, sizeof fixture_dir, "%s/../fixtures", exe_dir);
+    snprintf(suite_default, sizeof suite_default, "%s/fixtures/suite-default.json", src);
+
+    vsuite suite;
+    verr e = {{0}};
+    bool ok = o.n_models ? suite_from_models(o.models, o.n_models, &suite, &e)
+                         : suite_load(o.suite ? o.suite : suite_default, &suite, &e);
+    if (!ok) {
+        fprintf(stderr, "bitnet-validate: %s\n", e.msg);
+        return GATE_USAGE;
+    }
+    vrun r;
+    memset(&r, 0, sizeof r);
+    r.threads = o.threads;
+    r.reps = o.reps;
+    r.quick = o.quick;
+    r.threshold = o.threshold;
+    r.alpha = 0.05;
+    r.out_dir = o.out;
+    if (o.quick) {
+        for (int i = 0; i < suite.n_fixtures; i++) {
+            vfixture *f = &suite.fixtures[i];
+            if (f->n_prompts > 2) f->n_prompts = 2;
+        }
+    }
+    if (!make_libs(&r, o.isa)) return GATE_USAGE;
+    if (!strncmp(o.against, "report:", 7)) {
+        snprintf(r.against_path, sizeof r.against_path, "%s", o.against + 7);
+        char *text = vu_read_file(r.against_path, NULL);
+        r.against = text ? cJSON_Parse(text) : NULL;
+        free(text);
+        const char *schema = cJSON_GetStringValue(cJSON_GetObjectItem(r.against, "schema"));
+        if (!r.against || !schema || strcmp(schema, REPORT_SCHEMA)) {
+            fprintf(stderr, "bitnet-validate: %s is not a readable %s report\n", r.against_path,
+                    REPORT_SCHEMA);
+            return GATE_USAGE;
+        }
+    }
+    if (!vu_mkdir_p(o.out)) {
+        fprintf(stderr, "bitnet-validate: cannot create %s\n", o.out);
+        return GATE_USAGE;
+    }
+    setup_python(&r, &o);
+    setup_bitnetcpp(&r, &o);
+
+    r.root =
+        report_new(suite.name, o.suite ? o.suite : (o.n_models ? "--models" : suite_default), src);
+    cJSON *opts_j = cJSON_AddObjectToObject(r.root, "options");
+    cJSON_AddStringToObject(opts_j, "against", o.against);
+    cJSON_AddNumberToObject(opts_j, "threads", o.threads);
+    cJSON_AddNumberToObject(opts_j, "reps", o.reps);
+    cJSON_AddBoolToObject(opts_j, "quick", o.quick);
+    cJSON_AddNumberToObject(opts_j, "slowdown_threshold", o.threshold);
+    cJSON_AddNumberToObject(opts_j, "alpha", r.alpha);
+    cJSON_AddStringToObject(opts_j, "gate_test", "one-sided Mann-Whitney U on repetition samples");
+    cJSON *impls = cJSON_AddArrayToObject(r.root, "implementations");
+    for (int i = 0; i < r.n_libs; i++) cJSON_AddItemToArray(impls, impl_json(r.libs[i]));
+    if (r.python)
+        cJSON_AddItemToArray(impls, impl_json(r.python));
+    else
+        cJSON_AddItemToArray(
+            impls, impl_missing("python-ref", "python",
+                                r.python_wanted ? r.python_reason : "skipped: --no-python"));
+    if (r.bitnetcpp)
+        cJSON_AddItemToArray(impls, impl_json(r.bitnetcpp));
+    else
+        cJSON_AddItemToArray(impls, impl_missing("bitnet.cpp", "bitnet.cpp", r.bitnetcpp_reason));
+    cJSON_AddArrayToObject(r.root, "fixtures");
+    r.checks = cJSON_AddArrayToObject(r.root, "checks");
+    cJSON *speed = cJSON_AddObjectToObject(r.root, "speed");
+    r.speed_entries = cJSON_AddArrayToObject(speed, "entries");
+
+    fprintf(stderr, "bitnet-validate: suite %s, %d fixtures; libbitnet ISAs:", suite.name,
+            suite.n_fixtures);
+    for (int i = 0; i < r.n_libs; i++) fprintf(stderr, " %s", r.libs[i]->name + 10);
+    fprintf(stderr, "; python reference: %s; bitnet.cpp: %s\n",
+            r.python          ? "yes"
+            : r.python_wanted ? r.python_reason
+                              : "off (--no-python)",
+            r.bitnetcpp ? "yes" : r.bitnetcpp_reason);
+    double t0 = vu_now_s();
+    suite_prepare(&suite, bitnet_bin, fixture_dir, o.quick);
+    for (int i = 0; i < suite.n_fixtures; i++) run_fixture(&r, &suite.fixtures[i]);
+    if (!o.no_speed) run_speed(&r, &suite);
+    if (r.against) run_against_report(&r);
+    /* baselines that never ran are listed, never passed */
+    if (!r.bitnetcpp)
+        run_add_check(&r, "baseline", "-", "bitnet.cpp", NULL, "skipped", "%s", r.bitnetcpp_reason);
+    if (r.python_wanted && !r.python)
+        run_add_check(&r, "baseline", "-", "python-ref", NULL, "error", "%s", r.python_reason);
+    cJSON_AddNumberToObject(r.root, "duration_s", vu_now_s() - t0);
+    int exit_code = report_finish(r.root);
+    report_write_all(r.root, o.out);
+    fprintf(stderr, "bitnet-validate: %s; report in %s/report.md\n",
+            exit_code == 0   ? "PASS"
+            : exit_code == 1 ? "FAIL"
+                             : "ERROR",
+            o.out);
+
+    for (int i = 0; i < r.n_libs; i++) r.libs[i]->destroy(r.libs[i]);
+    if (r.python) r.python->destroy(r.python);
+    if (r.bitnetcpp) r.bitnetcpp->destroy(r.bitnetcpp);
+    cJSON_Delete(r.root);
+    cJSON_Delete(r.against);
+    suite_free(&suite);
+    free(o.models);
+    return exit_code;
+}
