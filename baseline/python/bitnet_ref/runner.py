@@ -17,7 +17,7 @@ import numpy as np
 
 from . import numerics as nm
 from .gguf import GGUFError
-from .model import Model, ModelError, generate, perplexity
+from .model import PROJS, Model, ModelError, generate, perplexity
 
 PROTOCOL_VERSION = 1
 
@@ -81,7 +81,7 @@ class Runner:
         fn = getattr(self, "op_" + op, None)
         if fn is None:
             raise RequestError(f"unknown op '{op}'")
-        if op not in ("load", "quit", "hello") and self.model is None:
+        if op not in ("load", "quit", "hello", "quantize") and self.model is None:
             raise RequestError("no model loaded (send a 'load' request first)")
         return fn(req)
 
@@ -151,6 +151,57 @@ class Runner:
         r = perplexity(self.model, toks, n_ctx, n_chunks, add_bos)
         r["eval_s"] = time.perf_counter() - t0
         return r
+
+    def op_quantize(self, req):
+        """Spec 1.2 activation quantization of one float32 vector, for layer-level
+        cross-checks: another implementation quantizes the same vector and must get the
+        same q, scale and sum.  Needs no model."""
+        x = req.get("x")
+        if (not isinstance(x, list) or not x or
+                not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in x)):
+            raise RequestError("'x' must be a non-empty list of numbers")
+        numerics = req.get("numerics", nm.COMPAT)
+        if numerics not in nm.MODES:
+            raise RequestError(f"'numerics' must be one of {list(nm.MODES)}")
+        # activations are float32 in every implementation; a value sent as the exact
+        # decimal of a float32 converts back to that float32 without loss
+        xf = np.asarray(x, dtype=np.float64).astype(np.float32)
+        if not np.all(np.isfinite(xf)):
+            raise RequestError("'x' must be finite float32 values")
+        q, s_x, sum_q = nm.quantize_activations(xf[None, :], numerics)
+        return {"q": q[0].astype(int).tolist(), "scale": float(s_x[0]), "sum": int(sum_q[0])}
+
+    def _ternary_linear(self, name):
+        for L in self.model.layers:
+            for p in PROJS:
+                lin = getattr(L, p)
+                if lin.name == name:
+                    if not lin.ternary:
+                        raise RequestError(f"tensor '{name}' is not I2_S (ternary)")
+                    return lin
+        raise RequestError(f"'{name}' is not a projection weight of the loaded model")
+
+    def op_linear(self, req):
+        """Integer part of BitLinear for one quantized input: sums[n] = Σ_k t[n,k]·q[k]
+        with the ternary codes t as this reference decoded them from the file.  Feeding
+        the same q to another implementation and comparing the integers checks its
+        weight decoding and integer kernel exactly, row by row, with no float noise."""
+        name = req.get("tensor")
+        if not isinstance(name, str):
+            raise RequestError("'tensor' must be a tensor name")
+        lin = self._ternary_linear(name)
+        q = req.get("q")
+        K = lin.shape[1]
+        if not isinstance(q, list) or len(q) != K:
+            raise RequestError(f"'q' must be a list of {K} integers (the input width of "
+                               f"'{name}')")
+        if not all(isinstance(v, int) and not isinstance(v, bool) and -128 <= v <= 127
+                   for v in q):
+            raise RequestError("'q' must contain only integers in [-128, 127]")
+        qa = np.asarray(q, dtype=np.int8)[None, :]
+        sums = nm.ternary_int_dot(qa, lin.codes)[0]                    # (N,) int64
+        return {"sums": sums.tolist(), "n_out": int(lin.shape[0]), "n_in": int(K),
+                "w_scale": float(lin.w_scale)}
 
     def op_quit(self, req):
         return {}

@@ -81,3 +81,68 @@ def test_protocol(model_path, tmp_path):
         assert r.ask({"id": 13, "op": "quit"}) == {"id": 13, "ok": True}
     finally:
         assert r.close() == 0
+
+
+def test_quantize_op():
+    """Spec 1.2 on hand-worked values: m = 1, s = 127; 0.5*127 = 63.5 rounds half to even
+    (64), -63.5 -> -64, 31.75 -> 32; values beyond ±m cannot occur, the clamp is for -128."""
+    r = Proc()
+    try:
+        resp = r.ask({"id": 1, "op": "quantize", "x": [1.0, -0.5, 0.25, 0.0, 0.5]})
+        assert resp["ok"], resp
+        assert resp["q"] == [127, -64, 32, 0, 64]
+        assert resp["scale"] == 127.0 and resp["sum"] == 159
+        # float32 product before rounding: 0.1f * float32(127/0.7) rounds to 18
+        x = np.array([0.1, -0.7, 0.3], dtype=np.float32)
+        resp = r.ask({"id": 2, "op": "quantize", "x": [float(v) for v in x]})
+        s = np.float32(127.0 / np.float64(np.float32(0.7)))
+        assert resp["scale"] == float(s)
+        assert resp["q"] == [int(np.rint(v * s)) for v in x]
+        assert resp["sum"] == sum(resp["q"])
+        # all zeros: the 1e-5 floor keeps the scale finite
+        resp = r.ask({"id": 3, "op": "quantize", "x": [0.0] * 8})
+        assert resp["q"] == [0] * 8 and resp["sum"] == 0
+        assert resp["scale"] == float(np.float32(127.0 / 1e-5))
+        assert r.ask({"id": 4, "op": "quantize", "x": []})["ok"] is False
+        assert r.ask({"id": 5, "op": "quantize", "x": ["a"]})["ok"] is False
+        assert r.ask({"id": 6, "op": "quantize", "x": [1e39]})["ok"] is False   # not float32
+    finally:
+        assert r.close() == 0
+
+
+def test_linear_op(model_path):
+    """Integer sums of one quantized input through a ternary matrix, against the codes
+    decoded independently of the model (and against a plain int64 product)."""
+    from bitnet_ref.gguf import GGUFFile
+    with GGUFFile(model_path) as g:
+        w = g.tensor("blk.1.ffn_down.weight")            # (N, K) = (32, 64)
+        codes = w.codes.astype(np.int64)
+    rng = np.random.default_rng(7)
+    q = rng.integers(-128, 128, size=codes.shape[1])
+    q[0], q[1] = -128, 127                                 # the extremes of int8
+    r = Proc()
+    try:
+        assert r.ask({"id": 0, "op": "linear", "tensor": "blk.1.ffn_down.weight",
+                      "q": q.tolist()})["ok"] is False   # no model loaded yet
+        assert r.ask({"id": 1, "op": "load", "model": model_path})["ok"]
+        resp = r.ask({"id": 2, "op": "linear", "tensor": "blk.1.ffn_down.weight",
+                      "q": q.tolist()})
+        assert resp["ok"], resp
+        assert resp["n_out"] == codes.shape[0] and resp["n_in"] == codes.shape[1]
+        assert resp["sums"] == (codes @ q).tolist()
+        assert resp["w_scale"] == float(w.scale)
+        # one flipped code changes exactly its row, by ±q_k (here code -1/0/+1 -> other)
+        codes2 = codes.copy()
+        codes2[5, 9] = 1 if codes2[5, 9] != 1 else -1
+        diff = np.nonzero(codes2 @ q != np.asarray(resp["sums"]))[0].tolist()
+        assert diff == ([5] if q[9] != 0 else [])
+        # errors
+        bad = [{"tensor": "blk.1.ffn_down.weight", "q": q.tolist()[:-1]},       # wrong width
+               {"tensor": "blk.1.ffn_down.weight", "q": [128] * codes.shape[1]},  # not int8
+               {"tensor": "token_embd.weight", "q": [0] * codes.shape[1]},      # not a projection
+               {"tensor": "blk.9.attn_q.weight", "q": [0] * 32},
+               {"q": [0]}]
+        for i, b in enumerate(bad):
+            assert r.ask(dict(b, id=10 + i, op="linear"))["ok"] is False, b
+    finally:
+        assert r.close() == 0
