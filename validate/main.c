@@ -240,7 +240,10 @@ static cJSON *impl_missing(const char *name, const char *kind, const char *reaso
 int main(int argc, char **argv) {
     opts o;
     int rc = parse_args(argc, argv, &o);
-    if (rc) return rc;
+    if (rc) {
+        free(o.models);
+        return rc;
+    }
     const char *src = getenv("BITNET_SOURCE_DIR");
     if (!src || !*src) src = BV_SOURCE_DIR;
     char exe_dir[4096], bitnet_bin[4200], fixture_dir[4200], suite_default[4200];
@@ -255,10 +258,12 @@ int main(int argc, char **argv) {
                          : suite_load(o.suite ? o.suite : suite_default, &suite, &e);
     if (!ok) {
         fprintf(stderr, "bitnet-validate: %s\n", e.msg);
+        free(o.models);
         return GATE_USAGE;
     }
     vrun r;
     memset(&r, 0, sizeof r);
+    int exit_code = GATE_USAGE;
     r.threads = o.threads;
     r.reps = o.reps;
     r.quick = o.quick;
@@ -271,7 +276,7 @@ int main(int argc, char **argv) {
             if (f->n_prompts > 2) f->n_prompts = 2;
         }
     }
-    if (!make_libs(&r, o.isa)) return GATE_USAGE;
+    if (!make_libs(&r, o.isa)) goto done;
     if (!strncmp(o.against, "report:", 7)) {
         snprintf(r.against_path, sizeof r.against_path, "%s", o.against + 7);
         char *text = vu_read_file(r.against_path, NULL);
@@ -281,12 +286,12 @@ int main(int argc, char **argv) {
         if (!r.against || !schema || strcmp(schema, REPORT_SCHEMA)) {
             fprintf(stderr, "bitnet-validate: %s is not a readable %s report\n", r.against_path,
                     REPORT_SCHEMA);
-            return GATE_USAGE;
+            goto done;
         }
     }
     if (!vu_mkdir_p(o.out)) {
         fprintf(stderr, "bitnet-validate: cannot create %s\n", o.out);
-        return GATE_USAGE;
+        goto done;
     }
     setup_python(&r, &o);
     setup_bitnetcpp(&r, &o);
@@ -337,7 +342,7 @@ int main(int argc, char **argv) {
     if (r.python_wanted && !r.python)
         run_add_check(&r, "baseline", "-", "python-ref", NULL, "error", "%s", r.python_reason);
     cJSON_AddNumberToObject(r.root, "duration_s", vu_now_s() - t0);
-    int exit_code = report_finish(r.root);
+    exit_code = report_finish(r.root);
     report_write_all(r.root, o.out);
     fprintf(stderr, "bitnet-validate: %s; report in %s/report.md\n",
             exit_code == 0   ? "PASS"
@@ -345,6 +350,7 @@ int main(int argc, char **argv) {
                              : "ERROR",
             o.out);
 
+done:
     for (int i = 0; i < r.n_libs; i++) r.libs[i]->destroy(r.libs[i]);
     if (r.python) r.python->destroy(r.python);
     if (r.bitnetcpp) r.bitnetcpp->destroy(r.bitnetcpp);
