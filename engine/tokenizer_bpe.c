@@ -15,6 +15,7 @@
 
 #include "alloc.h"
 #include "error.h"
+#include "merge_queue.h"
 #include "tokenizer_internal.h"
 
 typedef struct bpe_sym {
@@ -22,64 +23,13 @@ typedef struct bpe_sym {
     size_t off, n; /* in the encoded word; n == 0: merged away */
 } bpe_sym;
 
-typedef struct bpe_pair {
-    int32_t left, right;
-    int64_t rank;
-    size_t size;
-} bpe_pair;
-
-typedef struct bpe_heap {
-    bpe_pair *a;
-    size_t n, cap;
-} bpe_heap;
-
-/* lowest rank first, then leftmost */
-static bool pair_before(const bpe_pair *x, const bpe_pair *y) {
-    if (x->rank != y->rank) return x->rank < y->rank;
-    return x->left < y->left;
-}
-
-static bool heap_push(bpe_heap *h, bpe_pair p) {
-    if (h->n == h->cap) {
-        size_t cap = h->cap ? h->cap * 2 : 64;
-        bpe_pair *a = bn_realloc(h->a, cap * sizeof *a);
-        if (!a) return false;
-        h->a = a;
-        h->cap = cap;
-    }
-    size_t i = h->n++;
-    while (i > 0) {
-        size_t parent = (i - 1) / 2;
-        if (!pair_before(&p, &h->a[parent])) break;
-        h->a[i] = h->a[parent];
-        i = parent;
-    }
-    h->a[i] = p;
-    return true;
-}
-
-static bpe_pair heap_pop(bpe_heap *h) {
-    bpe_pair top = h->a[0], last = h->a[--h->n];
-    size_t i = 0;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= h->n) break;
-        if (c + 1 < h->n && pair_before(&h->a[c + 1], &h->a[c])) c++;
-        if (!pair_before(&h->a[c], &last)) break;
-        h->a[i] = h->a[c];
-        i = c;
-    }
-    if (h->n) h->a[i] = last;
-    return top;
-}
-
 typedef struct bpe_work {
     const bn_vocab *v;
     char *word; /* encoded */
     size_t word_cap;
     bpe_sym *sym;
     size_t sym_cap;
-    bpe_heap heap;
+    bn_merge_queue heap;
     char *key; /* "left right" for merge lookups */
     size_t key_cap;
 } bpe_work;
@@ -105,7 +55,7 @@ static bool try_pair(bpe_work *w, int32_t left, int32_t right) {
     memcpy(w->key + l->n + 1, w->word + r->off, r->n);
     int64_t rank;
     if (!bn_strmap_get(&w->v->merges, w->key, klen, &rank)) return true;
-    return heap_push(&w->heap, (bpe_pair){left, right, rank, l->n + r->n});
+    return bn_merge_push(&w->heap, (bn_merge){left, right, -(double)rank, l->n + r->n});
 }
 
 static bool emit(const bn_vocab *v, const char *s, size_t n, bn_tokbuf *out) {
@@ -144,7 +94,7 @@ static bool merge_word(bpe_work *w, size_t elen, bn_tokbuf *out) {
     for (int32_t i = 1; i < n_sym; i++)
         if (!try_pair(w, i - 1, i)) return false;
     while (w->heap.n) {
-        bpe_pair p = heap_pop(&w->heap);
+        bn_merge p = bn_merge_pop(&w->heap);
         bpe_sym *l = &w->sym[p.left], *r = &w->sym[p.right];
         /* stale: a side was merged away or has grown since */
         if (l->n == 0 || r->n == 0 || l->n + r->n != p.size) continue;
@@ -173,7 +123,7 @@ bool bn_bpe_tokenize(const bn_vocab *v, const char *text, size_t len, bn_tokbuf 
     bn_free(lens);
     bn_free(w.word);
     bn_free(w.sym);
-    bn_free(w.heap.a);
+    bn_merge_queue_free(&w.heap);
     bn_free(w.key);
     if (!ok) bn_fail(BITNET_ERR_NOMEM, "out of memory tokenizing %zu bytes", len);
     return ok;

@@ -15,6 +15,7 @@
 
 #include "alloc.h"
 #include "error.h"
+#include "merge_queue.h"
 #include "tokenizer_internal.h"
 
 typedef struct spm_sym {
@@ -22,62 +23,11 @@ typedef struct spm_sym {
     size_t off, n;      /* bytes in the escaped text; n == 0: merged away */
 } spm_sym;
 
-typedef struct spm_pair {
-    int32_t left, right;
-    float score;
-    size_t size; /* bytes of the merged text when the pair was queued */
-} spm_pair;
-
-/* Max-heap on (score, then smaller left first). */
-typedef struct spm_heap {
-    spm_pair *a;
-    size_t n, cap;
-} spm_heap;
-
-static bool pair_before(const spm_pair *x, const spm_pair *y) {
-    if (x->score != y->score) return x->score > y->score;
-    return x->left < y->left;
-}
-
-static bool heap_push(spm_heap *h, spm_pair p) {
-    if (h->n == h->cap) {
-        size_t cap = h->cap ? h->cap * 2 : 64;
-        spm_pair *a = bn_realloc(h->a, cap * sizeof *a);
-        if (!a) return false;
-        h->a = a;
-        h->cap = cap;
-    }
-    size_t i = h->n++;
-    while (i > 0) {
-        size_t parent = (i - 1) / 2;
-        if (!pair_before(&p, &h->a[parent])) break;
-        h->a[i] = h->a[parent];
-        i = parent;
-    }
-    h->a[i] = p;
-    return true;
-}
-
-static spm_pair heap_pop(spm_heap *h) {
-    spm_pair top = h->a[0], last = h->a[--h->n];
-    size_t i = 0;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= h->n) break;
-        if (c + 1 < h->n && pair_before(&h->a[c + 1], &h->a[c])) c++;
-        if (!pair_before(&h->a[c], &last)) break;
-        h->a[i] = h->a[c];
-        i = c;
-    }
-    if (h->n) h->a[i] = last;
-    return top;
-}
-
 typedef struct spm_session {
     const bn_vocab *v;
     const char *text; /* escaped */
     spm_sym *sym;
-    spm_heap heap;
+    bn_merge_queue heap;
 } spm_session;
 
 static bool try_pair(spm_session *s, int32_t left, int32_t right) {
@@ -86,8 +36,7 @@ static bool try_pair(spm_session *s, int32_t left, int32_t right) {
     size_t size = l->n + r->n;
     int64_t id;
     if (!bn_strmap_get(&s->v->index, s->text + l->off, size, &id)) return true;
-    spm_pair p = {left, right, s->v->tokens[id].score, size};
-    return heap_push(&s->heap, p);
+    return bn_merge_push(&s->heap, (bn_merge){left, right, s->v->tokens[id].score, size});
 }
 
 static bool emit_symbol(const bn_vocab *v, const char *text, size_t n, bn_tokbuf *out) {
@@ -138,7 +87,7 @@ bool bn_spm_tokenize(const bn_vocab *v, const char *text, size_t len, bool space
     for (int32_t i = 1; ok && i < n_sym; i++) ok = try_pair(&s, i - 1, i);
 
     while (ok && s.heap.n) {
-        spm_pair p = heap_pop(&s.heap);
+        bn_merge p = bn_merge_pop(&s.heap);
         spm_sym *l = &sym[p.left], *r = &sym[p.right];
         /* stale: one side was merged away or grew since the pair was queued */
         if (l->n == 0 || r->n == 0 || l->n + r->n != p.size) continue;
@@ -151,7 +100,7 @@ bool bn_spm_tokenize(const bn_vocab *v, const char *text, size_t len, bool space
     for (int32_t i = 0; ok && n_sym > 0 && i != -1; i = sym[i].next)
         ok = emit_symbol(v, esc + sym[i].off, sym[i].n, out);
 
-    bn_free(s.heap.a);
+    bn_merge_queue_free(&s.heap);
     bn_free(sym);
     bn_free(esc);
     if (!ok) bn_fail(BITNET_ERR_NOMEM, "out of memory tokenizing %zu bytes", len);
