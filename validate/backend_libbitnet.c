@@ -234,7 +234,8 @@ vbackend *vb_libbitnet_new(const char *isa, int32_t threads, bool exact) {
     im->exact = exact;
     snprintf(b->name, sizeof b->name, "libbitnet-%s%s", isa, exact ? "-exact" : "");
     snprintf(b->kind, sizeof b->kind, "libbitnet");
-    snprintf(b->version, sizeof b->version, "%s; %s", bitnet_version(), bitnet_system_info());
+    snprintf(b->version, sizeof b->version, "%s; kernels %s, %s numerics, %d thread(s)",
+             bitnet_version(), isa, exact ? "exact" : "compat", threads);
     b->impl = im;
     b->load = lb_load;
     b->unload = lb_unload;
