@@ -183,6 +183,15 @@ int main(void) {
         printf("negative suite skipped: no Python reference (BITNET_PYTHON)\n");
     }
 
+    /* 2b. both sides in exact mode (libbitnet F32, the reference float64) */
+    if (strcmp(py_flag, "--no-python")) {
+        snprintf(out, sizeof out, "%s/exact", tmp);
+        snprintf(args, sizeof args,
+                 "--suite %s/fixtures/suite-ci.json --quick --no-speed --numerics exact", src);
+        rc = run_validate(args, out);
+        CHECKF(rc == 0, "exact-mode suite exit %d", rc);
+    }
+
     /* 3. the slowdown gate: scalar kernels against a SIMD report */
     const char *simd = NULL;
     char line[256] = "";

@@ -69,7 +69,8 @@ void vb_gen_free(vb_gen *g);
 /* Constructors. threads applies to correctness runs. */
 vbackend *vb_libbitnet_new(const char *isa, int32_t threads, bool exact_numerics);
 /* python: the interpreter; pkg_dir: the directory holding bitnet_ref/. */
-vbackend *vb_python_new(const char *python, const char *pkg_dir, double timeout_s, verr *e);
+vbackend *vb_python_new(const char *python, const char *pkg_dir, double timeout_s, bool exact,
+                        verr *e);
 /* dir holds llama-cli, llama-perplexity, llama-bench, llama-tokenize. NULL with
  * a message when the directory lacks them. */
 vbackend *vb_bitnetcpp_new(const char *dir, int32_t threads, double timeout_s, verr *e);

@@ -19,6 +19,7 @@ typedef struct py_impl {
     int32_t n_vocab;
     char tmp_path[256];
     int seq;
+    bool exact; /* the reference's float64 mode instead of bitnet.cpp's roundings */
 } py_impl;
 
 /* Sends req (consumed) and parses the answer; NULL with a message on error or
@@ -69,6 +70,7 @@ static int py_load(vbackend *b, const char *path, verr *e) {
     cJSON *req = cJSON_CreateObject();
     cJSON_AddStringToObject(req, "op", "load");
     cJSON_AddStringToObject(req, "model", abs);
+    cJSON_AddStringToObject(req, "numerics", im->exact ? "exact" : "compat");
     cJSON *resp = py_call(im, req, im->timeout_s, e);
     if (!resp) return -1;
     im->n_vocab = (int32_t)cJSON_GetNumberValue(cJSON_GetObjectItem(resp, "n_vocab"));
@@ -151,7 +153,8 @@ static int py_generate(vbackend *b, const int32_t *prompt, int32_t n_prompt, int
     return 0;
 }
 
-vbackend *vb_python_new(const char *python, const char *pkg_dir, double timeout_s, verr *e) {
+vbackend *vb_python_new(const char *python, const char *pkg_dir, double timeout_s, bool exact,
+                        verr *e) {
     vbackend *b = calloc(1, sizeof *b);
     py_impl *im = calloc(1, sizeof *im);
     if (!b || !im) {
@@ -161,6 +164,7 @@ vbackend *vb_python_new(const char *python, const char *pkg_dir, double timeout_
         return NULL;
     }
     im->timeout_s = timeout_s;
+    im->exact = exact;
     snprintf(im->tmp_path, sizeof im->tmp_path, "/tmp/bitnet-validate-%d.f32", (int)getpid());
     char *argv[] = {(char *)python, "-m", "bitnet_ref.runner", NULL};
     if (!sp_spawn(&im->proc, argv, pkg_dir, e)) {
