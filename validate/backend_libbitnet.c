@@ -161,12 +161,27 @@ static int lb_generate(vbackend *b, const int32_t *prompt, int32_t n_prompt, int
             return -1;
         }
     }
-    int32_t len = bitnet_detokenize(im->model, out->tokens, out->n, NULL, 0, false, false);
-    if (len < 0 && len != INT32_MIN) {
-        out->text = malloc((size_t)(-len) + 1);
-        if (out->text)
-            bitnet_detokenize(im->model, out->tokens, out->n, out->text, -len + 1, false, false);
+    /* the text as a stream of pieces, like `bitnet run` and llama-cli print it
+     * (detokenize would drop the first piece's leading space) */
+    size_t cap = 256, len = 0;
+    out->text = malloc(cap);
+    for (int32_t i = 0; out->text && i < out->n; i++) {
+        char piece[256];
+        int32_t n = bitnet_token_to_piece(im->model, out->tokens[i], piece, sizeof piece, false);
+        if (n <= 0) continue;
+        if (len + (size_t)n + 1 > cap) {
+            char *t = realloc(out->text, cap = (len + (size_t)n + 1) * 2);
+            if (!t) {
+                free(out->text);
+                out->text = NULL;
+                break;
+            }
+            out->text = t;
+        }
+        memcpy(out->text + len, piece, (size_t)n);
+        len += (size_t)n;
     }
+    if (out->text) out->text[len] = '\0';
     return 0;
 }
 
