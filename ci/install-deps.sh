@@ -6,7 +6,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(gcc g++ make cmake pkg-config libcjson-dev libpcre2-dev gnuplot-nox python3 python3-venv)
+# gcc-aarch64-linux-gnu + qemu-user: the NEON kernels are cross-compiled and
+# tested under emulation (ci/test-neon.sh), so ARM users are not the first
+# to run them.
+PACKAGES=(gcc g++ make cmake pkg-config libcjson-dev libpcre2-dev gnuplot-nox python3 python3-venv
+          gcc-aarch64-linux-gnu qemu-user)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
