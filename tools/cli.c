@@ -49,12 +49,9 @@ const char *cli_value(const char *cmd, int argc, char **argv, int *i) {
     return argv[*i];
 }
 
-char *cli_read_file(const char *cmd, const char *path, size_t *len) {
+char *cli_slurp(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "bitnet %s: %s: %s\n", cmd, path, strerror(errno));
-        return NULL;
-    }
+    if (!f) return NULL;
     size_t cap = 1 << 16, n = 0;
     char *buf = malloc(cap);
     while (buf) {
@@ -75,12 +72,18 @@ char *cli_read_file(const char *cmd, const char *path, size_t *len) {
     int err = ferror(f);
     fclose(f);
     if (!buf || err) {
-        fprintf(stderr, "bitnet %s: %s: read failed\n", cmd, path);
         free(buf);
+        errno = err ? EIO : ENOMEM;
         return NULL;
     }
     buf[n] = '\0';
     if (len) *len = n;
+    return buf;
+}
+
+char *cli_read_file(const char *cmd, const char *path, size_t *len) {
+    char *buf = cli_slurp(path, len);
+    if (!buf) fprintf(stderr, "bitnet %s: %s: %s\n", cmd, path, strerror(errno));
     return buf;
 }
 

@@ -40,6 +40,8 @@ const char *cli_value(const char *cmd, int argc, char **argv, int *i);
 
 /* Reads a whole file (NUL-terminated); NULL with a message on stderr. */
 char *cli_read_file(const char *cmd, const char *path, size_t *len);
+/* The same without the message (NULL and errno set). */
+char *cli_slurp(const char *path, size_t *len);
 
 /* Loads a model, printing the library's message on failure (NULL). */
 bitnet_model *cli_load_model(const char *cmd, const char *path, bool vocab_only, bool verbose);
