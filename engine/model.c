@@ -116,7 +116,6 @@ static bitnet_status find_tensor(const bitnet_model *m, const char *name, int64_
         if (!required) return BITNET_OK;
         return bn_fail(BITNET_ERR_FORMAT, "%s: required tensor '%s' is missing", g->path, name);
     }
-    uint32_t dims = ne1 ? 2 : 1;
     bool ok = t->ne[0] == ne0 && t->ne[1] == (ne1 ? ne1 : 1) && t->ne[2] == 1 && t->ne[3] == 1;
     if (!ok)
         return bn_fail(BITNET_ERR_FORMAT,
@@ -124,7 +123,6 @@ static bitnet_status find_tensor(const bitnet_model *m, const char *name, int64_
                        "], expected [%" PRId64 ", %" PRId64 "] from the hyper-parameters",
                        g->path, name, t->ne[0], t->ne[1], t->ne[2], t->ne[3], ne0,
                        ne1 ? ne1 : 1);
-    (void)dims;
     return BITNET_OK;
 }
 
