@@ -16,22 +16,34 @@ void bn_kv_store(bitnet_context *ctx, int il, const float *k, const float *v, in
     const bn_hparams *hp = &ctx->model->hp;
     const int64_t kv_dim = (int64_t)hp->n_head_kv * hp->head_dim;
     const int64_t layer = (int64_t)ctx->n_ctx * kv_dim;
-    for (int t = 0; t < n_tok; t++) {
-        const int64_t pos = pos0 + t;
+    void (*const f32_to_f16_row)(const float *, uint16_t *, int64_t) = ctx->kern->f32_to_f16;
+    /* K row by row (one per token); V transposed, one cache row per
+     * dimension, where the new positions are contiguous. Multi-token batches
+     * split the rows across threads; in compat mode V is converted row by
+     * row into ctx->x16 first (free between matmuls) and then transposed. */
+#pragma omp parallel num_threads(ctx->n_threads) if (n_tok > 1)
+    {
         if (ctx->kv_elem == 2) {
-            uint16_t *kc = (uint16_t *)ctx->k_cache + il * layer + pos * kv_dim;
+            uint16_t *kc = (uint16_t *)ctx->k_cache + il * layer;
             uint16_t *vc = (uint16_t *)ctx->v_cache + il * layer;
-            for (int64_t i = 0; i < kv_dim; i++) {
-                kc[i] = bn_f32_to_f16(k[t * kv_dim + i]);
-                vc[i * ctx->n_ctx + pos] = bn_f32_to_f16(v[t * kv_dim + i]);
+            uint16_t *v16 = ctx->x16; /* [n_tok][kv_dim] */
+#pragma omp for schedule(static)
+            for (int t = 0; t < n_tok; t++) {
+                f32_to_f16_row(k + t * kv_dim, kc + (pos0 + t) * kv_dim, kv_dim);
+                f32_to_f16_row(v + t * kv_dim, v16 + t * kv_dim, kv_dim);
             }
+#pragma omp for schedule(static)
+            for (int64_t i = 0; i < kv_dim; i++)
+                for (int t = 0; t < n_tok; t++) vc[i * ctx->n_ctx + pos0 + t] = v16[t * kv_dim + i];
         } else {
-            float *kc = (float *)ctx->k_cache + il * layer + pos * kv_dim;
+            float *kc = (float *)ctx->k_cache + il * layer;
             float *vc = (float *)ctx->v_cache + il * layer;
-            for (int64_t i = 0; i < kv_dim; i++) {
-                kc[i] = k[t * kv_dim + i];
-                vc[i * ctx->n_ctx + pos] = v[t * kv_dim + i];
-            }
+#pragma omp for schedule(static) nowait
+            for (int t = 0; t < n_tok; t++)
+                for (int64_t i = 0; i < kv_dim; i++) kc[(pos0 + t) * kv_dim + i] = k[t * kv_dim + i];
+#pragma omp for schedule(static)
+            for (int64_t i = 0; i < kv_dim; i++)
+                for (int t = 0; t < n_tok; t++) vc[i * ctx->n_ctx + pos0 + t] = v[t * kv_dim + i];
         }
     }
 }

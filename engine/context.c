@@ -8,6 +8,7 @@
 
 #include "alloc.h"
 #include "error.h"
+#include "quantize.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -72,9 +73,26 @@ void bitnet_context_free(bitnet_context *ctx) {
                     ctx->k,       ctx->v,       ctx->att,    ctx->gate,        ctx->up,
                     ctx->mm,      ctx->act.q,   ctx->act.scale, ctx->act.sum,  ctx->raw,
                     ctx->att_scores, ctx->att_probs16, ctx->q16, ctx->row_buf, ctx->x16,
-                    ctx->logits};
+                    ctx->logits, ctx->head_q8, ctx->head_q8_scale};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) bn_aligned_free(bufs[i]);
     bn_free(ctx);
+}
+
+/* The optional 8-bit head, row by row from the model's head in any lookup
+ * type (bn_head_q8_row); each thread dequantizes into its row_buf slot. */
+static void quantize_head(bitnet_context *ctx) {
+    const bn_weight *h = &ctx->model->output;
+    const int64_t K = h->n_in, V = h->n_out;
+#pragma omp parallel for num_threads(ctx->n_threads) schedule(static)
+    for (int64_t r = 0; r < V; r++) {
+#ifdef _OPENMP
+        float *row = ctx->row_buf + (int64_t)omp_get_thread_num() * K;
+#else
+        float *row = ctx->row_buf;
+#endif
+        bn_weight_row_to_float(h, r, row);
+        bn_head_q8_row(row, K, ctx->head_q8 + r * K, &ctx->head_q8_scale[r]);
+    }
 }
 
 bitnet_context *bitnet_context_new(const bitnet_model *model, const bitnet_context_params *params) {
@@ -102,6 +120,11 @@ bitnet_context *bitnet_context_new(const bitnet_model *model, const bitnet_conte
     }
     if (params->numerics != BITNET_NUMERICS_COMPAT && params->numerics != BITNET_NUMERICS_EXACT) {
         bn_fail(BITNET_ERR_INVALID_ARGUMENT, "unknown numerics mode %d", (int)params->numerics);
+        return NULL;
+    }
+    if (params->head_q8 && model->output.n_in > 65536) {
+        bn_fail(BITNET_ERR_UNSUPPORTED, "head_q8: n_embd %lld is above 65536",
+                (long long)model->output.n_in);
         return NULL;
     }
     const bn_kernels *kern = bn_kernels_get(params->isa);
@@ -144,7 +167,12 @@ bitnet_context *bitnet_context_new(const bitnet_model *model, const bitnet_conte
     ctx->act.q = ctx_alloc(ctx, ub * wide, 1);
     ctx->act.scale = ctx_alloc(ctx, ub, sizeof(float));
     ctx->act.sum = ctx_alloc(ctx, ub, sizeof(int32_t));
-    ctx->raw = ctx_alloc(ctx, ub * wide, sizeof(int32_t));
+    /* grouped matmuls (bn_linear_group) keep the sums of Q, K and V, or of
+     * gate and up, side by side */
+    size_t raw_rows = wide;
+    if (Q + 2 * KV > raw_rows) raw_rows = Q + 2 * KV;
+    if (2 * F > raw_rows) raw_rows = 2 * F;
+    ctx->raw = ctx_alloc(ctx, ub * raw_rows, sizeof(int32_t));
     ctx->att_scores = ctx_alloc(ctx, nt * (size_t)ctx->n_ctx, sizeof(float));
     ctx->att_probs16 = ctx_alloc(ctx, nt * (size_t)ctx->n_ctx, sizeof(uint16_t));
     ctx->q16 = ctx_alloc(ctx, nt * (size_t)hp->head_dim, sizeof(uint16_t));
@@ -152,11 +180,16 @@ bitnet_context *bitnet_context_new(const bitnet_model *model, const bitnet_conte
     ctx->x16 = ctx_alloc(ctx, ub * wide, sizeof(uint16_t));
     ctx->logits_cap = (size_t)hp->n_vocab;
     ctx->logits = ctx_alloc(ctx, ctx->logits_cap, sizeof(float));
+    if (params->head_q8) {
+        ctx->head_q8 = ctx_alloc(ctx, (size_t)model->output.n_out, (size_t)model->output.n_in);
+        ctx->head_q8_scale = ctx_alloc(ctx, (size_t)model->output.n_out, sizeof(float));
+    }
     void *bufs[] = {ctx->k_cache, ctx->v_cache, ctx->x,   ctx->xn,         ctx->q,
                     ctx->k,       ctx->v,       ctx->att, ctx->gate,       ctx->up,
                     ctx->mm,      ctx->act.q,   ctx->act.scale, ctx->act.sum, ctx->raw,
                     ctx->att_scores, ctx->att_probs16, ctx->q16, ctx->row_buf, ctx->x16,
-                    ctx->logits};
+                    ctx->logits, params->head_q8 ? (void *)ctx->head_q8 : ctx->logits,
+                    params->head_q8 ? (void *)ctx->head_q8_scale : ctx->logits};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
         if (!bufs[i]) {
             bn_error_prefix("creating a context of %d tokens", ctx->n_ctx);
@@ -164,10 +197,11 @@ bitnet_context *bitnet_context_new(const bitnet_model *model, const bitnet_conte
             return NULL;
         }
     }
-    BN_LOG_INFO(&model->log, "context: n_ctx %d, %d threads, isa %s, numerics %s, %.1f MiB",
+    if (ctx->head_q8) quantize_head(ctx);
+    BN_LOG_INFO(&model->log, "context: n_ctx %d, %d threads, isa %s, numerics %s%s, %.1f MiB",
                 ctx->n_ctx, ctx->n_threads, kern->isa,
                 ctx->numerics == BITNET_NUMERICS_COMPAT ? "compat" : "exact",
-                (double)ctx->mem_bytes / 1048576.0);
+                ctx->head_q8 ? ", 8-bit head" : "", (double)ctx->mem_bytes / 1048576.0);
     return ctx;
 }
 

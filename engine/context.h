@@ -59,6 +59,11 @@ struct bitnet_context {
     float *row_buf;
     uint16_t *x16; /* [ub][max(n_embd, n_ff, q_dim)] F16 copy of a matmul input */
 
+    /* optional 8-bit output head (params.head_q8): [n_vocab][n_embd] bytes,
+     * each int8 weight + 128, and one float scale per row; NULL when off */
+    uint8_t *head_q8;
+    float *head_q8_scale;
+
     float *logits; /* [logits_cap / n_vocab][n_vocab] */
     size_t logits_cap;
     int32_t n_outputs;

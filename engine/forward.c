@@ -25,13 +25,39 @@ static void embed(const bitnet_model *m, const bitnet_token *tokens, int T, floa
     for (int t = 0; t < T; t++) bn_weight_row_to_float(&m->tok_embd, tokens[t], x + t * E);
 }
 
+/* The element-wise steps between matmuls are independent per token (or per
+ * element), so multi-token batches split them across the threads; a single
+ * token keeps them on one thread, where a parallel region would cost more
+ * than the work. Results do not depend on the split. */
+
 /* rmsnorm of each of T rows of n values */
-static void norm_rows(float *y, const float *x, const float *w, int T, int64_t n, float eps) {
+static void norm_rows(const bitnet_context *ctx, float *y, const float *x, const float *w, int T,
+                      int64_t n, float eps) {
+#pragma omp parallel for num_threads(ctx->n_threads) schedule(static) if (T > 1)
     for (int t = 0; t < T; t++) bn_rmsnorm(y + t * n, x + t * n, w, n, eps);
 }
 
-static void add_rows(float *x, const float *d, int64_t n) {
-    for (int64_t i = 0; i < n; i++) x[i] += d[i];
+/* Chunks of elementwise work for multi-token batches. */
+enum { ELEM_CHUNK = 4096 };
+
+static void add_rows(const bitnet_context *ctx, float *x, const float *d, int64_t n, int T) {
+    const int64_t n_chunks = (n + ELEM_CHUNK - 1) / ELEM_CHUNK;
+#pragma omp parallel for num_threads(ctx->n_threads) schedule(static) if (T > 1)
+    for (int64_t c = 0; c < n_chunks; c++) {
+        const int64_t i1 = (c + 1) * ELEM_CHUNK < n ? (c + 1) * ELEM_CHUNK : n;
+        for (int64_t i = c * ELEM_CHUNK; i < i1; i++) x[i] += d[i];
+    }
+}
+
+static void ffn_activation(const bitnet_context *ctx, float *g, const float *u, int64_t n, int T,
+                           bn_ffn_act act) {
+    const int64_t n_chunks = (n + ELEM_CHUNK - 1) / ELEM_CHUNK;
+#pragma omp parallel for num_threads(ctx->n_threads) schedule(static) if (T > 1)
+    for (int64_t c = 0; c < n_chunks; c++) {
+        const int64_t i0 = c * ELEM_CHUNK;
+        const int64_t len = n - i0 < ELEM_CHUNK ? n - i0 : ELEM_CHUNK;
+        bn_ffn_activation(g + i0, u + i0, len, act);
+    }
 }
 
 bitnet_status bn_forward(bitnet_context *ctx, const bitnet_token *tokens, int T, bool all_logits,
@@ -54,7 +80,6 @@ bitnet_status bn_forward(bitnet_context *ctx, const bitnet_token *tokens, int T,
     float *gate = ctx->gate; /* [T][F] */
     float *up = ctx->up;     /* [T][F] */
     float *mm = ctx->mm;     /* [T][max(E,F,Q)] matmul output */
-    float cs[1024];          /* RoPE cos/sin for one position: n_rot <= head_dim <= 1024 */
 
     embed(m, tokens, T, x);
 
@@ -64,12 +89,16 @@ bitnet_status bn_forward(bitnet_context *ctx, const bitnet_token *tokens, int T,
             return BITNET_ERR_ABORTED;
 
         /* attention block: Q, K and V share one quantization of the normed input */
-        norm_rows(xn, x, L->attn_norm, T, E, hp->rms_eps);
+        norm_rows(ctx, xn, x, L->attn_norm, T, E, hp->rms_eps);
         bn_quantize_activations(ctx, xn, T, E);
-        bn_linear(ctx, &L->wq, xn, T, q);
-        bn_linear(ctx, &L->wk, xn, T, k);
-        bn_linear(ctx, &L->wv, xn, T, v);
+        {
+            const bn_weight *ws[3] = {&L->wq, &L->wk, &L->wv};
+            float *ys[3] = {q, k, v};
+            bn_linear_group(ctx, ws, xn, T, ys, 3);
+        }
+#pragma omp parallel for num_threads(ctx->n_threads) schedule(static) if (T > 1)
         for (int t = 0; t < T; t++) {
+            float cs[1024]; /* RoPE cos/sin for one position: n_rot <= head_dim <= 1024 */
             bn_rope_table(cs, pos0 + t, hp->n_rot, hp->rope_base, exact);
             bn_rope_apply(q + t * Q, hp->n_head, hp->head_dim, hp->n_rot, cs, arch->rope);
             bn_rope_apply(k + t * KV, hp->n_head_kv, hp->head_dim, hp->n_rot, cs, arch->rope);
@@ -78,34 +107,37 @@ bitnet_status bn_forward(bitnet_context *ctx, const bitnet_token *tokens, int T,
         bn_attention(ctx, il, q, T, pos0, att);
         const float *o_in = att;
         if (arch->sub_norms) {
-            norm_rows(xn, att, L->attn_sub_norm, T, Q, hp->rms_eps);
+            norm_rows(ctx, xn, att, L->attn_sub_norm, T, Q, hp->rms_eps);
             o_in = xn;
         }
         bn_quantize_activations(ctx, o_in, T, Q);
         bn_linear(ctx, &L->wo, o_in, T, mm);
-        add_rows(x, mm, T * E);
+        add_rows(ctx, x, mm, T * E, T);
 
         /* feed-forward block */
-        norm_rows(xn, x, L->ffn_norm, T, E, hp->rms_eps);
+        norm_rows(ctx, xn, x, L->ffn_norm, T, E, hp->rms_eps);
         bn_quantize_activations(ctx, xn, T, E);
-        bn_linear(ctx, &L->ffn_gate, xn, T, gate);
-        bn_linear(ctx, &L->ffn_up, xn, T, up);
-        bn_ffn_activation(gate, up, T * F, arch->ffn_act); /* gate = act(gate) * up */
+        {
+            const bn_weight *ws[2] = {&L->ffn_gate, &L->ffn_up};
+            float *ys[2] = {gate, up};
+            bn_linear_group(ctx, ws, xn, T, ys, 2);
+        }
+        ffn_activation(ctx, gate, up, T * F, T, arch->ffn_act); /* gate = act(gate) * up */
         const float *down_in = gate;
         if (arch->sub_norms) {
-            norm_rows(xn, gate, L->ffn_sub_norm, T, F, hp->rms_eps);
+            norm_rows(ctx, xn, gate, L->ffn_sub_norm, T, F, hp->rms_eps);
             down_in = xn;
         }
         bn_quantize_activations(ctx, down_in, T, F);
         bn_linear(ctx, &L->ffn_down, down_in, T, mm);
-        add_rows(x, mm, T * E);
+        add_rows(ctx, x, mm, T * E, T);
     }
 
     if (!logits_out) return BITNET_OK;
     /* only the rows whose logits are wanted go through the head */
     const int first = all_logits ? 0 : T - 1;
     const int n_out = T - first;
-    norm_rows(xn, x + first * E, m->output_norm, n_out, E, hp->rms_eps);
+    norm_rows(ctx, xn, x + first * E, m->output_norm, n_out, E, hp->rms_eps);
     bn_output_head(ctx, &m->output, xn, n_out, logits_out);
     return BITNET_OK;
 }

@@ -8,16 +8,26 @@
 #ifdef _OPENMP
 #include <omp.h>
 #define BN_THREAD_ID() omp_get_thread_num()
+#define BN_N_THREADS() omp_get_num_threads()
 #else
 #define BN_THREAD_ID() 0
+#define BN_N_THREADS() 1
 #endif
 
-/* Rows per work item: big enough to amortize scheduling, small enough to
- * balance two to a few dozen threads. */
+/* Prefill work items: ROW_BLOCK rows of one weight for every token of the
+ * micro-batch, handed out dynamically (the weights of a block are reused by
+ * all tokens, so the work is compute-bound and balancing matters more than
+ * streaming order). */
 enum { ROW_BLOCK = 64 };
+
+/* Decode: each thread streams one contiguous run of rows over the
+ * concatenated rows of the group, cut on multiples of DECODE_ALIGN rows (the
+ * GEMV tile height). */
+enum { DECODE_ALIGN = 16 };
 
 void bn_quantize_activations(bitnet_context *ctx, const float *x, int n_tok, int64_t n) {
     bn_act_i8 *a = &ctx->act;
+#pragma omp parallel for num_threads(ctx->n_threads) schedule(static) if (n_tok > 1)
     for (int t = 0; t < n_tok; t++)
         ctx->kern->quantize_i8(x + (int64_t)t * n, n, a->q + (int64_t)t * n, &a->scale[t], &a->sum[t]);
     a->n = n;
@@ -25,31 +35,90 @@ void bn_quantize_activations(bitnet_context *ctx, const float *x, int n_tok, int
     a->valid = true;
 }
 
-static void linear_i2s(bitnet_context *ctx, const bn_weight *w, int n_tok, float *y) {
+/* y = (Σ c·q − Σq) / s_x · s_w, in this order and in float (spec 1.3):
+ * both integers are below 2^24, so the subtraction is exact; then the
+ * optional post-scale and bias, element by element. Rows r0..r1 of token t. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
+/* IEEE division and multiplication give the same bits at any vector width;
+ * the AVX-512 clone only divides 16 lanes at a time instead of 4. */
+#define BN_VECTOR_CLONES __attribute__((target_clones("avx512f", "default")))
+#else
+#define BN_VECTOR_CLONES
+#endif
+
+BN_VECTOR_CLONES
+static void scale_rows(const int32_t *restrict raw, int64_t n, float sum_q, float s_x, float s_w,
+                       float *restrict y) {
+    for (int64_t r = 0; r < n; r++) y[r] = ((float)raw[r] - sum_q) / s_x * s_w;
+}
+
+static void finish_rows(const bn_weight *w, const bn_act_i8 *a, const int32_t *raw, int t,
+                        int64_t r0, int64_t r1, float *y) {
+    scale_rows(raw + r0, r1 - r0, (float)a->sum[t], a->scale[t], w->scale, y + r0);
+    if (w->has_post_scale) {
+        const float ps = w->post_scale;
+        for (int64_t r = r0; r < r1; r++) y[r] *= ps;
+    }
+    if (w->bias)
+        for (int64_t r = r0; r < r1; r++) y[r] += w->bias[r];
+}
+
+/* Several I2_S weights that read the same quantized input (Q/K/V, gate/up)
+ * in one parallel region. raw holds n_tok × M_i sums per weight, one after
+ * the other. */
+static void linear_i2s_group(bitnet_context *ctx, const bn_weight *const *ws, float *const *ys,
+                             int n, int n_tok) {
     const bn_kernels *k = ctx->kern;
     const bn_act_i8 *a = &ctx->act;
-    const int64_t K = w->n_in, M = w->n_out;
-    int32_t *raw = ctx->raw; /* [n_tok][M] */
-    const int64_t n_blocks = (M + ROW_BLOCK - 1) / ROW_BLOCK;
-#pragma omp parallel for num_threads(ctx->n_threads) schedule(dynamic, 1)
-    for (int64_t b = 0; b < n_blocks; b++) {
-        const int64_t r0 = b * ROW_BLOCK;
-        const int64_t rows = M - r0 < ROW_BLOCK ? M - r0 : ROW_BLOCK;
-        const uint8_t *wr = w->data + r0 * (K / 4);
-        if (n_tok == 1)
-            k->i2s_gemv(wr, K, rows, a->q, raw + r0);
-        else
-            k->i2s_gemm(wr, K, rows, a->q, K, n_tok, raw + r0, M);
+    int64_t raw_off[BN_LINEAR_GROUP_MAX + 1], row_off[BN_LINEAR_GROUP_MAX + 1];
+    raw_off[0] = row_off[0] = 0;
+    for (int i = 0; i < n; i++) {
+        raw_off[i + 1] = raw_off[i] + (int64_t)n_tok * ws[i]->n_out;
+        row_off[i + 1] = row_off[i] + ws[i]->n_out;
     }
-    /* y = (Σ c·q − Σq) / s_x · s_w, in this order and in float (spec 1.3):
-     * both integers are below 2^24, so the subtraction is exact. */
-    for (int t = 0; t < n_tok; t++) {
-        const float sum_q = (float)a->sum[t];
-        const float s_x = a->scale[t];
-        for (int64_t r = 0; r < M; r++)
-            y[(int64_t)t * M + r] = ((float)raw[(int64_t)t * M + r] - sum_q) / s_x * w->scale;
+    const int64_t total_rows = row_off[n];
+
+    if (n_tok == 1) {
+#pragma omp parallel num_threads(ctx->n_threads)
+        {
+            const int nt = BN_N_THREADS(), tid = BN_THREAD_ID();
+            const int64_t units = (total_rows + DECODE_ALIGN - 1) / DECODE_ALIGN;
+            const int64_t g0 = units * tid / nt * DECODE_ALIGN;
+            int64_t g1 = units * (tid + 1) / nt * DECODE_ALIGN;
+            if (g1 > total_rows) g1 = total_rows;
+            for (int i = 0; i < n && g0 < g1; i++) {
+                const int64_t lo = g0 > row_off[i] ? g0 - row_off[i] : 0;
+                const int64_t hi = (g1 < row_off[i + 1] ? g1 : row_off[i + 1]) - row_off[i];
+                if (lo >= hi) continue;
+                const bn_weight *w = ws[i];
+                int32_t *raw = ctx->raw + raw_off[i];
+                k->i2s_gemv(w->data + lo * (w->n_in / 4), w->n_in, hi - lo, a->q, raw + lo);
+                finish_rows(w, a, raw, 0, lo, hi, ys[i]);
+            }
+        }
+        return;
+    }
+
+    int64_t blk_off[BN_LINEAR_GROUP_MAX + 1];
+    blk_off[0] = 0;
+    for (int i = 0; i < n; i++) blk_off[i + 1] = blk_off[i] + (ws[i]->n_out + ROW_BLOCK - 1) / ROW_BLOCK;
+    const int64_t n_items = blk_off[n];
+#pragma omp parallel for num_threads(ctx->n_threads) schedule(dynamic, 1)
+    for (int64_t item = 0; item < n_items; item++) {
+        int i = 0;
+        while (item >= blk_off[i + 1]) i++;
+        const bn_weight *w = ws[i];
+        const int64_t K = w->n_in, M = w->n_out;
+        const int64_t r0 = (item - blk_off[i]) * ROW_BLOCK;
+        const int64_t r1 = M - r0 < ROW_BLOCK ? M : r0 + ROW_BLOCK;
+        int32_t *raw = ctx->raw + raw_off[i]; /* [n_tok][M] */
+        k->i2s_gemm(w->data + r0 * (K / 4), K, r1 - r0, a->q, K, n_tok, raw + r0, M);
+        for (int t = 0; t < n_tok; t++)
+            finish_rows(w, a, raw + (int64_t)t * M, t, r0, r1, ys[i] + (int64_t)t * M);
     }
 }
+
+enum { HEAD_PREFETCH_ROWS = 2 };
 
 static void linear_float(bitnet_context *ctx, const bn_weight *w, const float *x, int n_tok,
                          float *y) {
@@ -65,6 +134,11 @@ static void linear_float(bitnet_context *ctx, const bn_weight *w, const float *x
 #pragma omp parallel for num_threads(ctx->n_threads) schedule(static)
     for (int64_t r = 0; r < M; r++) {
         const uint8_t *row = w->data + r * w->row_bytes;
+        /* the output head is the largest single read of a decode step:
+         * prefetch the row HEAD_PREFETCH_ROWS ahead (measured +8 % tokens/s) */
+        if (r + HEAD_PREFETCH_ROWS < M)
+            for (size_t o = 0; o < w->row_bytes; o += 64)
+                __builtin_prefetch(row + HEAD_PREFETCH_ROWS * w->row_bytes + o);
         for (int t = 0; t < n_tok; t++) {
             float v;
             if (w->type == BN_TYPE_F32)
@@ -78,11 +152,7 @@ static void linear_float(bitnet_context *ctx, const bn_weight *w, const float *x
     }
 }
 
-void bn_linear(bitnet_context *ctx, const bn_weight *w, const float *x, int n_tok, float *y) {
-    if (w->type == BN_TYPE_I2_S)
-        linear_i2s(ctx, w, n_tok, y);
-    else
-        linear_float(ctx, w, x, n_tok, y);
+static void apply_post(const bn_weight *w, int n_tok, float *y) {
     const int64_t M = w->n_out;
     if (w->has_post_scale)
         for (int64_t i = 0; i < (int64_t)n_tok * M; i++) y[i] *= w->post_scale;
@@ -91,8 +161,58 @@ void bn_linear(bitnet_context *ctx, const bn_weight *w, const float *x, int n_to
             for (int64_t r = 0; r < M; r++) y[(int64_t)t * M + r] += w->bias[r];
 }
 
+void bn_linear_group(bitnet_context *ctx, const bn_weight *const *ws, const float *x, int n_tok,
+                     float *const *ys, int n) {
+    bool all_i2s = n <= BN_LINEAR_GROUP_MAX;
+    for (int i = 0; i < n; i++) all_i2s = all_i2s && ws[i]->type == BN_TYPE_I2_S;
+    if (all_i2s) {
+        linear_i2s_group(ctx, ws, ys, n, n_tok);
+        return;
+    }
+    for (int i = 0; i < n; i++) bn_linear(ctx, ws[i], x, n_tok, ys[i]);
+}
+
+void bn_linear(bitnet_context *ctx, const bn_weight *w, const float *x, int n_tok, float *y) {
+    if (w->type == BN_TYPE_I2_S) {
+        linear_i2s_group(ctx, &w, &y, 1, n_tok);
+        return;
+    }
+    linear_float(ctx, w, x, n_tok, y);
+    apply_post(w, n_tok, y);
+}
+/* The optional 8-bit head: the normed hidden state quantized per token like
+ * a BitLinear input (spec 1.2), then logit = (Σ (w+128)·q − 128·Σq) / s_x ·
+ * d_row in float. Blocks of HEAD_BLOCK rows; each thread streams one
+ * contiguous range of the head. */
+enum { HEAD_BLOCK = 64 };
+
+static void output_head_q8(bitnet_context *ctx, const bn_weight *head, const float *x, int n_tok,
+                           float *logits) {
+    const bn_kernels *k = ctx->kern;
+    const int64_t K = head->n_in, V = head->n_out;
+    bn_quantize_activations(ctx, x, n_tok, K);
+    const bn_act_i8 *a = &ctx->act;
+#pragma omp parallel for num_threads(ctx->n_threads) schedule(static)
+    for (int64_t r0 = 0; r0 < V; r0 += HEAD_BLOCK) {
+        const int64_t rows = V - r0 < HEAD_BLOCK ? V - r0 : HEAD_BLOCK;
+        int32_t raw[HEAD_BLOCK];
+        for (int t = 0; t < n_tok; t++) {
+            k->u8_gemv(ctx->head_q8 + r0 * K, K, rows, a->q + (int64_t)t * K, raw);
+            const int32_t bias = 128 * a->sum[t];
+            const float s_x = a->scale[t];
+            float *y = logits + (int64_t)t * V + r0;
+            for (int64_t r = 0; r < rows; r++)
+                y[r] = (float)(raw[r] - bias) / s_x * ctx->head_q8_scale[r0 + r];
+        }
+    }
+}
+
 void bn_output_head(bitnet_context *ctx, const bn_weight *head, const float *x, int n_tok,
                     float *logits) {
+    if (ctx->head_q8) {
+        output_head_q8(ctx, head, x, n_tok, logits);
+        return;
+    }
     if (head->type == BN_TYPE_F16 || head->type == BN_TYPE_F32) {
         linear_float(ctx, head, x, n_tok, logits);
         return;

@@ -14,6 +14,16 @@ void bn_quantize_activations(bitnet_context *ctx, const float *x, int n_tok, int
  * x); float weights read x. */
 void bn_linear(bitnet_context *ctx, const bn_weight *w, const float *x, int n_tok, float *y);
 
+/* Most weights one bn_linear_group() call takes. */
+#define BN_LINEAR_GROUP_MAX 4
+
+/* ys[i] = bn_linear(ws[i], x) for n weights that read the same input (Q/K/V,
+ * gate/up): when all are ternary, one parallel region over their
+ * concatenated rows, results identical to separate calls. ctx->raw must hold
+ * n_tok × Σ n_out int32. */
+void bn_linear_group(bitnet_context *ctx, const bn_weight *const *ws, const float *x, int n_tok,
+                     float *const *ys, int n);
+
 /* logits[n_tok][n_vocab] = head · x[t] (x already normed). */
 void bn_output_head(bitnet_context *ctx, const bn_weight *head, const float *x, int n_tok,
                     float *logits);

@@ -21,6 +21,23 @@ void bn_ternarize_absmean(const float *w, int64_t n, int8_t *codes, float *scale
     *scale = 1.0f / s;
 }
 
+void bn_head_q8_row(const float *w, int64_t n, uint8_t *q, float *d) {
+    float max = 0.0f;
+    for (int64_t i = 0; i < n; i++) {
+        const float a = fabsf(w[i]);
+        if (a > max) max = a; /* NaN never compares greater: skipped */
+    }
+    const float s = max > 0.0f ? 127.0f / max : 0.0f;
+    for (int64_t i = 0; i < n; i++) {
+        float r = rintf(w[i] * s);
+        if (r > 127.0f) r = 127.0f;
+        if (r < -127.0f) r = -127.0f;
+        if (r != r) r = 0.0f; /* NaN weight -> 0 */
+        q[i] = (uint8_t)((int)r + 128);
+    }
+    *d = max > 0.0f ? max / 127.0f : 1.0f;
+}
+
 void bn_ternarize_presigned(const float *w, int64_t n, int8_t *codes, float *scale) {
     float max = 0.0f;
     for (int64_t i = 0; i < n; i++) {

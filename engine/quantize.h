@@ -26,6 +26,12 @@ void bn_ternarize_absmean(const float *w, int64_t n, int8_t *codes, float *scale
  * otherwise the sign; *scale = max|w| (1 if all are zero, so it stays > 0). */
 void bn_ternarize_presigned(const float *w, int64_t n, int8_t *codes, float *scale);
 
+/* One row of the optional 8-bit output head (bitnet_context_params.head_q8):
+ * s = 127 / max|w| in float, q = clamp(rint(w·s), -127, 127) stored as q + 128
+ * (unsigned, for the u8 × int8 kernel), *d = max|w| / 127 (1 for an all-zero
+ * row, whose codes are then all 128). */
+void bn_head_q8_row(const float *w, int64_t n, uint8_t *q, float *d);
+
 /* Bytes of an I2_S tensor of n values: n/4 packed bytes + 32-byte tail. */
 uint64_t bn_i2s_nbytes(int64_t n);
 

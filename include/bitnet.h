@@ -212,6 +212,14 @@ typedef struct bitnet_context_params {
      * BITNET_ERR_ABORTED (the tokens of that call are then not in the cache). */
     bool (*abort_callback)(void *user_data);
     void *abort_user_data;
+    /* Output head in 8 bits (default false): the head is quantized to int8
+     * with one scale per row when the context is created (n_vocab × n_embd
+     * bytes more memory) and the logits are int8 dot products against the
+     * int8-quantized final hidden state. About half the bytes per generated
+     * token for an F16 head; changes the logits slightly (docs/performance.md
+     * gives the perplexity change), so it is off by default and is not
+     * bitnet.cpp-compatible. */
+    bool head_q8;
 } bitnet_context_params;
 
 BITNET_API bitnet_context_params bitnet_context_default_params(void);

@@ -28,6 +28,16 @@ typedef struct bn_kernels {
     void (*i2s_gemm)(const uint8_t *w, int64_t K, int64_t n_rows, const int8_t *q,
                      int64_t q_stride, int64_t n_tok, int32_t *out, int64_t out_stride);
 
+    /* 8-bit rows times int8 (the optional 8-bit output head): raw sums
+     * out[r] = Σ_k w[r·K + k] · q[k] over n_rows rows of K unsigned bytes
+     * (the head stores each int8 weight plus 128; the caller subtracts
+     * 128·Σq). Any K in 1..65536, so that the int32 sums cannot overflow. */
+    void (*u8_gemv)(const uint8_t *w, int64_t K, int64_t n_rows, const int8_t *q, int32_t *out);
+
+    /* F32 -> F16 of n values, round-to-nearest-even (the KV cache in compat
+     * mode); every variant gives the bits of bn_f32_to_f16. */
+    void (*f32_to_f16)(const float *x, uint16_t *y, int64_t n);
+
     /* Float dot products (f32 accumulation) for attention and the output head. */
     float (*dot_f16)(const uint16_t *a, const uint16_t *b, int64_t n);
     float (*dot_f16_f32)(const uint16_t *a, const float *b, int64_t n);

@@ -165,9 +165,12 @@ static double *to_double(const float *a, size_t n) {
     return buf;
 }
 
+static bool g_head_q8; /* engine_logits with the optional 8-bit head */
+
 static float *engine_logits(bitnet_model *m, const bitnet_token *toks, int n, bitnet_numerics num,
                             const char *isa, bool one_at_a_time) {
     bitnet_context_params cp = bitnet_context_default_params();
+    cp.head_q8 = g_head_q8;
     cp.numerics = num;
     cp.isa = isa;
     cp.n_ctx = 64;
@@ -255,6 +258,36 @@ static void check_arch(const char *arch, bool f32_weights) {
             free(scalar);
         }
     }
+
+    /* the optional 8-bit head (head_q8): close to the float head, prefill ==
+     * decode in exact mode, and every ISA close to ref (its integer dot is
+     * bit-exact, tests/test_kernels.c; the hidden state it quantizes carries
+     * the ISAs' float differences) */
+    g_head_q8 = true;
+    for (size_t i = 0; i < 4; i++) {
+        if (!bitnet_isa_supported(isas[i])) continue;
+        float *q8 = engine_logits(m, toks, n, BITNET_NUMERICS_EXACT, isas[i], false);
+        float *q8_single = engine_logits(m, toks, n, BITNET_NUMERICS_EXACT, isas[i], true);
+        float *q8_ref = engine_logits(m, toks, n, BITNET_NUMERICS_EXACT, "ref", false);
+        CHECK(q8 && q8_single && q8_ref);
+        if (!q8 || !q8_single || !q8_ref) break;
+        const double vs_float = max_rel_err(q8, to_double(exact, (size_t)n * V), (size_t)n * V);
+        const double pd = max_rel_err(q8, to_double(q8_single, (size_t)n * V), (size_t)n * V);
+        const double di = max_rel_err(q8, to_double(q8_ref, (size_t)n * V), (size_t)n * V);
+        printf("%-13s %s %-6s head_q8: vs float head %.2e, prefill vs decode %.2e, vs ref %.2e\n",
+               arch, f32_weights ? "f32 " : "i2_s", isas[i], vs_float, pd, di);
+        /* int8 weights and hidden state: about 1/127 of each row's and the
+         * hidden state's range per value, averaging out over n_embd */
+        CHECKF(vs_float < 5e-2, "%s %s: head_q8 vs float head %.3e", arch, isas[i], vs_float);
+        CHECKF(pd <= 1e-6, "%s %s: head_q8 prefill vs decode %.3e", arch, isas[i], pd);
+        CHECKF(di <= (f32_weights ? 1e-5 : 8e-2) + (strcmp(isas[i], "ref") ? 2e-2 : 0),
+               "%s %s: head_q8 differs from ref by %.3e", arch, isas[i], di);
+        if (!strcmp(isas[i], "ref")) CHECK(memcmp(q8, q8_ref, sizeof(float) * (size_t)n * V) == 0);
+        free(q8);
+        free(q8_single);
+        free(q8_ref);
+    }
+    g_head_q8 = false;
     free(ref); free(exact); free(compat); free(wrong_act); free(wrong_rope);
     bitnet_model_free(m);
 }

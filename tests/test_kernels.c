@@ -458,6 +458,109 @@ static void test_dots(const bn_kernels *k) {
 }
 
 /* ------------------------------------------------------------------------ */
+/* u8 × int8 (the optional 8-bit output head)                               */
+/* ------------------------------------------------------------------------ */
+
+/* A hand-computed case for the reference itself: 255·127 + 0·(-128) + 1·(-1). */
+static void test_u8_reference(void) {
+    const uint8_t w[3] = {255, 0, 1};
+    const int8_t q[3] = {127, -128, -1};
+    int32_t out = 0;
+    bn_u8_gemv_ref(w, 3, 1, q, &out);
+    CHECK(out == 255 * 127 - 1);
+}
+
+static void test_u8(const bn_kernels *k) {
+    /* odd K (tails of every length mod 64 and mod 16), row counts around the
+     * 4-row tile, and the largest K the contract allows with the extreme
+     * values (the int32 sums' worst case) */
+    static const int64_t Ks[] = {1, 15, 16, 17, 63, 64, 65, 127, 200, 1536, 2560};
+    static const int64_t rows[] = {1, 2, 3, 4, 5, 7, 9, 33};
+    int failures_before = test_failures, cases = 0;
+    for (size_t ki = 0; ki < sizeof Ks / sizeof Ks[0]; ki++) {
+        for (size_t ri = 0; ri < sizeof rows / sizeof rows[0]; ri++) {
+            for (int kind = 0; kind < 4; kind++) {
+                const int64_t K = Ks[ki], R = rows[ri];
+                const int place = (int)((ki + ri + (size_t)kind) % 4);
+                guarded gw = guarded_alloc((size_t)(K * R), place_for(place, 1));
+                guarded gq = guarded_alloc((size_t)K, place_for(place, 1));
+                guarded go = guarded_alloc((size_t)R * sizeof(int32_t), place_for(place, 4));
+                uint8_t *w = gw.ptr;
+                int8_t *q = gq.ptr;
+                int32_t *out = go.ptr, *want = malloc((size_t)R * sizeof(int32_t));
+                rng_seed((uint64_t)(K * 131 + R * 7 + kind));
+                for (int64_t i = 0; i < K * R; i++)
+                    w[i] = kind == 0 ? (uint8_t)rng_next() : kind == 1 ? 255 : kind == 2 ? 0 : (i & 1) ? 255 : 0;
+                for (int64_t i = 0; i < K; i++)
+                    q[i] = kind == 0 ? (int8_t)(rng_next() & 0xff) : kind == 1 ? -128 : kind == 2 ? 127 : (i & 1) ? -128 : 127;
+                SET_CURRENT("%s u8_gemv K=%lld rows=%lld kind=%d place=%d", k->isa, (long long)K,
+                            (long long)R, kind, place);
+                bn_u8_gemv_ref(w, K, R, q, want);
+                k->u8_gemv(w, K, R, q, out);
+                CHECKF(memcmp(out, want, (size_t)R * sizeof(int32_t)) == 0,
+                       "%s u8_gemv K=%lld rows=%lld kind=%d place=%d", k->isa, (long long)K,
+                       (long long)R, kind, place);
+                cases++;
+                free(want);
+                guarded_free(&gw);
+                guarded_free(&gq);
+                guarded_free(&go);
+            }
+        }
+    }
+    {
+        /* K = 65536 (the contract's bound), all 255 × -128: the most negative sum */
+        const int64_t K = 65536, R = 5;
+        uint8_t *w = malloc((size_t)(K * R));
+        int8_t *q = malloc((size_t)K);
+        int32_t out[5], want[5];
+        memset(w, 255, (size_t)(K * R));
+        memset(q, 0x80, (size_t)K);
+        SET_CURRENT("%s u8_gemv K=65536 extremes", k->isa);
+        bn_u8_gemv_ref(w, K, R, q, want);
+        k->u8_gemv(w, K, R, q, out);
+        CHECK(want[0] == -255 * 128 * 65536);
+        CHECKF(memcmp(out, want, sizeof out) == 0, "%s u8_gemv K=65536 extremes", k->isa);
+        cases++;
+        free(w);
+        free(q);
+    }
+    printf("  %-7s u8 gemv       %s (%d cases)\n", k->isa,
+           test_failures == failures_before ? "ok" : "FAIL", cases);
+}
+
+/* ------------------------------------------------------------------------ */
+
+/* f32_to_f16: the bits of the reference for ordinary values, ties, halfway
+ * cases, subnormals, overflow, infinities and NaNs, at every length and
+ * placement (tails, guard pages). */
+static void test_f32_to_f16(const bn_kernels *k) {
+    const int failures_before = test_failures;
+    static const float specials[] = {0.0f, -0.0f, 1.0f, -1.0f, 65504.0f, 65520.0f, 1e9f, -1e9f,
+                                     6.1035156e-05f, 5.9604645e-08f, 2.9802322e-08f, 1e-10f,
+                                     1.00048828125f, 1.000732421875f, INFINITY, -INFINITY, NAN};
+    const int64_t lengths[] = {1, 7, 8, 9, 31, 64, 133};
+    for (size_t li = 0; li < sizeof lengths / sizeof lengths[0]; li++) {
+        const int64_t n = lengths[li];
+        for (int pl = 0; pl < N_PLACES; pl++) {
+            guarded gx = guarded_alloc((size_t)n * sizeof(float), place_for(pl, sizeof(float)));
+            guarded gy = guarded_alloc((size_t)n * sizeof(uint16_t), place_for(pl, sizeof(uint16_t)));
+            float *x = gx.ptr;
+            uint16_t *y = gy.ptr, ref[256];
+            for (int64_t i = 0; i < n; i++)
+                x[i] = i % 3 == 0 ? specials[(size_t)i % (sizeof specials / sizeof specials[0])]
+                                  : rng_float(-70000.0f, 70000.0f) * (i % 2 ? 1e-6f : 1.0f);
+            SET_CURRENT("%s f32_to_f16 n=%lld place=%d", k->isa, (long long)n, pl);
+            bn_f32_to_f16_ref(x, ref, n);
+            k->f32_to_f16(x, y, n);
+            CHECKF(memcmp(ref, y, (size_t)n * sizeof(uint16_t)) == 0, "%s f32_to_f16 n=%lld place=%d",
+                   k->isa, (long long)n, pl);
+            guarded_free(&gx);
+            guarded_free(&gy);
+        }
+    }
+    printf("  %-7s f32_to_f16   %s\n", k->isa, test_failures == failures_before ? "ok" : "FAIL");
+}
 
 int main(void) {
     struct sigaction sa;
@@ -467,6 +570,7 @@ int main(void) {
     sigaction(SIGBUS, &sa, NULL);
 
     test_reference_layout();
+    test_u8_reference();
     CHECK(bn_kernels_get("ref") == &bn_kernels_ref);
     CHECK(bn_kernels_get("no-such-isa") == NULL);
 
@@ -483,11 +587,13 @@ int main(void) {
         const bn_kernels *k = bn_kernels_get(isas[i]);
         CHECK(k != NULL && strcmp(k->isa, isas[i]) == 0);
         if (!k) continue;
-        CHECK(k->quantize_i8 && k->i2s_gemv && k->i2s_gemm && k->dot_f16 && k->dot_f16_f32 &&
-              k->dot_f32);
+        CHECK(k->quantize_i8 && k->i2s_gemv && k->i2s_gemm && k->u8_gemv && k->f32_to_f16 &&
+              k->dot_f16 && k->dot_f16_f32 && k->dot_f32);
         test_quantize(k);
         test_i2s(k);
         test_dots(k);
+        test_u8(k);
+        test_f32_to_f16(k);
         tested++;
     }
     printf("%d SIMD table(s) tested\n", tested);

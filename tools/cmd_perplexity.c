@@ -15,13 +15,14 @@ static void usage(FILE *out) {
             "  second half of each chunk is scored, like llama-perplexity.\n"
             "  --kl-divergence-base FILE  compare with log-probabilities saved by\n"
             "      `llama-perplexity --kl-divergence-base FILE` (tokens and CTX come from it)\n"
-            "  --numerics compat|exact, --isa ISA, -v\n");
+            "  --numerics compat|exact, --isa ISA, -v\n"
+            "  --head-q8  8-bit output head (see docs/performance.md)\n");
 }
 
 typedef struct ppl_args {
     const char *model, *text_file, *kld_base, *isa;
     long long n_ctx, n_chunks, threads;
-    bool json, verbose;
+    bool json, verbose, head_q8;
     bitnet_numerics numerics;
 } ppl_args;
 
@@ -32,6 +33,7 @@ static bitnet_context *make_context(bitnet_model *m, const ppl_args *a, int32_t 
     cp.n_threads = (int32_t)a->threads;
     cp.numerics = a->numerics;
     cp.isa = a->isa;
+    cp.head_q8 = a->head_q8;
     bitnet_context *ctx = bitnet_context_new(m, &cp);
     if (!ctx) fprintf(stderr, "bitnet perplexity: %s\n", bitnet_get_last_error());
     return ctx;
@@ -216,6 +218,7 @@ int cmd_perplexity(int argc, char **argv) {
         else if (!strcmp(o, "--chunks")) { if (!VALUE() || !cli_parse_int(cmd, o, v, 1, 1 << 24, &a.n_chunks)) return CLI_USAGE; }
         else if (!strcmp(o, "-t") || !strcmp(o, "--threads")) { if (!VALUE() || !cli_parse_int(cmd, o, v, 1, 1024, &a.threads)) return CLI_USAGE; }
         else if (!strcmp(o, "--json")) a.json = true;
+        else if (!strcmp(o, "--head-q8")) a.head_q8 = true;
         else if (!strcmp(o, "-v") || !strcmp(o, "--verbose")) a.verbose = true;
         else if (!strcmp(o, "--isa")) { if (!VALUE()) return CLI_USAGE; a.isa = v; }
         else if (!strcmp(o, "--numerics")) {

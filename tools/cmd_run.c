@@ -26,6 +26,7 @@ static void usage(FILE *out) {
             "      --ignore-eos        keep generating after end-of-text tokens\n"
             "      --numerics MODE     compat (default: bitnet.cpp's roundings) or exact\n"
             "      --isa ISA           ref, avx2, avx512, neon (default: best for this CPU)\n"
+            "      --head-q8           8-bit output head: faster, slightly different logits\n"
             "      --no-special        do not parse special-token text in the prompt\n"
             "      --chat              format the prompt as one user turn of the model's chat format\n"
             "      --chat-template NAME  bitnet, llama3, falcon3 or chatml (implies --chat)\n"
@@ -45,7 +46,7 @@ int cmd_run(int argc, char **argv) {
     const char *cmd = "run", *model_path = NULL, *prompt = NULL, *prompt_file = NULL, *isa = NULL;
     long long n_predict = 128, n_ctx = 0, threads = 0, top_k = 40, last_n = 64, seed = 0;
     double temp = 0.8, top_p = 0.95, min_p = 0.05, rep = 1.0;
-    bool ignore_eos = false, verbose = false, parse_special = true, chat = false;
+    bool ignore_eos = false, verbose = false, parse_special = true, chat = false, head_q8 = false;
     const char *chat_template = NULL, *system = NULL;
     bitnet_numerics numerics = BITNET_NUMERICS_COMPAT;
     for (int i = 1; i < argc; i++) {
@@ -66,6 +67,7 @@ int cmd_run(int argc, char **argv) {
         else if (!strcmp(a, "--repeat-last-n")) { if (!VALUE() || !cli_parse_int(cmd, a, v, 0, 1 << 20, &last_n)) return CLI_USAGE; }
         else if (!strcmp(a, "-s") || !strcmp(a, "--seed")) { if (!VALUE() || !cli_parse_int(cmd, a, v, 0, INT64_MAX, &seed)) return CLI_USAGE; }
         else if (!strcmp(a, "--ignore-eos")) ignore_eos = true;
+        else if (!strcmp(a, "--head-q8")) head_q8 = true;
         else if (!strcmp(a, "--no-special")) parse_special = false;
         else if (!strcmp(a, "--chat")) chat = true;
         else if (!strcmp(a, "--chat-template")) { if (!VALUE()) return CLI_USAGE; chat_template = v; chat = true; }
@@ -118,6 +120,7 @@ int cmd_run(int argc, char **argv) {
     cp.n_threads = (int32_t)threads;
     cp.numerics = numerics;
     cp.isa = isa;
+    cp.head_q8 = head_q8;
     bitnet_context *ctx = bitnet_context_new(model, &cp);
     if (!ctx) {
         fprintf(stderr, "bitnet run: %s\n", bitnet_get_last_error());

@@ -18,6 +18,7 @@
 
 #include "../f16.h"
 #include "../kernels.h"
+#include "../ref/kernels_ref.h"
 
 #define ALWAYS_INLINE inline __attribute__((always_inline))
 
@@ -253,6 +254,8 @@ const bn_kernels bn_kernels_neon = {
     .quantize_i8 = quantize_i8_neon,
     .i2s_gemv = i2s_gemv_neon,
     .i2s_gemm = i2s_gemm_neon,
+    .u8_gemv = bn_u8_gemv_ref, /* no NEON version yet */
+    .f32_to_f16 = bn_f32_to_f16_ref,
     .dot_f16 = dot_f16_neon,
     .dot_f16_f32 = dot_f16_f32_neon,
     .dot_f32 = dot_f32_neon,

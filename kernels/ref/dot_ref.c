@@ -1,6 +1,10 @@
 #include "../f16.h"
 #include "kernels_ref.h"
 
+void bn_f32_to_f16_ref(const float *x, uint16_t *y, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] = bn_f32_to_f16(x[i]);
+}
+
 float bn_dot_f16_ref(const uint16_t *a, const uint16_t *b, int64_t n) {
     float sum = 0.0f;
     for (int64_t i = 0; i < n; i++) sum += bn_f16_to_f32(a[i]) * bn_f16_to_f32(b[i]);

@@ -26,3 +26,11 @@ void bn_i2s_gemm_ref(const uint8_t *w, int64_t K, int64_t n_rows, const int8_t *
         for (int64_t r = 0; r < n_rows; r++)
             out[t * out_stride + r] = bn_i2s_dot_ref(w + r * (K / 4), q + t * q_stride, K);
 }
+
+void bn_u8_gemv_ref(const uint8_t *w, int64_t K, int64_t n_rows, const int8_t *q, int32_t *out) {
+    for (int64_t r = 0; r < n_rows; r++) {
+        int32_t sum = 0;
+        for (int64_t k = 0; k < K; k++) sum += (int32_t)w[r * K + k] * q[k];
+        out[r] = sum;
+    }
+}

@@ -191,7 +191,13 @@ static void i2s_gemv_avx2(const uint8_t *w, int64_t K, int64_t n_rows, const int
                           int32_t *out) {
     const int64_t rb = K / 4, nb = K / 128;
     int64_t r = 0;
-    for (; r + 4 <= n_rows; r += 4) i2s_tile_4x1(w + r * rb, rb, q, 0, nb, out + r, 0);
+    for (; r + 4 <= n_rows; r += 4) {
+        /* decode is memory-bound: prefetch the tile 4 tiles ahead (see the
+         * AVX-512 gemv); prefetches past the end never fault */
+        const uint8_t *ahead = w + (r + 16) * rb;
+        for (int64_t o = 0; o < 4 * rb; o += 64) _mm_prefetch((const char *)(ahead + o), _MM_HINT_T0);
+        i2s_tile_4x1(w + r * rb, rb, q, 0, nb, out + r, 0);
+    }
     switch (n_rows - r) {
     case 3: i2s_tile_3x1(w + r * rb, rb, q, 0, nb, out + r, 0); break;
     case 2: i2s_tile_2x1(w + r * rb, rb, q, 0, nb, out + r, 0); break;
@@ -339,11 +345,65 @@ static float dot_f32_avx2(const float *a, const float *b, int64_t n) {
     return sum;
 }
 
+/* ------------------------------------------------------------------------ */
+/* 8-bit head: unsigned bytes × int8                                         */
+/* ------------------------------------------------------------------------ */
+
+/* Both operands widened to int16 and multiplied with vpmaddwd: exact (no
+ * vpmaddubsw, whose int16 pair sums would saturate at 255·127·2). */
+static ALWAYS_INLINE __m256i madd_u8s8_16(const uint8_t *w, const int8_t *q) {
+    const __m256i a = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)w));
+    const __m256i b = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)q));
+    return _mm256_madd_epi16(a, b);
+}
+
+static void u8_gemv_avx2(const uint8_t *w, int64_t K, int64_t n_rows, const int8_t *q,
+                         int32_t *out) {
+    const int64_t K16 = K & ~(int64_t)15;
+    int64_t r = 0;
+    for (; r + 2 <= n_rows; r += 2) {
+        const uint8_t *w0 = w + r * K, *w1 = w0 + K;
+        __m256i a0 = _mm256_setzero_si256(), a1 = a0;
+        for (int64_t k = 0; k < K16; k += 16) {
+            a0 = _mm256_add_epi32(a0, madd_u8s8_16(w0 + k, q + k));
+            a1 = _mm256_add_epi32(a1, madd_u8s8_16(w1 + k, q + k));
+        }
+        int32_t s0 = hsum_epi32(a0), s1 = hsum_epi32(a1);
+        for (int64_t k = K16; k < K; k++) {
+            s0 += (int32_t)w0[k] * q[k];
+            s1 += (int32_t)w1[k] * q[k];
+        }
+        out[r] = s0;
+        out[r + 1] = s1;
+    }
+    for (; r < n_rows; r++) {
+        const uint8_t *w0 = w + r * K;
+        __m256i a0 = _mm256_setzero_si256();
+        for (int64_t k = 0; k < K16; k += 16) a0 = _mm256_add_epi32(a0, madd_u8s8_16(w0 + k, q + k));
+        int32_t s0 = hsum_epi32(a0);
+        for (int64_t k = K16; k < K; k++) s0 += (int32_t)w0[k] * q[k];
+        out[r] = s0;
+    }
+}
+
+/* F16C converts 8 values at a time with round-to-nearest-even: the same bits
+ * as bn_f32_to_f16 for every input, NaN included (quiet bit set, top payload
+ * bits kept). */
+static void f32_to_f16_avx2(const float *x, uint16_t *y, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(y + i),
+                         _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+    bn_f32_to_f16_ref(x + i, y + i, n - i);
+}
+
 const bn_kernels bn_kernels_avx2 = {
     .isa = "avx2",
     .quantize_i8 = quantize_i8_avx2,
     .i2s_gemv = i2s_gemv_avx2,
     .i2s_gemm = i2s_gemm_avx2,
+    .u8_gemv = u8_gemv_avx2,
+    .f32_to_f16 = f32_to_f16_avx2,
     .dot_f16 = dot_f16_avx2,
     .dot_f16_f32 = dot_f16_f32_avx2,
     .dot_f32 = dot_f32_avx2,
