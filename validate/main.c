@@ -279,6 +279,7 @@ int main(int argc, char **argv) {
     r.threshold = o.threshold;
     r.alpha = 0.05;
     r.out_dir = o.out;
+    snprintf(r.bitnet_bin, sizeof r.bitnet_bin, "%s", bitnet_bin);
     /* exact mode compares F32 with float64: on random fixtures the int8
      * activation quantization turns that into greedy divergences with margins
      * well above the near-tie epsilon, so greedy is reported there, not gated

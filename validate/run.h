@@ -26,6 +26,7 @@ typedef struct vrun {
     bool python_wanted;
     vbackend *bitnetcpp;
     char bitnetcpp_reason[512];
+    char bitnet_bin[4200]; /* the bitnet CLI, for the `bitnet bench -o json` cross-check */
     cJSON *against; /* an earlier report (--against report:FILE) or NULL */
     char against_path[4096];
     /* the report */

@@ -11,7 +11,9 @@
 
 #include "bench.h"
 #include "gate.h"
+#include "bitnetcpp_parse.h"
 #include "run.h"
+#include "subproc.h"
 
 #define MAX_SPEED_IMPLS (BV_MAX_IMPLS + 1)
 
@@ -48,6 +50,36 @@ static void add_entry(vrun *r, const vfixture *f, const char *impl, const char *
                                 model_bytes * s.median / (r->bandwidth_gbs * 1e9));
     }
     cJSON_AddItemToArray(r->speed_entries, o);
+}
+
+/* The same measurement through `bitnet bench -o json`, read with the parser
+ * that reads llama-bench's JSON: keeps the CLI's output compatible with
+ * llama-bench tools and cross-checks the in-process numbers (reported, not
+ * gated: a separate process sees a different cache and scheduler state). */
+static void cli_bench_check(vrun *r, const vfixture *f, const char *isa, double pp_in,
+                            double tg_in) {
+    if (access(r->bitnet_bin, X_OK) != 0) return;
+    char p[16], n[16], t[16], reps[16];
+    snprintf(p, sizeof p, "%d", f->pp > 0 ? f->pp : 0);
+    snprintf(n, sizeof n, "%d", f->tg > 0 ? f->tg : 0);
+    snprintf(t, sizeof t, "%d", r->threads);
+    snprintf(reps, sizeof reps, "%d", r->reps < 3 ? 3 : r->reps);
+    char *argv[] = {r->bitnet_bin, "bench", "-m", (char *)f->path, "-p", p, "-n", n, "-t", t,
+                    "-r", reps, "-o", "json", "--no-bandwidth", "--isa", (char *)isa, NULL};
+    vstr out = {0}, err = {0};
+    int rc = sp_run(argv, NULL, 300, NULL, &out, &err);
+    double pp_cli = 0, tg_cli = 0;
+    if (rc != 0 || bcpp_parse_bench_json(out.s ? out.s : "", &pp_cli, &tg_cli) != 0)
+        run_add_check(r, "speed-cli", f->name, "bitnet bench", NULL, "error",
+                      "`bitnet bench -o json` failed or its JSON does not read as llama-bench's "
+                      "(exit %d)", rc);
+    else
+        run_add_check(r, "speed-cli", f->name, "bitnet bench", NULL, "pass",
+                      "bitnet bench -o json (read with the llama-bench parser): pp%d %.1f t/s, "
+                      "tg%d %.1f t/s; in-process medians %.1f / %.1f",
+                      f->pp, pp_cli, f->tg, tg_cli, pp_in, tg_in);
+    vs_free(&out);
+    vs_free(&err);
 }
 
 void run_speed(vrun *r, vsuite *s) {
@@ -124,6 +156,12 @@ void run_speed(vrun *r, vsuite *s) {
                     add_entry(r, f, name, isa, test, f->tg, tg + i * r->reps, r->reps, bytes);
                 }
             }
+        }
+        if (ok[0] && pp && tg) {
+            bench_summary in_pp, in_tg;
+            bench_summarize(pp, r->reps, &in_pp);
+            bench_summarize(tg, r->reps, &in_tg);
+            cli_bench_check(r, f, impls[0]->name + 10, in_pp.median, in_tg.median);
         }
         free(pp);
         free(tg);
