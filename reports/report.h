@@ -5,7 +5,9 @@
 #define BV_REPORT_H
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #define REPORT_SCHEMA "bitnet-validate/1"
 
@@ -32,5 +34,20 @@ bool report_history_append(const cJSON *root, const char *path);
 /* Helpers shared by the renderers. */
 const char *rj_str(const cJSON *o, const char *key); /* "" when absent */
 double rj_num(const cJSON *o, const char *key);      /* NAN when absent */
+
+/* A number, or a dash when absent (a macro so the format stays a literal). */
+#define RJ_NUM(f, v, fmt)                                                                          \
+    do {                                                                                           \
+        double v_ = (v);                                                                           \
+        if (isnan(v_))                                                                             \
+            fputs("–", f);                                                                         \
+        else                                                                                       \
+            fprintf(f, fmt, v_);                                                                   \
+    } while (0)
+
+/* The logit-agreement columns of a check's metrics (KLD mean, p99, max,
+ * top-1, NMSE, max abs error, PPL delta) with `sep` between them: one list
+ * for the Markdown and HTML tables. */
+void rj_logit_cells(FILE *f, const cJSON *metrics, const char *sep);
 
 #endif

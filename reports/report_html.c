@@ -20,15 +20,6 @@ static void h(FILE *f, const char *s) {
     }
 }
 
-/* a number, or a dash when absent (a macro so the format stays a literal) */
-#define num(f, v, fmt)                                                                             \
-    do {                                                                                           \
-        double v_ = (v);                                                                           \
-        if (isnan(v_))                                                                             \
-            fputs("–", f);                                                                         \
-        else                                                                                       \
-            fprintf(f, fmt, v_);                                                                   \
-    } while (0)
 
 static void status_cell(FILE *f, const char *st) { fprintf(f, "<td class=\"%s\">%s</td>", st, st); }
 
@@ -113,19 +104,7 @@ bool report_write_html(const cJSON *root, const char *dir, const char *path) {
         if (strcmp(rj_str(it, "kind"), "logits") || !m) continue;
         fprintf(f, "<tr><td>%s</td><td>%s</td><td>%s</td><td>", rj_str(it, "fixture"),
                 rj_str(it, "impl"), rj_str(it, "reference"));
-        num(f, rj_num(m, "kld_mean"), "%.2e");
-        fputs("</td><td>", f);
-        num(f, rj_num(m, "kld_p99"), "%.2e");
-        fputs("</td><td>", f);
-        num(f, rj_num(m, "kld_max"), "%.2e");
-        fputs("</td><td>", f);
-        num(f, 100 * rj_num(m, "top1"), "%.1f%%");
-        fputs("</td><td>", f);
-        num(f, rj_num(m, "nmse"), "%.2e");
-        fputs("</td><td>", f);
-        num(f, rj_num(m, "max_abs_err"), "%.3g");
-        fputs("</td><td>", f);
-        num(f, 100 * rj_num(m, "ppl_delta_rel"), "%+.3f%%");
+        rj_logit_cells(f, m, "</td><td>");
         fputs("</td>", f);
         status_cell(f, rj_str(it, "status"));
         fputs("</tr>\n", f);
@@ -159,7 +138,7 @@ bool report_write_html(const cJSON *root, const char *dir, const char *path) {
                 rj_str(it, "fixture"), rj_str(it, "test"), rj_str(it, "impl"),
                 rj_num(it, "median_ts"), 100 * rj_num(it, "rel_spread"), rj_num(it, "min_ts"),
                 rj_num(it, "max_ts"));
-        num(f, 100 * rj_num(it, "bandwidth_fraction"), "%.0f%%");
+        RJ_NUM(f, 100 * rj_num(it, "bandwidth_fraction"), "%.0f%%");
         fputs("</td></tr>\n", f);
     }
     fputs("</table>\n<h2>Plots</h2>\n", f);

@@ -23,6 +23,22 @@ double rj_num(const cJSON *o, const char *key) {
     return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
+void rj_logit_cells(FILE *f, const cJSON *m, const char *sep) {
+    RJ_NUM(f, rj_num(m, "kld_mean"), "%.2e");
+    fputs(sep, f);
+    RJ_NUM(f, rj_num(m, "kld_p99"), "%.2e");
+    fputs(sep, f);
+    RJ_NUM(f, rj_num(m, "kld_max"), "%.2e");
+    fputs(sep, f);
+    RJ_NUM(f, 100 * rj_num(m, "top1"), "%.1f%%");
+    fputs(sep, f);
+    RJ_NUM(f, rj_num(m, "nmse"), "%.2e");
+    fputs(sep, f);
+    RJ_NUM(f, rj_num(m, "max_abs_err"), "%.3g");
+    fputs(sep, f);
+    RJ_NUM(f, 100 * rj_num(m, "ppl_delta_rel"), "%+.3f%%");
+}
+
 /* The value after "key\t: " in /proc/cpuinfo's first processor block. */
 static bool cpuinfo_field(const char *text, const char *key, char *out, size_t size) {
     const char *p = strstr(text, key);

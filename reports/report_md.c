@@ -25,15 +25,6 @@ static void cell(FILE *f, const char *s) {
     }
 }
 
-/* a number, or a dash when absent (a macro so the format stays a literal) */
-#define g(f, v, fmt)                                                                               \
-    do {                                                                                           \
-        double v_ = (v);                                                                           \
-        if (isnan(v_))                                                                             \
-            fputs("–", f);                                                                         \
-        else                                                                                       \
-            fprintf(f, fmt, v_);                                                                   \
-    } while (0)
 
 /* Median t/s of the primary ("libbitnet") entry for the same fixture/test. */
 static double primary_median(const cJSON *entries, const cJSON *e) {
@@ -85,7 +76,7 @@ bool report_write_md(const cJSON *root, const char *path) {
     cJSON_ArrayForEach(it, cJSON_GetObjectItem(root, "fixtures")) {
         fprintf(f, "| %s | %s | `%.12s` | ", rj_str(it, "name"), rj_str(it, "arch"),
                 rj_str(it, "sha256"));
-        g(f, rj_num(it, "bytes"), "%.0f");
+        RJ_NUM(f, rj_num(it, "bytes"), "%.0f");
         fprintf(f, " | %s | ", rj_str(cJSON_GetObjectItem(it, "tolerance"), "class"));
         if (!strcmp(rj_str(it, "status"), "skipped")) cell(f, rj_str(it, "reason"));
         if (rj_str(it, "reference")[0])
@@ -115,19 +106,7 @@ bool report_write_md(const cJSON *root, const char *path) {
         if (strcmp(rj_str(it, "kind"), "logits") || !m) continue;
         fprintf(f, "| %s | %s | %s | %g | ", rj_str(it, "fixture"), rj_str(it, "impl"),
                 rj_str(it, "reference"), rj_num(m, "n_positions"));
-        g(f, rj_num(m, "kld_mean"), "%.2e");
-        fputs(" | ", f);
-        g(f, rj_num(m, "kld_p99"), "%.2e");
-        fputs(" | ", f);
-        g(f, rj_num(m, "kld_max"), "%.2e");
-        fputs(" | ", f);
-        g(f, 100 * rj_num(m, "top1"), "%.1f%%");
-        fputs(" | ", f);
-        g(f, rj_num(m, "nmse"), "%.2e");
-        fputs(" | ", f);
-        g(f, rj_num(m, "max_abs_err"), "%.3g");
-        fputs(" | ", f);
-        g(f, 100 * rj_num(m, "ppl_delta_rel"), "%+.3f%%");
+        rj_logit_cells(f, m, " | ");
         fprintf(f, " | %s |\n", icon(rj_str(it, "status")));
     }
 
@@ -165,9 +144,9 @@ bool report_write_md(const cJSON *root, const char *path) {
             fprintf(f, "| %s | %s | %s | %.1f | %.1f%% | %.1f–%.1f | ", rj_str(it, "fixture"),
                     rj_str(it, "test"), rj_str(it, "impl"), rj_num(it, "median_ts"),
                     100 * rj_num(it, "rel_spread"), rj_num(it, "min_ts"), rj_num(it, "max_ts"));
-            g(f, rj_num(it, "median_ts") / primary_median(entries, it), "%.2f×");
+            RJ_NUM(f, rj_num(it, "median_ts") / primary_median(entries, it), "%.2f×");
             fputs(" | ", f);
-            g(f, 100 * rj_num(it, "bandwidth_fraction"), "%.0f%%");
+            RJ_NUM(f, 100 * rj_num(it, "bandwidth_fraction"), "%.0f%%");
             fputs(" |\n", f);
         }
     }

@@ -18,6 +18,7 @@
 #include "../f16.h"
 #include "../kernels.h"
 #include "../ref/kernels_ref.h"
+#include "kernels_x86.h"
 
 #define ALWAYS_INLINE inline __attribute__((always_inline))
 
@@ -388,8 +389,8 @@ static void u8_gemv_avx2(const uint8_t *w, int64_t K, int64_t n_rows, const int8
 
 /* F16C converts 8 values at a time with round-to-nearest-even: the same bits
  * as bn_f32_to_f16 for every input, NaN included (quiet bit set, top payload
- * bits kept). */
-static void f32_to_f16_avx2(const float *x, uint16_t *y, int64_t n) {
+ * bits kept). Shared with the AVX-512 table (kernels_x86.h). */
+void bn_f32_to_f16_f16c(const float *x, uint16_t *y, int64_t n) {
     int64_t i = 0;
     for (; i + 8 <= n; i += 8)
         _mm_storeu_si128((__m128i *)(y + i),
@@ -403,7 +404,7 @@ const bn_kernels bn_kernels_avx2 = {
     .i2s_gemv = i2s_gemv_avx2,
     .i2s_gemm = i2s_gemm_avx2,
     .u8_gemv = u8_gemv_avx2,
-    .f32_to_f16 = f32_to_f16_avx2,
+    .f32_to_f16 = bn_f32_to_f16_f16c,
     .dot_f16 = dot_f16_avx2,
     .dot_f16_f32 = dot_f16_f32_avx2,
     .dot_f32 = dot_f32_avx2,

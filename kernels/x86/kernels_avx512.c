@@ -19,6 +19,7 @@
 
 #include "../kernels.h"
 #include "../ref/kernels_ref.h"
+#include "kernels_x86.h"
 
 #define ALWAYS_INLINE inline __attribute__((always_inline))
 
@@ -393,24 +394,13 @@ static float dot_f32_avx512(const float *a, const float *b, int64_t n) {
     return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
 }
 
-/* F16C converts 8 values at a time with round-to-nearest-even: the same bits
- * as bn_f32_to_f16 for every input, NaN included (quiet bit set, top payload
- * bits kept). */
-static void f32_to_f16_avx512(const float *x, uint16_t *y, int64_t n) {
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        _mm_storeu_si128((__m128i *)(y + i),
-                         _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
-    bn_f32_to_f16_ref(x + i, y + i, n - i);
-}
-
 const bn_kernels bn_kernels_avx512 = {
     .isa = "avx512",
     .quantize_i8 = quantize_i8_avx512,
     .i2s_gemv = i2s_gemv_avx512,
     .i2s_gemm = i2s_gemm_avx512,
     .u8_gemv = u8_gemv_avx512,
-    .f32_to_f16 = f32_to_f16_avx512,
+    .f32_to_f16 = bn_f32_to_f16_f16c, /* 8-wide F16C is already the width of the data path */
     .dot_f16 = dot_f16_avx512,
     .dot_f16_f32 = dot_f16_f32_avx512,
     .dot_f32 = dot_f32_avx512,
