@@ -134,6 +134,34 @@ static int by_logit_desc(const void *a, const void *b) {
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
+/* true when a comes before b in the total order (higher logit, then lower id) */
+static bool better(const candidate *a, const candidate *b) { return by_logit_desc(a, b) < 0; }
+
+static void sift_down(candidate *h, int32_t n, int32_t i) {
+    for (;;) {
+        int32_t w = i, l = 2 * i + 1, r = l + 1;
+        if (l < n && better(&h[w], &h[l])) w = l; /* the heap keeps the worst on top */
+        if (r < n && better(&h[w], &h[r])) w = r;
+        if (w == i) return;
+        candidate t = h[i];
+        h[i] = h[w];
+        h[w] = t;
+        i = w;
+    }
+}
+
+/* Moves the k best candidates (in the total order) to c[0..k), unordered:
+ * a heap of the k best seen so far, its worst entry on top. */
+static void select_top_k(candidate *c, int32_t n, int32_t k) {
+    for (int32_t i = k / 2 - 1; i >= 0; i--) sift_down(c, k, i);
+    for (int32_t i = k; i < n; i++) {
+        if (better(&c[i], &c[0])) {
+            c[0] = c[i];
+            sift_down(c, k, 0);
+        }
+    }
+}
+
 /* p_i ∝ exp((l_i - l_max) / temp) over the first n candidates (sorted). */
 static void softmax(candidate *c, int32_t n, double temp) {
     double sum = 0.0;
@@ -178,9 +206,14 @@ bitnet_token bitnet_sampler_sample(bitnet_sampler *s, const float *logits, int32
         return c[best].id;
     }
 
-    qsort(c, (size_t)n_vocab, sizeof *c, by_logit_desc);
     int32_t n = n_vocab;
-    if (s->params.top_k > 0 && s->params.top_k < n) n = s->params.top_k;
+    if (s->params.top_k > 0 && s->params.top_k < n) {
+        /* only the k best need ordering: select them in O(n log k) instead
+         * of sorting the whole vocabulary (128k entries) for every token */
+        n = s->params.top_k;
+        select_top_k(c, n_vocab, n);
+    }
+    qsort(c, (size_t)n, sizeof *c, by_logit_desc);
     if (s->params.top_p < 1.0f) {
         softmax(c, n, 1.0);
         double cum = 0.0;
