@@ -145,6 +145,12 @@ int main(void) {
     CHECK(bitnet_n_past(ctx) == 0);
     CHECK(bitnet_decode(ctx, five, 4, false) == BITNET_OK);
     CHECK(bitnet_decode(ctx, five, 1, false) == BITNET_ERR_CONTEXT_FULL);
+    /* a prompt longer than the context: the message says what to change, in
+     * the user's terms (issue 9, finding 22: it named bitnet_decode) */
+    bitnet_kv_truncate(ctx, 0);
+    CHECK(bitnet_inference_tokens(ctx, five, 5, NULL, NULL) == BITNET_ERR_CONTEXT_FULL);
+    const char *msg = bitnet_get_last_error();
+    CHECKF(strstr(msg, "5 tokens") && strstr(msg, "-c") && !strstr(msg, "bitnet_decode"), "%s", msg);
     bitnet_context_free(ctx);
     bitnet_model_free(m);
     TEST_END();
