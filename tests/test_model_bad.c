@@ -59,6 +59,13 @@ int main(void) {
     s.key_as_string = "bitnet.block_count";
     expect_fail(&s, "bitnet.block_count", "block_count as string");
 
+    /* a NUL inside a string used as a name: "llama\0junk" is not "llama"
+     * (issue 9, finding 20) */
+    s = model_spec_default("llama\0junk");
+    s.arch_len = 10;
+    s.with_output = true;
+    expect_fail(&s, "NUL byte at offset 5", "architecture with a NUL");
+
     /* G11: hyper-parameters out of range or inconsistent */
     s = model_spec_default("bitnet");
     s.n_head = 0;
