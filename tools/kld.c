@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,10 +12,21 @@
 
 enum { KLD_HEADER = 20 };
 
+/* Messages go to `err`, or nowhere when it is NULL (the fuzz target). */
+static void report(FILE *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void report(FILE *err, const char *fmt, ...) {
+    if (!err) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(err, fmt, ap);
+    va_end(ap);
+}
+
 /* Validates the 20-byte header; fills the shape and the payload size. */
-static int parse_header(const char *name, const uint8_t *h, kld_file *f, uint64_t *payload) {
+static int parse_header(FILE *err, const char *name, const uint8_t *h, kld_file *f,
+                        uint64_t *payload) {
     if (memcmp(h, "_logits_", 8) != 0) {
-        fprintf(stderr, "%s: not a llama-perplexity log-probability file (magic _logits_)\n", name);
+        report(err, "%s: not a llama-perplexity log-probability file (magic _logits_)\n", name);
         return -1;
     }
     memcpy(&f->n_ctx, h + 8, 4);
@@ -22,8 +34,8 @@ static int parse_header(const char *name, const uint8_t *h, kld_file *f, uint64_
     memcpy(&f->n_chunk, h + 16, 4);
     if (f->n_ctx < 4 || f->n_ctx > (1u << 20) || f->n_vocab <= 0 || f->n_vocab > (1 << 24) ||
         f->n_chunk <= 0 || f->n_chunk > (1 << 20)) {
-        fprintf(stderr, "%s: implausible header n_ctx %u, n_vocab %d, n_chunk %d\n", name, f->n_ctx,
-                f->n_vocab, f->n_chunk);
+        report(err, "%s: implausible header n_ctx %u, n_vocab %d, n_chunk %d\n", name, f->n_ctx,
+               f->n_vocab, f->n_chunk);
         return -1;
     }
     f->n_scored = (int32_t)(f->n_ctx - 1 - f->n_ctx / 2);
@@ -33,34 +45,34 @@ static int parse_header(const char *name, const uint8_t *h, kld_file *f, uint64_
     uint64_t rec_bytes = (uint64_t)f->n_chunk * (uint64_t)f->n_scored * (uint64_t)f->nv * 2;
     *payload = tok_bytes + rec_bytes;
     if (KLD_HEADER + *payload > KLD_MAX_BYTES || *payload > SIZE_MAX) {
-        fprintf(stderr,
-                "%s: header n_ctx %u, n_vocab %d, n_chunk %d implies %llu bytes, more than "
-                "the %llu-byte limit\n",
-                name, f->n_ctx, f->n_vocab, f->n_chunk, (unsigned long long)(KLD_HEADER + *payload),
-                (unsigned long long)KLD_MAX_BYTES);
+        report(err,
+               "%s: header n_ctx %u, n_vocab %d, n_chunk %d implies %llu bytes, more than "
+               "the %llu-byte limit\n",
+               name, f->n_ctx, f->n_vocab, f->n_chunk, (unsigned long long)(KLD_HEADER + *payload),
+               (unsigned long long)KLD_MAX_BYTES);
         return -1;
     }
     return 0;
 }
 
-static int size_mismatch(const char *name, uint64_t size, uint64_t payload) {
-    fprintf(stderr, "%s: size %llu does not match its header (expected %llu bytes)\n", name,
-            (unsigned long long)size, (unsigned long long)(KLD_HEADER + payload));
+static int size_mismatch(FILE *err, const char *name, uint64_t size, uint64_t payload) {
+    report(err, "%s: size %llu does not match its header (expected %llu bytes)\n", name,
+           (unsigned long long)size, (unsigned long long)(KLD_HEADER + payload));
     return -1;
 }
 
 /* Token ids against the vocabulary, records' scale and minimum as
  * llama-perplexity writes them: log p = scale * code + min, so scale >= 0 and
  * min (the smallest log-probability) <= 0, both finite. */
-static int check_payload(const char *name, const kld_file *f) {
+static int check_payload(FILE *err, const char *name, const kld_file *f) {
     for (int32_t c = 0; c < f->n_chunk; c++)
         for (uint32_t p = 0; p < f->n_ctx; p++) {
             int32_t t = f->tokens[(size_t)c * f->n_ctx + p];
             if (t < 0 || t >= f->n_vocab) {
-                fprintf(stderr,
-                        "%s: chunk %d, position %u: token id %d is outside the vocabulary "
-                        "[0, %d)\n",
-                        name, c, p, t, f->n_vocab);
+                report(err,
+                       "%s: chunk %d, position %u: token id %d is outside the vocabulary "
+                       "[0, %d)\n",
+                       name, c, p, t, f->n_vocab);
                 return -1;
             }
         }
@@ -76,10 +88,10 @@ static int check_payload(const char *name, const kld_file *f) {
                               : min > 1e-3f    ? "minimum log-probability is positive"
                                                : NULL;
             if (bad) {
-                fprintf(stderr,
-                        "%s: chunk %d, scored position %d (token %d): %s (scale %g, "
-                        "minimum %g)\n",
-                        name, c, j, (int)(f->n_ctx / 2) + j, bad, (double)scale, (double)min);
+                report(err,
+                       "%s: chunk %d, scored position %d (token %d): %s (scale %g, "
+                       "minimum %g)\n",
+                       name, c, j, (int)(f->n_ctx / 2) + j, bad, (double)scale, (double)min);
                 return -1;
             }
         }
@@ -88,33 +100,33 @@ static int check_payload(const char *name, const kld_file *f) {
 
 /* Points the kld_file at a payload it now owns (tokens first, then records:
  * malloc's alignment suits both). */
-static int adopt_payload(const char *name, kld_file *f, uint8_t *payload) {
+static int adopt_payload(FILE *err, const char *name, kld_file *f, uint8_t *payload) {
     f->data = payload;
     f->size = KLD_HEADER + (size_t)f->n_ctx * (size_t)f->n_chunk * 4 +
               (size_t)f->n_chunk * (size_t)f->n_scored * (size_t)f->nv * 2;
     f->tokens = (const int32_t *)payload;
     f->records = (const uint16_t *)(payload + (size_t)f->n_ctx * (size_t)f->n_chunk * 4);
-    if (check_payload(name, f) == 0) return 0;
+    if (check_payload(err, name, f) == 0) return 0;
     kld_file_free(f);
     return -1;
 }
 
-int kld_file_parse(const char *name, const void *data, size_t size, kld_file *f) {
+int kld_file_parse(const char *name, const void *data, size_t size, kld_file *f, FILE *err) {
     memset(f, 0, sizeof *f);
     uint64_t payload;
     if (size < KLD_HEADER) {
-        fprintf(stderr, "%s: %zu bytes, shorter than the 20-byte header\n", name, size);
+        report(err, "%s: %zu bytes, shorter than the 20-byte header\n", name, size);
         return -1;
     }
-    if (parse_header(name, data, f, &payload) != 0) return -1;
-    if (size != KLD_HEADER + payload) return size_mismatch(name, size, payload);
+    if (parse_header(err, name, data, f, &payload) != 0) return -1;
+    if (size != KLD_HEADER + payload) return size_mismatch(err, name, size, payload);
     uint8_t *copy = malloc(payload ? (size_t)payload : 1);
     if (!copy) {
-        fprintf(stderr, "%s: out of memory (%llu bytes)\n", name, (unsigned long long)payload);
+        report(err, "%s: out of memory (%llu bytes)\n", name, (unsigned long long)payload);
         return -1;
     }
     memcpy(copy, (const uint8_t *)data + KLD_HEADER, (size_t)payload);
-    return adopt_payload(name, f, copy);
+    return adopt_payload(err, name, f, copy);
 }
 
 /* Reads exactly n bytes; returns how many were read (less at end of file),
@@ -132,11 +144,12 @@ static int64_t read_full(int fd, uint8_t *buf, size_t n) {
 }
 
 int kld_file_read(const char *path, kld_file *f) {
+    FILE *err = stderr;
     memset(f, 0, sizeof *f);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0) {
-        fprintf(stderr, "%s: cannot open: %s\n", path, strerror(errno));
+        report(err, "%s: cannot open: %s\n", path, strerror(errno));
         if (fd >= 0) close(fd);
         return -1;
     }
@@ -146,23 +159,23 @@ int kld_file_read(const char *path, kld_file *f) {
     int rc = -1;
     uint8_t *buf = NULL;
     if (got < 0)
-        fprintf(stderr, "%s: cannot read: %s\n", path, strerror(errno));
+        report(err, "%s: cannot read: %s\n", path, strerror(errno));
     else if (got < KLD_HEADER)
-        fprintf(stderr, "%s: %lld bytes, shorter than the 20-byte header\n", path, (long long)got);
-    else if (parse_header(path, header, f, &payload) != 0) {
+        report(err, "%s: %lld bytes, shorter than the 20-byte header\n", path, (long long)got);
+    else if (parse_header(err, path, header, f, &payload) != 0) {
     } else if (S_ISREG(st.st_mode) && (uint64_t)st.st_size != KLD_HEADER + payload)
-        size_mismatch(path, (uint64_t)st.st_size, payload); /* before allocating anything */
+        size_mismatch(err, path, (uint64_t)st.st_size, payload); /* before allocating anything */
     else if (!(buf = malloc(payload ? (size_t)payload : 1)))
-        fprintf(stderr, "%s: out of memory (%llu bytes)\n", path, (unsigned long long)payload);
+        report(err, "%s: out of memory (%llu bytes)\n", path, (unsigned long long)payload);
     else if ((got = read_full(fd, buf, (size_t)payload)) < 0)
-        fprintf(stderr, "%s: cannot read: %s\n", path, strerror(errno));
+        report(err, "%s: cannot read: %s\n", path, strerror(errno));
     else if ((uint64_t)got < payload)
-        size_mismatch(path, KLD_HEADER + (uint64_t)got, payload);
+        size_mismatch(err, path, KLD_HEADER + (uint64_t)got, payload);
     else {
         uint8_t extra;
         got = read_full(fd, &extra, 1); /* a pipe or device: must end here */
         if (got != 0)
-            size_mismatch(path, KLD_HEADER + payload + 1, payload);
+            size_mismatch(err, path, KLD_HEADER + payload + 1, payload);
         else
             rc = 0;
     }
@@ -172,7 +185,7 @@ int kld_file_read(const char *path, kld_file *f) {
         memset(f, 0, sizeof *f);
         return -1;
     }
-    return adopt_payload(path, f, buf);
+    return adopt_payload(err, path, f, buf);
 }
 
 void kld_file_free(kld_file *f) {

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef struct kld_file {
     uint8_t *data;
@@ -33,8 +34,9 @@ typedef struct kld_file {
  * log-probability (finite, <= 0). On error prints "PATH: what, where, value"
  * to stderr and returns -1 (f then holds nothing to free). */
 int kld_file_read(const char *path, kld_file *f);
-/* The same from memory (copied; `name` is used in messages). */
-int kld_file_parse(const char *name, const void *data, size_t size, kld_file *f);
+/* The same from memory (copied; `name` is used in the messages, which go to
+ * `err`, or nowhere when it is NULL). */
+int kld_file_parse(const char *name, const void *data, size_t size, kld_file *f, FILE *err);
 void kld_file_free(kld_file *f);
 const uint16_t *kld_record(const kld_file *f, int chunk, int pos);
 
