@@ -38,6 +38,16 @@ int main(void) {
         sscanf(bad[i], "%15s", flag);
         CHECKF(run(args) == 2 && strstr(out, flag), "%s: exit/message wrong:\n%s", bad[i], out);
     }
+    /* C5: a bad BITNET_ISA is a usage error naming the variable and the real choices */
+    char envcmd[12000];
+    snprintf(envcmd, sizeof envcmd, "BITNET_ISA=bogus %s run -m '%s' -p hi 2>&1",
+             test_env("BITNET_BIN", "bitnet"), model);
+    CHECKF(test_run(envcmd, out, sizeof out) == 2 && strstr(out, "BITNET_ISA 'bogus'") &&
+               strstr(out, "ref"),
+           "BITNET_ISA=bogus:\n%s", out);
+#if defined(__x86_64__)
+    CHECKF(!strstr(out, "neon"), "an x86 build offers neon:\n%s", out);
+#endif
     /* C3: bad paths are runtime errors with the reason */
     CHECK(run("run -m /nonexistent.gguf -p hi") == 1 && strstr(out, "/nonexistent.gguf"));
     CHECK(run("run -m / -p hi") == 1 && strstr(out, "not a regular file"));

@@ -1,5 +1,6 @@
 /* bitnet: the command-line tool. One file per subcommand (cmd_*.c). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bitnet.h"
@@ -28,6 +29,12 @@ static void usage(FILE *out) {
 
 int main(int argc, char **argv) {
     cli_install_signal_handlers();
+    /* a bad BITNET_ISA is a usage error of every command: say so up front */
+    const char *isa = getenv("BITNET_ISA");
+    if (isa && *isa && !bitnet_isa_default()) {
+        fprintf(stderr, "bitnet: %s\n", bitnet_get_last_error());
+        return 2;
+    }
     if (argc < 2) {
         usage(stderr);
         return 2;
