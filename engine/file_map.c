@@ -37,7 +37,7 @@ bitnet_status bn_file_map_open(const char *path, bool use_mmap, uint64_t min_siz
     if (fstat(fd, &sb) != 0) {
         st = bn_fail(BITNET_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
     } else if (S_ISDIR(sb.st_mode)) {
-        st = bn_fail(BITNET_ERR_IO, "%s: is a directory", path);
+        st = bn_fail(BITNET_ERR_IO, "%s: is a directory, not a regular file", path);
     } else if (!S_ISREG(sb.st_mode)) {
         st = bn_fail(BITNET_ERR_IO, "%s: not a regular file", path);
     } else if ((uint64_t)sb.st_size < min_size) {

@@ -31,6 +31,7 @@
 #define BN_GGUF_MAX_NAME 64 /* tensor names must be shorter (ggml's limit) */
 #define BN_GGUF_MAX_STRING (1ull << 30)
 
+/* who owns `base`: the values of bn_file_storage (file_map.h) */
 enum { BN_GGUF_STORAGE_CALLER = 0, BN_GGUF_STORAGE_MMAP = 1, BN_GGUF_STORAGE_MALLOC = 2 };
 
 typedef enum bn_gguf_type {
