@@ -607,6 +607,24 @@ bitnet_status bn_gguf_get_str(const bn_gguf *g, const char *key, bn_gguf_str *ou
     return BITNET_OK;
 }
 
+bitnet_status bn_gguf_get_cstr(const bn_gguf *g, const char *key, char *buf, size_t size) {
+    bn_gguf_str s = {NULL, 0};
+    bitnet_status st = bn_gguf_get_str(g, key, &s);
+    if (st) return st;
+    const char *nul = memchr(s.ptr, '\0', s.len);
+    if (nul)
+        return bn_fail(BITNET_ERR_FORMAT,
+                       "%s: string '%s' has a NUL byte at offset %td of %" PRIu64, g->path, key,
+                       nul - s.ptr, s.len);
+    if (s.len == 0 || s.len >= size)
+        return bn_fail(BITNET_ERR_FORMAT,
+                       "%s: string '%s' has length %" PRIu64 " (expected 1..%zu)", g->path, key,
+                       s.len, size - 1);
+    memcpy(buf, s.ptr, s.len);
+    buf[s.len] = '\0';
+    return BITNET_OK;
+}
+
 bitnet_status bn_gguf_get_arr(const bn_gguf *g, const char *key, uint32_t elem_type,
                               const bn_gguf_kv **out) {
     const bn_gguf_kv *kv = bn_gguf_find(g, key);

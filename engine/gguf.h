@@ -111,6 +111,10 @@ bitnet_status bn_gguf_get_i64(const bn_gguf *g, const char *key, int64_t *out);
 bitnet_status bn_gguf_get_f32(const bn_gguf *g, const char *key, float *out);
 bitnet_status bn_gguf_get_bool(const bn_gguf *g, const char *key, bool *out);
 bitnet_status bn_gguf_get_str(const bn_gguf *g, const char *key, bn_gguf_str *out);
+/* A string used as a C string (a name, an identifier): copied into buf, and
+ * refused when empty, longer than size - 1 or holding a NUL byte, which would
+ * otherwise make "llama\0junk" compare equal to "llama". */
+bitnet_status bn_gguf_get_cstr(const bn_gguf *g, const char *key, char *buf, size_t size);
 /* An array whose elements have type elem_type (BN_GGUF_TYPE_COUNT: any). */
 bitnet_status bn_gguf_get_arr(const bn_gguf *g, const char *key, uint32_t elem_type,
                               const bn_gguf_kv **out);

@@ -329,16 +329,8 @@ bitnet_model *bitnet_model_load(const char *path, const bitnet_model_params *par
 
     bitnet_status st = bn_gguf_open(path, params->use_mmap, &m->file);
     if (st) goto fail;
-    bn_gguf_str arch_name;
-    if ((st = bn_gguf_get_str(m->file, "general.architecture", &arch_name))) goto fail;
     char arch[64];
-    if (arch_name.len == 0 || arch_name.len >= sizeof arch) {
-        st = bn_fail(BITNET_ERR_FORMAT, "%s: general.architecture has an invalid length %" PRIu64,
-                     path, arch_name.len);
-        goto fail;
-    }
-    memcpy(arch, arch_name.ptr, arch_name.len);
-    arch[arch_name.len] = '\0';
+    if ((st = bn_gguf_get_cstr(m->file, "general.architecture", arch, sizeof arch))) goto fail;
 
     if ((st = bn_vocab_load(m->file, params, &m->vocab))) goto fail;
     m->hp.n_vocab = bn_vocab_n_tokens(m->vocab);
