@@ -70,8 +70,10 @@ bool bn_chat_format_parse(const char *name, bn_chat_format *out) {
     static const struct {
         const char *name;
         bn_chat_format f;
-    } names[] = {{"bitnet", BN_CHAT_BITNET},   {"llama3", BN_CHAT_LLAMA3},
-                 {"falcon3", BN_CHAT_FALCON3}, {"chatml", BN_CHAT_CHATML}};
+    } names[] = {{"bitnet", BN_CHAT_BITNET},
+                 {"llama3", BN_CHAT_LLAMA3},
+                 {"falcon3", BN_CHAT_FALCON3},
+                 {"chatml", BN_CHAT_CHATML}};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (!strcmp(name, names[i].name)) {
             *out = names[i].f;
@@ -80,25 +82,29 @@ bool bn_chat_format_parse(const char *name, bn_chat_format *out) {
     return false;
 }
 
-bn_chat_format bn_chat_format_detect(const bitnet_model *m) {
-    const char *tmpl = bn_vocab_chat_template(m->vocab);
+bn_chat_format bn_chat_format_pick(const char *tmpl, bool bitnet_arch, bool has_header,
+                                   bool has_eot) {
     if (tmpl && *tmpl) {
         if (strstr(tmpl, "BITNET")) return BN_CHAT_BITNET;
         if (strstr(tmpl, "<|start_header_id|>")) return BN_CHAT_LLAMA3;
         if (strstr(tmpl, "<|assistant|>")) return BN_CHAT_FALCON3;
         if (strstr(tmpl, "<|im_start|>")) return BN_CHAT_CHATML;
     }
-    const bool bitnet_arch = m->arch && strncmp(m->arch->name, "bitnet", 6) == 0;
-    const bool has_header = bn_vocab_find(m->vocab, "<|start_header_id|>", 19) >= 0;
-    const bool has_eot = bn_vocab_find(m->vocab, "<|eot_id|>", 10) >= 0;
     if (bitnet_arch) return BN_CHAT_BITNET;
     if (has_header) return BN_CHAT_LLAMA3;
     if (has_eot) return BN_CHAT_BITNET;
     return BN_CHAT_CHATML;
 }
 
-int32_t bn_chat_render(bn_chat_format f, const bitnet_chat_message *msgs, size_t n, bool add_assistant,
-                       char *buf, int32_t buf_len) {
+bn_chat_format bn_chat_format_detect(const bitnet_model *m) {
+    return bn_chat_format_pick(bn_vocab_chat_template(m->vocab),
+                               m->arch && strncmp(m->arch->name, "bitnet", 6) == 0,
+                               bn_vocab_find(m->vocab, "<|start_header_id|>", 19) >= 0,
+                               bn_vocab_find(m->vocab, "<|eot_id|>", 10) >= 0);
+}
+
+int32_t bn_chat_render(bn_chat_format f, const bitnet_chat_message *msgs, size_t n,
+                       bool add_assistant, char *buf, int32_t buf_len) {
     text_buf t = {buf, buf_len > 0 ? (size_t)buf_len : 0, 0};
     for (size_t i = 0; i < n; i++) {
         const char *role = msgs[i].role, *content = msgs[i].content;
@@ -115,9 +121,12 @@ int32_t bn_chat_render(bn_chat_format f, const bitnet_chat_message *msgs, size_t
         }
         switch (f) {
         case BN_CHAT_BITNET:
-            if (sys) put(&t, "System: "), put(&t, content);
-            else if (user) put(&t, "User: "), put(&t, content), put(&t, "<|eot_id|>Assistant: ");
-            else put(&t, content);
+            if (sys)
+                put(&t, "System: "), put(&t, content);
+            else if (user)
+                put(&t, "User: "), put(&t, content), put(&t, "<|eot_id|>Assistant: ");
+            else
+                put(&t, content);
             break;
         case BN_CHAT_LLAMA3:
             put(&t, "<|start_header_id|>");
@@ -144,9 +153,12 @@ int32_t bn_chat_render(bn_chat_format f, const bitnet_chat_message *msgs, size_t
     }
     if (add_assistant) {
         /* bitnet's user turn already ends with "Assistant: " */
-        if (f == BN_CHAT_LLAMA3) put(&t, "<|start_header_id|>assistant<|end_header_id|>\n\n");
-        else if (f == BN_CHAT_FALCON3) put(&t, "<|assistant|>\n");
-        else if (f == BN_CHAT_CHATML) put(&t, "<|im_start|>assistant\n");
+        if (f == BN_CHAT_LLAMA3)
+            put(&t, "<|start_header_id|>assistant<|end_header_id|>\n\n");
+        else if (f == BN_CHAT_FALCON3)
+            put(&t, "<|assistant|>\n");
+        else if (f == BN_CHAT_CHATML)
+            put(&t, "<|im_start|>assistant\n");
     }
     if (t.cap) t.buf[t.len < t.cap ? t.len : t.cap - 1] = '\0';
     if (t.len > INT32_MAX) {

@@ -18,6 +18,11 @@ typedef enum bn_chat_format {
 const char *bn_chat_format_name(bn_chat_format f);
 bool bn_chat_format_parse(const char *name, bn_chat_format *out);
 bn_chat_format bn_chat_format_detect(const bitnet_model *m);
+/* The choice detect makes, from what it looks at: the stored template text
+ * (NULL or "" if none), whether the architecture is a BitNet one, and
+ * whether the vocabulary has <|start_header_id|> and <|eot_id|>. */
+bn_chat_format bn_chat_format_pick(const char *tmpl, bool bitnet_arch, bool has_header,
+                                   bool has_eot);
 /* snprintf semantics; INT32_MIN on a bad message */
 int32_t bn_chat_render(bn_chat_format f, const bitnet_chat_message *msgs, size_t n,
                        bool add_assistant, char *buf, int32_t buf_len);

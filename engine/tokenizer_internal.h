@@ -16,6 +16,9 @@
  * vocabulary comes near it, and it bounds every per-token buffer. */
 #define BN_TOKEN_MAX_LEN 4096
 
+/* Bounds the merge table (catalogue T5); LLaMA-3 has 280,147 merges. */
+#define BN_VOCAB_MAX_MERGES (1u << 23)
+
 struct bn_vocab {
     bn_vocab_kind kind;
     int32_t n_tokens;

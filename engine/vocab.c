@@ -25,9 +25,6 @@
 #define KEY_ADD_PREFIX "tokenizer.ggml.add_space_prefix"
 #define KEY_TEMPLATE "tokenizer.chat_template"
 
-/* Bounds the merge table (catalogue T5); LLaMA-3 has 280,147 merges. */
-#define BN_MAX_MERGES (1u << 23)
-
 /* ---------------------------------------------------------------------------
  * Small helpers
  * ------------------------------------------------------------------------- */
@@ -169,9 +166,9 @@ static bitnet_status load_merges(const bn_gguf *g, bn_vocab *v) {
                        g->path, KEY_MERGES);
     bitnet_status st = bn_gguf_get_arr(g, KEY_MERGES, BN_GGUF_STRING, &m);
     if (st) return st;
-    if (m->n > BN_MAX_MERGES)
+    if (m->n > BN_VOCAB_MAX_MERGES)
         return bn_fail(BITNET_ERR_FORMAT, "%s: %s has %llu entries (limit %u)", g->path, KEY_MERGES,
-                       (unsigned long long)m->n, BN_MAX_MERGES);
+                       (unsigned long long)m->n, BN_VOCAB_MAX_MERGES);
     if (bn_strmap_init(&v->merges, (size_t)m->n) != 0)
         return bn_fail(BITNET_ERR_NOMEM, "%s: out of memory for %llu merges", g->path,
                        (unsigned long long)m->n);

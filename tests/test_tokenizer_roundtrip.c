@@ -224,7 +224,8 @@ static void test_hf_json(void) {
     if (!f) return;
     fputs("{\"added_tokens\": [{\"id\": 6, \"content\": \"<|begin_of_text|>\", \"special\": true},"
           " {\"id\": 7, \"content\": \"<|end_of_text|>\", \"special\": true}],"
-          " \"pre_tokenizer\": {\"pattern\": {\"Regex\": \"\\\\p{N}{1,3}\"}},"
+          " \"pre_tokenizer\": {\"type\": \"Sequence\", \"pretokenizers\": [{\"type\": \"Split\","
+          " \"pattern\": {\"Regex\": \"\\\\p{N}{1,3}\"}}, {\"type\": \"ByteLevel\"}]},"
           " \"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 1, \"\u0120\": 2,"
           " \"ab\": 3, \"\u0120a\": 4, \"\u0120ab\": 5},"
           " \"merges\": [\"a b\", [\"\u0120\", \"a\"], \"\u0120a b\"]}}",
