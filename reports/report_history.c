@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "report.h"
+#include "vutil.h"
 
 bool report_history_append(const cJSON *root, const char *path) {
     cJSON *h = cJSON_CreateObject();
@@ -25,12 +26,25 @@ bool report_history_append(const cJSON *root, const char *path) {
         cJSON_AddNumberToObject(o, "median_ts", rj_num(e, "median_ts"));
         cJSON_AddItemToArray(sp, o);
     }
-    char *line = cJSON_PrintUnformatted(h);
+    char *line = rj_sanitize(h) ? cJSON_PrintUnformatted(h) : NULL;
     cJSON_Delete(h);
     if (!line) return false;
-    FILE *f = fopen(path, "a");
-    bool ok = f && fprintf(f, "%s\n", line) > 0;
-    if (f) ok = (fclose(f) == 0) && ok;
+    /* the old lines and the new one under a temporary name, then renamed:
+     * a failed write never leaves a history with a half line */
+    size_t old_len = 0;
+    char *old = vu_file_exists(path) ? vu_read_file(path, &old_len) : NULL;
+    bool ok = old || !vu_file_exists(path);
+    char tmp[4300];
+    FILE *f = ok ? vu_atomic_open(path, tmp, sizeof tmp) : NULL;
+    if (f) {
+        if (old_len) fwrite(old, 1, old_len, f);
+        if (old_len && old[old_len - 1] != '\n') fputc('\n', f);
+        fprintf(f, "%s\n", line);
+        ok = vu_atomic_commit(f, tmp, path);
+    } else {
+        ok = false;
+    }
+    free(old);
     free(line);
     return ok;
 }
