@@ -2,18 +2,15 @@
 #include "gguf.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "alloc.h"
 #include "error.h"
+#include "file_map.h"
 #include "types.h"
 
 /* A cursor over the file bytes; every read is bounds-checked. */
@@ -428,70 +425,18 @@ bitnet_status bn_gguf_open_memory(const void *data, size_t size, const char *nam
 bitnet_status bn_gguf_open(const char *path, bool use_mmap, bn_gguf **out) {
     *out = NULL;
     if (!path) return bn_fail(BITNET_ERR_INVALID_ARGUMENT, "model path is NULL");
-    /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
-     * writer forever; it has no effect on the regular files we accept */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) return bn_fail(BITNET_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) != 0) {
-        int e = errno;
-        close(fd);
-        return bn_fail(BITNET_ERR_IO, "%s: cannot stat: %s", path, strerror(e));
-    }
-    if (!S_ISREG(sb.st_mode)) {
-        close(fd);
-        return bn_fail(BITNET_ERR_IO, "%s: not a regular file", path);
-    }
-    if (sb.st_size < 4 + 4 + 8 + 8) {
-        close(fd);
-        return bn_fail(BITNET_ERR_TRUNCATED,
-                       "%s: file is %lld bytes, shorter than a GGUF header (24 bytes)", path,
-                       (long long)sb.st_size);
-    }
+    bn_file_map file;
+    bitnet_status st = bn_file_map_open(path, use_mmap, 4 + 4 + 8 + 8, "a GGUF header", &file);
+    if (st) return st;
     bn_gguf *g = bn_calloc(1, sizeof *g);
     if (!g || !(g->path = bn_strdup(path))) {
         bn_free(g);
-        close(fd);
+        bn_file_map_close(&file);
         return BITNET_ERR_NOMEM;
     }
-    g->size = (uint64_t)sb.st_size;
-    if (use_mmap) {
-        void *m = mmap(NULL, (size_t)g->size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (m == MAP_FAILED) {
-            int e = errno;
-            close(fd);
-            bn_free(g->path);
-            bn_free(g);
-            return bn_fail(BITNET_ERR_IO, "%s: mmap failed: %s", path, strerror(e));
-        }
-        g->base = m;
-        g->storage = BN_GGUF_STORAGE_MMAP;
-    } else {
-        uint8_t *buf = bn_malloc((size_t)g->size);
-        if (!buf) {
-            close(fd);
-            bn_free(g->path);
-            bn_free(g);
-            return BITNET_ERR_NOMEM;
-        }
-        uint64_t got = 0;
-        while (got < g->size) {
-            ssize_t n = read(fd, buf + got, (size_t)(g->size - got));
-            if (n <= 0) {
-                int e = errno;
-                close(fd);
-                bn_free(buf);
-                bn_free(g->path);
-                bn_free(g);
-                return bn_fail(BITNET_ERR_IO, "%s: read failed at byte %" PRIu64 ": %s", path, got,
-                               n == 0 ? "unexpected end of file" : strerror(e));
-            }
-            got += (uint64_t)n;
-        }
-        g->base = buf;
-        g->storage = BN_GGUF_STORAGE_MALLOC;
-    }
-    close(fd);
+    g->base = file.base;
+    g->size = file.size;
+    g->storage = (int)file.storage;
     return open_common(g, out);
 }
 
@@ -506,8 +451,8 @@ void bn_gguf_close(bn_gguf *g) {
     bn_free(g->tensors);
     bn_strmap_free(&g->kv_index);
     bn_strmap_free(&g->tensor_index);
-    if (g->storage == BN_GGUF_STORAGE_MMAP) munmap((void *)g->base, (size_t)g->size);
-    if (g->storage == BN_GGUF_STORAGE_MALLOC) bn_free((void *)g->base);
+    bn_file_map file = {.base = g->base, .size = g->size, .storage = (bn_file_storage)g->storage};
+    bn_file_map_close(&file);
     bn_free(g->path);
     bn_free(g);
 }
@@ -604,6 +549,24 @@ bitnet_status bn_gguf_get_str(const bn_gguf *g, const char *key, bn_gguf_str *ou
     if (!kv) return missing(g, key);
     if (kv->type != BN_GGUF_STRING) return wrong_type(g, kv, "string");
     *out = kv->strings[0];
+    return BITNET_OK;
+}
+
+bitnet_status bn_gguf_get_cstr(const bn_gguf *g, const char *key, char *buf, size_t size) {
+    bn_gguf_str s = {NULL, 0};
+    bitnet_status st = bn_gguf_get_str(g, key, &s);
+    if (st) return st;
+    const char *nul = memchr(s.ptr, '\0', s.len);
+    if (nul)
+        return bn_fail(BITNET_ERR_FORMAT,
+                       "%s: string '%s' has a NUL byte at offset %td of %" PRIu64, g->path, key,
+                       nul - s.ptr, s.len);
+    if (s.len == 0 || s.len >= size)
+        return bn_fail(BITNET_ERR_FORMAT,
+                       "%s: string '%s' has length %" PRIu64 " (expected 1..%zu)", g->path, key,
+                       s.len, size - 1);
+    memcpy(buf, s.ptr, s.len);
+    buf[s.len] = '\0';
     return BITNET_OK;
 }
 

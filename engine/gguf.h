@@ -31,6 +31,7 @@
 #define BN_GGUF_MAX_NAME 64 /* tensor names must be shorter (ggml's limit) */
 #define BN_GGUF_MAX_STRING (1ull << 30)
 
+/* who owns `base`: the values of bn_file_storage (file_map.h) */
 enum { BN_GGUF_STORAGE_CALLER = 0, BN_GGUF_STORAGE_MMAP = 1, BN_GGUF_STORAGE_MALLOC = 2 };
 
 typedef enum bn_gguf_type {
@@ -111,6 +112,10 @@ bitnet_status bn_gguf_get_i64(const bn_gguf *g, const char *key, int64_t *out);
 bitnet_status bn_gguf_get_f32(const bn_gguf *g, const char *key, float *out);
 bitnet_status bn_gguf_get_bool(const bn_gguf *g, const char *key, bool *out);
 bitnet_status bn_gguf_get_str(const bn_gguf *g, const char *key, bn_gguf_str *out);
+/* A string used as a C string (a name, an identifier): copied into buf, and
+ * refused when empty, longer than size - 1 or holding a NUL byte, which would
+ * otherwise make "llama\0junk" compare equal to "llama". */
+bitnet_status bn_gguf_get_cstr(const bn_gguf *g, const char *key, char *buf, size_t size);
 /* An array whose elements have type elem_type (BN_GGUF_TYPE_COUNT: any). */
 bitnet_status bn_gguf_get_arr(const bn_gguf *g, const char *key, uint32_t elem_type,
                               const bn_gguf_kv **out);

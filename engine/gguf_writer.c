@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "atomic_file.h"
 #include "error.h"
 #include "gguf.h"
 #include "strmap.h"
@@ -298,11 +299,13 @@ bitnet_status bn_gguf_write(const bn_gguf_writer *w, const char *path) {
         bn_free(head.data);
         return BITNET_ERR_NOMEM;
     }
-    FILE *f = fopen(path, "wb");
-    if (!f) {
+    bn_atomic_file af;
+    bitnet_status st = bn_atomic_open(&af, path);
+    if (st) {
         bn_free(head.data);
-        return bn_fail(BITNET_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+        return st;
     }
+    FILE *f = af.f;
     ok = fwrite(head.data, 1, head.len, f) == head.len;
     bn_free(head.data);
     for (uint64_t i = 0; ok && i < w->n_tensors; i++) {
@@ -315,7 +318,9 @@ bitnet_status bn_gguf_write(const bn_gguf_writer *w, const char *path) {
             pad -= k;
         }
     }
-    if (fclose(f) != 0) ok = false;
-    if (!ok) return bn_fail(BITNET_ERR_IO, "%s: write failed: %s", path, strerror(errno));
-    return BITNET_OK;
+    const int write_errno = ok ? 0 : errno;
+    st = bn_atomic_close(&af, ok);
+    if (st && write_errno)
+        return bn_fail(BITNET_ERR_IO, "%s: write failed: %s", path, strerror(write_errno));
+    return st;
 }

@@ -29,7 +29,8 @@ void bn_quantize_activations(bitnet_context *ctx, const float *x, int n_tok, int
     bn_act_i8 *a = &ctx->act;
 #pragma omp parallel for num_threads(ctx->n_threads) schedule(static) if (n_tok > 1)
     for (int t = 0; t < n_tok; t++)
-        ctx->kern->quantize_i8(x + (int64_t)t * n, n, a->q + (int64_t)t * n, &a->scale[t], &a->sum[t]);
+        ctx->kern->quantize_i8(x + (int64_t)t * n, n, a->q + (int64_t)t * n, &a->scale[t],
+                               &a->sum[t]);
     a->n = n;
     a->n_tok = n_tok;
     a->valid = true;
@@ -38,23 +39,9 @@ void bn_quantize_activations(bitnet_context *ctx, const float *x, int n_tok, int
 /* y = (Σ c·q − Σq) / s_x · s_w, in this order and in float (spec 1.3):
  * both integers are below 2^24, so the subtraction is exact; then the
  * optional post-scale and bias, element by element. Rows r0..r1 of token t. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
-/* IEEE division and multiplication give the same bits at any vector width;
- * the AVX-512 clone only divides 16 lanes at a time instead of 4. */
-#define BN_VECTOR_CLONES __attribute__((target_clones("avx512f", "default")))
-#else
-#define BN_VECTOR_CLONES
-#endif
-
-BN_VECTOR_CLONES
-static void scale_rows(const int32_t *restrict raw, int64_t n, float sum_q, float s_x, float s_w,
-                       float *restrict y) {
-    for (int64_t r = 0; r < n; r++) y[r] = ((float)raw[r] - sum_q) / s_x * s_w;
-}
-
-static void finish_rows(const bn_weight *w, const bn_act_i8 *a, const int32_t *raw, int t,
-                        int64_t r0, int64_t r1, float *y) {
-    scale_rows(raw + r0, r1 - r0, (float)a->sum[t], a->scale[t], w->scale, y + r0);
+static void finish_rows(const bn_kernels *k, const bn_weight *w, const bn_act_i8 *a,
+                        const int32_t *raw, int t, int64_t r0, int64_t r1, float *y) {
+    k->scale_i32(raw + r0, r1 - r0, (float)a->sum[t], a->scale[t], w->scale, y + r0);
     if (w->has_post_scale) {
         const float ps = w->post_scale;
         for (int64_t r = r0; r < r1; r++) y[r] *= ps;
@@ -93,7 +80,7 @@ static void linear_i2s_group(bitnet_context *ctx, const bn_weight *const *ws, fl
                 const bn_weight *w = ws[i];
                 int32_t *raw = ctx->raw + raw_off[i];
                 k->i2s_gemv(w->data + lo * (w->n_in / 4), w->n_in, hi - lo, a->q, raw + lo);
-                finish_rows(w, a, raw, 0, lo, hi, ys[i]);
+                finish_rows(k, w, a, raw, 0, lo, hi, ys[i]);
             }
         }
         return;
@@ -101,7 +88,8 @@ static void linear_i2s_group(bitnet_context *ctx, const bn_weight *const *ws, fl
 
     int64_t blk_off[BN_LINEAR_GROUP_MAX + 1];
     blk_off[0] = 0;
-    for (int i = 0; i < n; i++) blk_off[i + 1] = blk_off[i] + (ws[i]->n_out + ROW_BLOCK - 1) / ROW_BLOCK;
+    for (int i = 0; i < n; i++)
+        blk_off[i + 1] = blk_off[i] + (ws[i]->n_out + ROW_BLOCK - 1) / ROW_BLOCK;
     const int64_t n_items = blk_off[n];
 #pragma omp parallel for num_threads(ctx->n_threads) schedule(dynamic, 1)
     for (int64_t item = 0; item < n_items; item++) {
@@ -114,7 +102,7 @@ static void linear_i2s_group(bitnet_context *ctx, const bn_weight *const *ws, fl
         int32_t *raw = ctx->raw + raw_off[i]; /* [n_tok][M] */
         k->i2s_gemm(w->data + r0 * (K / 4), K, r1 - r0, a->q, K, n_tok, raw + r0, M);
         for (int t = 0; t < n_tok; t++)
-            finish_rows(w, a, raw + (int64_t)t * M, t, r0, r1, ys[i] + (int64_t)t * M);
+            finish_rows(k, w, a, raw + (int64_t)t * M, t, r0, r1, ys[i] + (int64_t)t * M);
     }
 }
 
@@ -127,8 +115,8 @@ static void linear_float(bitnet_context *ctx, const bn_weight *w, const float *x
     /* bitnet.cpp's x86 build multiplies F16 weights by F32 inputs without
      * rounding the inputs (llamafile sgemm, K a multiple of 16); ggml's
      * generic path would round them to F16, which compat then mimics. */
-    const bool f16_input = w->type == BN_TYPE_F16 && ctx->numerics == BITNET_NUMERICS_COMPAT &&
-                           K % 16 != 0;
+    const bool f16_input =
+        w->type == BN_TYPE_F16 && ctx->numerics == BITNET_NUMERICS_COMPAT && K % 16 != 0;
     if (f16_input)
         for (int64_t i = 0; i < (int64_t)n_tok * K; i++) ctx->x16[i] = bn_f32_to_f16(x[i]);
 #pragma omp parallel for num_threads(ctx->n_threads) schedule(static)
@@ -225,6 +213,7 @@ void bn_output_head(bitnet_context *ctx, const bn_weight *head, const float *x, 
     for (int64_t r = 0; r < V; r++) {
         float *row = ctx->row_buf + (int64_t)BN_THREAD_ID() * K;
         bn_weight_row_to_float(head, r, row);
-        for (int t = 0; t < n_tok; t++) logits[(int64_t)t * V + r] = k->dot_f32(row, x + (int64_t)t * K, K);
+        for (int t = 0; t < n_tok; t++)
+            logits[(int64_t)t * V + r] = k->dot_f32(row, x + (int64_t)t * K, K);
     }
 }

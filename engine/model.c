@@ -2,10 +2,12 @@
  * against the others before anything runs (catalogue G10, G11, G20, G21). */
 #include "model.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "alloc.h"
 #include "error.h"
@@ -312,6 +314,17 @@ static bitnet_status load_weights(bitnet_model *m, const bitnet_model_params *pa
     return BITNET_OK;
 }
 
+/* use_mlock: keeps the weights from being paged out. Failing (RLIMIT_MEMLOCK
+ * is often 8 MiB) only costs speed, so it is a warning. The lock needs no
+ * undoing: unmapping the file or freeing the (mmap-backed) buffer drops it. */
+static void lock_in_memory(bitnet_model *m, const char *path) {
+    if (mlock(m->file->base, (size_t)m->file->size) != 0)
+        BN_LOG_WARN(&m->log,
+                    "%s: cannot lock %.1f MiB in memory (mlock: %s); raise the limit with "
+                    "`ulimit -l` or run without --mlock",
+                    path, (double)m->file->size / 1048576.0, strerror(errno));
+}
+
 bitnet_model_params bitnet_model_default_params(void) {
     bitnet_model_params p = {0};
     p.use_mmap = true;
@@ -329,16 +342,8 @@ bitnet_model *bitnet_model_load(const char *path, const bitnet_model_params *par
 
     bitnet_status st = bn_gguf_open(path, params->use_mmap, &m->file);
     if (st) goto fail;
-    bn_gguf_str arch_name;
-    if ((st = bn_gguf_get_str(m->file, "general.architecture", &arch_name))) goto fail;
     char arch[64];
-    if (arch_name.len == 0 || arch_name.len >= sizeof arch) {
-        st = bn_fail(BITNET_ERR_FORMAT, "%s: general.architecture has an invalid length %" PRIu64,
-                     path, arch_name.len);
-        goto fail;
-    }
-    memcpy(arch, arch_name.ptr, arch_name.len);
-    arch[arch_name.len] = '\0';
+    if ((st = bn_gguf_get_cstr(m->file, "general.architecture", arch, sizeof arch))) goto fail;
 
     if ((st = bn_vocab_load(m->file, params, &m->vocab))) goto fail;
     m->hp.n_vocab = bn_vocab_n_tokens(m->vocab);
@@ -367,6 +372,7 @@ bitnet_model *bitnet_model_load(const char *path, const bitnet_model_params *par
         }
     }
     if ((st = load_weights(m, params))) goto fail;
+    if (params->use_mlock) lock_in_memory(m, path);
     BN_LOG_INFO(&m->log,
                 "%s: %s, %d layers, %d embd, %d ff, %d heads (%d kv), head dim %d, vocab %d, "
                 "%.1f MiB",

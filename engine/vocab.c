@@ -208,8 +208,8 @@ static const char *const eot_texts[] = {
     "<end_of_turn>",
     "<|endoftext|>",
     "<EOT>",
-    "<\xef\xbd\x9c"
-    "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>", /* DeepSeek */
+    ("<\xef\xbd\x9c"
+     "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>"), /* DeepSeek */
 };
 /* Texts that end generation whatever the stored ids say. */
 static const char *const eog_texts[] = {

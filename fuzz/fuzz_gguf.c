@@ -6,31 +6,20 @@
  * tables) turns into an ASan report or a failed invariant. Then it closes,
  * and LeakSanitizer sees whether the error paths freed everything.
  *
- * Built by ci/fuzz.sh with clang -fsanitize=fuzzer,address,undefined. The
- * normal build compiles this same file into tests/test_fuzz_replay.c, which
- * replays fuzz/corpus/gguf/ without libFuzzer. */
+ * Built by ci/fuzz.sh with clang -fsanitize=fuzzer,address,undefined; the
+ * normal build links it with fuzz/replay_main.c as the CTest test
+ * fuzz_replay_gguf, which replays fuzz/corpus/gguf/ without libFuzzer. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "gguf.h"
 #include "types.h"
-
-/* An invariant of an accepted file; abort so that libFuzzer (and the replay
- * test) report the input. */
-#define FUZZ_ASSERT(cond)                                                                          \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_gguf: invariant failed: %s (line %d)\n", #cond, __LINE__);       \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 /* Bounds the per-input work on huge arrays; the reader has already checked
  * all elements, this only reads them back. */
 enum { FUZZ_MAX_ELEMS = 4096 };
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const uint8_t *fuzz_lo, *fuzz_hi;
 

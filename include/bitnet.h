@@ -128,6 +128,7 @@ typedef struct bitnet_model_params {
     bool use_mmap;      /* map the file read-only (default); false reads it into memory */
     bool vocab_only;    /* load metadata and the tokenizer only (vocab files have no weights) */
     bool check_tensors; /* scan every weight at load: ternary codes, scales, NaN/Inf (slower) */
+    bool use_mlock;     /* lock the weights in RAM (mlock); failure is a warning, not an error */
 } bitnet_model_params;
 
 BITNET_API bitnet_model_params bitnet_model_default_params(void);

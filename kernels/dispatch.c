@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../engine/error.h"
+#include "cpu.h"
 #include "kernels.h"
 #include "ref/kernels_ref.h"
 
@@ -15,6 +16,7 @@ const bn_kernels bn_kernels_ref = {
     .i2s_gemv = bn_i2s_gemv_ref,
     .i2s_gemm = bn_i2s_gemm_ref,
     .u8_gemv = bn_u8_gemv_ref,
+    .scale_i32 = bn_scale_i32_ref,
     .f32_to_f16 = bn_f32_to_f16_ref,
     .dot_f16 = bn_dot_f16_ref,
     .dot_f16_f32 = bn_dot_f16_f32_ref,
@@ -44,14 +46,12 @@ static const bn_kernels *const candidates[] = {
 static bool cpu_runs(const char *isa) {
     if (strcmp(isa, "ref") == 0) return true;
 #if defined(__x86_64__) || defined(__i386__)
-    __builtin_cpu_init();
-    if (strcmp(isa, "avx2") == 0)
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-               __builtin_cpu_supports("f16c");
+    const bool avx2 = bn_cpu_has(BN_CPU_AVX2) && bn_cpu_has(BN_CPU_FMA) && bn_cpu_has(BN_CPU_F16C);
+    if (strcmp(isa, "avx2") == 0) return avx2;
     if (strcmp(isa, "avx512") == 0)
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni") &&
-               __builtin_cpu_supports("f16c") && __builtin_cpu_supports("fma");
+        return avx2 && bn_cpu_has(BN_CPU_AVX512F) && bn_cpu_has(BN_CPU_AVX512BW) &&
+               bn_cpu_has(BN_CPU_AVX512VL) && bn_cpu_has(BN_CPU_AVX512DQ) &&
+               bn_cpu_has(BN_CPU_AVX512VNNI);
 #endif
 #if defined(__aarch64__)
     if (strcmp(isa, "neon") == 0) return true; /* NEON is mandatory on AArch64 */
@@ -75,57 +75,52 @@ const char *bn_isa_best(void) {
     return "ref";
 }
 
+/* "avx512, avx2, ref": the ISAs this build has and this CPU runs. */
+static void runnable_list(char *buf, size_t size) {
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++) {
+        if (!cpu_runs(candidates[i]->isa)) continue;
+        if (buf[0]) strncat(buf, ", ", size - strlen(buf) - 1);
+        strncat(buf, candidates[i]->isa, size - strlen(buf) - 1);
+    }
+}
+
 const bn_kernels *bn_kernels_get(const char *isa) {
+    const char *source = "ISA";
     if (!isa || !*isa) {
         const char *env = getenv("BITNET_ISA");
+        if (env && *env) source = "BITNET_ISA";
         isa = (env && *env) ? env : bn_isa_best();
     }
+    char choices[64];
+    runnable_list(choices, sizeof choices);
     const bn_kernels *k = find_compiled(isa);
     if (!k) {
-        bn_fail(BITNET_ERR_UNSUPPORTED,
-                "ISA '%s' is not available in this build (use ref, avx2, avx512 or neon)", isa);
+        bn_fail(BITNET_ERR_INVALID_ARGUMENT,
+                "%s '%s' is not an instruction set of this build (choose %s)", source, isa,
+                choices);
         return NULL;
     }
     if (!cpu_runs(isa)) {
-        bn_fail(BITNET_ERR_UNSUPPORTED, "ISA '%s' is not supported by this CPU (best: %s)", isa,
-                bn_isa_best());
+        bn_fail(BITNET_ERR_UNSUPPORTED, "%s '%s' is not supported by this CPU (choose %s)", source,
+                isa, choices);
         return NULL;
     }
     return k;
 }
 
 const char *bn_cpu_features(void) {
-#if defined(__x86_64__) || defined(__i386__)
-    static const char *const names[] = {"sse4.2",   "avx",      "avx2",       "fma",
-                                        "f16c",     "avx512f",  "avx512bw",   "avx512vl",
-                                        "avx512vnni", "avxvnni"};
-    /* Built once per call into a thread-local buffer: no shared mutable state. */
-    static _Thread_local char buf[160];
-    buf[0] = '\0';
-    __builtin_cpu_init();
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        int has = 0;
-        switch (i) {
-        case 0: has = __builtin_cpu_supports("sse4.2"); break;
-        case 1: has = __builtin_cpu_supports("avx"); break;
-        case 2: has = __builtin_cpu_supports("avx2"); break;
-        case 3: has = __builtin_cpu_supports("fma"); break;
-        case 4: has = __builtin_cpu_supports("f16c"); break;
-        case 5: has = __builtin_cpu_supports("avx512f"); break;
-        case 6: has = __builtin_cpu_supports("avx512bw"); break;
-        case 7: has = __builtin_cpu_supports("avx512vl"); break;
-        case 8: has = __builtin_cpu_supports("avx512vnni"); break;
-        case 9: has = __builtin_cpu_supports("avxvnni"); break;
-        }
-        if (has) {
-            if (buf[0]) strncat(buf, " ", sizeof buf - strlen(buf) - 1);
-            strncat(buf, names[i], sizeof buf - strlen(buf) - 1);
-        }
-    }
-    return buf;
-#elif defined(__aarch64__)
+#if defined(__aarch64__)
     return "neon";
 #else
-    return "";
+    /* Built per call into a thread-local buffer: no shared mutable state. */
+    static _Thread_local char buf[160];
+    buf[0] = '\0';
+    for (int f = 0; f < BN_CPU_FEATURE_COUNT; f++) {
+        if (!bn_cpu_has((bn_cpu_feature)f)) continue;
+        if (buf[0]) strncat(buf, " ", sizeof buf - strlen(buf) - 1);
+        strncat(buf, bn_cpu_feature_name((bn_cpu_feature)f), sizeof buf - strlen(buf) - 1);
+    }
+    return buf;
 #endif
 }

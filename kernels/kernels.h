@@ -34,6 +34,12 @@ typedef struct bn_kernels {
      * 128·Σq). Any K in 1..65536, so that the int32 sums cannot overflow. */
     void (*u8_gemv)(const uint8_t *w, int64_t K, int64_t n_rows, const int8_t *q, int32_t *out);
 
+    /* BitLinear output from raw integer sums (spec 1.3), n values:
+     * y[r] = ((float)raw[r] - sum_q) / s_x * s_w, in this order and in float.
+     * |raw| < 2^24, so the conversion and subtraction are exact and IEEE
+     * division and multiplication give the same bits at every width. */
+    void (*scale_i32)(const int32_t *raw, int64_t n, float sum_q, float s_x, float s_w, float *y);
+
     /* F32 -> F16 of n values, round-to-nearest-even (the KV cache in compat
      * mode); every variant gives the bits of bn_f32_to_f16. */
     void (*f32_to_f16)(const float *x, uint16_t *y, int64_t n);

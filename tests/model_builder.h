@@ -14,6 +14,7 @@
 
 typedef struct model_spec {
     const char *arch; /* general.architecture */
+    size_t arch_len;  /* its length in bytes when it holds a NUL (0: strlen) */
     int n_embd, n_ff, n_layer, n_head, n_head_kv, n_ctx, n_rot;
     float rope_base, eps;
     int n_extra_tokens; /* normal tokens after <unk> <s> </s> and the 256 byte tokens */
@@ -128,7 +129,8 @@ static inline bool build_model(const char *path, const model_spec *s) {
     uint64_t rng = s->seed * 0x9E3779B97F4A7C15ULL + 1;
     const int n_vocab = 3 + 256 + s->n_extra_tokens + (s->eog_head ? 1 : 0);
 
-    bn_gguf_set_str(w, "general.architecture", s->arch);
+    bn_gguf_set_str_n(w, "general.architecture", s->arch,
+                      s->arch_len ? s->arch_len : strlen(s->arch));
     bn_gguf_set_str(w, "general.name", "test-model");
     mb_key_u32(w, s, "context_length", (uint32_t)s->n_ctx);
     mb_key_u32(w, s, "embedding_length", (uint32_t)s->n_embd);

@@ -562,6 +562,34 @@ static void test_f32_to_f16(const bn_kernels *k) {
     printf("  %-7s f32_to_f16   %s\n", k->isa, test_failures == failures_before ? "ok" : "FAIL");
 }
 
+/* scale_i32: the bits of the reference for raw sums over the whole int24
+ * range, odd scales and every length and placement. */
+static void test_scale_i32(const bn_kernels *k) {
+    const int failures_before = test_failures;
+    const int64_t lengths[] = {1, 3, 8, 15, 16, 17, 33, 130};
+    for (size_t li = 0; li < sizeof lengths / sizeof lengths[0]; li++) {
+        const int64_t n = lengths[li];
+        for (int pl = 0; pl < N_PLACES; pl++) {
+            guarded gr = guarded_alloc((size_t)n * sizeof(int32_t), place_for(pl, sizeof(int32_t)));
+            guarded gy = guarded_alloc((size_t)n * sizeof(float), place_for(pl, sizeof(float)));
+            int32_t *raw = gr.ptr;
+            float *y = gy.ptr, ref[256];
+            for (int64_t i = 0; i < n; i++)
+                raw[i] = (int32_t)(rng_float(-16777215.0f, 16777215.0f)) >> (i % 4 ? 8 : 0);
+            const float sum_q = (float)(int32_t)rng_float(-40000.0f, 40000.0f);
+            const float s_x = rng_float(0.5f, 200.0f), s_w = rng_float(1e-3f, 3.0f);
+            SET_CURRENT("%s scale_i32 n=%lld place=%d", k->isa, (long long)n, pl);
+            bn_scale_i32_ref(raw, n, sum_q, s_x, s_w, ref);
+            k->scale_i32(raw, n, sum_q, s_x, s_w, y);
+            CHECKF(memcmp(ref, y, (size_t)n * sizeof(float)) == 0, "%s scale_i32 n=%lld place=%d",
+                   k->isa, (long long)n, pl);
+            guarded_free(&gr);
+            guarded_free(&gy);
+        }
+    }
+    printf("  %-7s scale_i32    %s\n", k->isa, test_failures == failures_before ? "ok" : "FAIL");
+}
+
 int main(void) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -587,13 +615,14 @@ int main(void) {
         const bn_kernels *k = bn_kernels_get(isas[i]);
         CHECK(k != NULL && strcmp(k->isa, isas[i]) == 0);
         if (!k) continue;
-        CHECK(k->quantize_i8 && k->i2s_gemv && k->i2s_gemm && k->u8_gemv && k->f32_to_f16 &&
+        CHECK(k->quantize_i8 && k->i2s_gemv && k->i2s_gemm && k->u8_gemv && k->scale_i32 && k->f32_to_f16 &&
               k->dot_f16 && k->dot_f16_f32 && k->dot_f32);
         test_quantize(k);
         test_i2s(k);
         test_dots(k);
         test_u8(k);
         test_f32_to_f16(k);
+        test_scale_i32(k);
         tested++;
     }
     printf("%d SIMD table(s) tested\n", tested);

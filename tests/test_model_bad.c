@@ -59,6 +59,13 @@ int main(void) {
     s.key_as_string = "bitnet.block_count";
     expect_fail(&s, "bitnet.block_count", "block_count as string");
 
+    /* a NUL inside a string used as a name: "llama\0junk" is not "llama"
+     * (issue 9, finding 20) */
+    s = model_spec_default("llama\0junk");
+    s.arch_len = 10;
+    s.with_output = true;
+    expect_fail(&s, "NUL byte at offset 5", "architecture with a NUL");
+
     /* G11: hyper-parameters out of range or inconsistent */
     s = model_spec_default("bitnet");
     s.n_head = 0;
@@ -145,6 +152,12 @@ int main(void) {
     CHECK(bitnet_n_past(ctx) == 0);
     CHECK(bitnet_decode(ctx, five, 4, false) == BITNET_OK);
     CHECK(bitnet_decode(ctx, five, 1, false) == BITNET_ERR_CONTEXT_FULL);
+    /* a prompt longer than the context: the message says what to change, in
+     * the user's terms (issue 9, finding 22: it named bitnet_decode) */
+    bitnet_kv_truncate(ctx, 0);
+    CHECK(bitnet_inference_tokens(ctx, five, 5, NULL, NULL) == BITNET_ERR_CONTEXT_FULL);
+    const char *msg = bitnet_get_last_error();
+    CHECKF(strstr(msg, "5 tokens") && strstr(msg, "-c") && !strstr(msg, "bitnet_decode"), "%s", msg);
     bitnet_context_free(ctx);
     bitnet_model_free(m);
     TEST_END();

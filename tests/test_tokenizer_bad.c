@@ -46,8 +46,7 @@ static const char *write_case(mutation m, int idx) {
                                 "\xe2\x96\x81",
                                 "a",
                                 "b",
-                                "\xe2\x96\x81"
-                                "a"};
+                                ("\xe2\x96\x81" "a")};
     int32_t spm_types[] = {2, 3, 3, 6, 1, 1, 1, 1};
     float spm_scores[] = {0, 0, 0, 0, -1, -2, -3, -0.5f};
     const char *bpe_tokens[] = {"a", "b", "ab"};

@@ -2,20 +2,102 @@
  * terminal; otherwise one user turn per input line, ending at end of input,
  * so scripts never hang waiting for a terminal. Each turn appends only its new
  * text to the context (the KV cache keeps the conversation). */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "chat.h"
-#include "cli.h"
+#include "cli_options.h"
 
 static void usage(FILE *out) {
     fprintf(out,
             "usage: bitnet chat -m FILE [--system TEXT] [--chat-template NAME] [options]\n"
-            "  reads one user turn per line from stdin; replies stream to stdout\n"
+            "  reads one user turn per line from stdin (a line: at most 64 MiB, no NUL bytes);\n"
+            "  replies stream to stdout\n"
             "  --chat-template bitnet|llama3|falcon3|chatml  (default: from the file)\n"
             "  -n N (max tokens per reply, default 256), -c CTX, -t N, --temp T (default 0.8),\n"
-            "  --top-k K, --top-p P, --min-p P, --repeat-penalty R, -s SEED, --isa ISA, -v\n");
+            "  --top-k K, --top-p P, --min-p P, --repeat-penalty R, -s SEED, --isa ISA, -v,\n"
+            "  --no-mmap, --mlock, --check-tensors (see bitnet run --help)\n"
+            "  a repeated flag: the last one wins\n");
+}
+
+cli_parse_status cli_parse_chat_args(int argc, char **argv, chat_options *o, cli_args *a) {
+    memset(o, 0, sizeof *o);
+    o->n_predict = 256;
+    o->top_k = 40;
+    o->temp = 0.8;
+    o->top_p = 0.95;
+    o->min_p = 0.05;
+    o->rep = 1.0;
+    cli_args_init(a, argc, argv);
+    while (cli_args_next(a)) {
+        bool ok = true;
+        if (cli_args_is(a, "-h", "--help"))
+            return CLI_PARSE_HELP;
+        else if (cli_args_model_flag(a, &o->load))
+            continue;
+        else if (cli_args_is(a, "-m", "--model"))
+            ok = cli_args_value(a, &o->model);
+        else if (cli_args_is(a, "-sys", "--system"))
+            ok = cli_args_value(a, &o->system);
+        else if (cli_args_is(a, "-n", "--n-predict"))
+            ok = cli_args_int(a, -1, 1 << 24, &o->n_predict);
+        else if (cli_args_is(a, "-c", "--ctx-size"))
+            ok = cli_args_int(a, 0, 1 << 24, &o->n_ctx);
+        else if (cli_args_is(a, "-t", "--threads"))
+            ok = cli_args_int(a, 1, 1024, &o->threads);
+        else if (cli_args_is(a, NULL, "--temp"))
+            ok = cli_args_float(a, 0, 100, &o->temp);
+        else if (cli_args_is(a, NULL, "--top-k"))
+            ok = cli_args_int(a, 0, 1 << 24, &o->top_k);
+        else if (cli_args_is(a, NULL, "--top-p"))
+            ok = cli_args_float(a, 1e-9, 1, &o->top_p);
+        else if (cli_args_is(a, NULL, "--min-p"))
+            ok = cli_args_float(a, 0, 1, &o->min_p);
+        else if (cli_args_is(a, NULL, "--repeat-penalty"))
+            ok = cli_args_float(a, 1e-6, 100, &o->rep);
+        else if (cli_args_is(a, "-s", "--seed"))
+            ok = cli_args_int(a, 0, INT64_MAX, &o->seed);
+        else if (cli_args_is(a, NULL, "--isa"))
+            ok = cli_args_value(a, &o->isa);
+        else if (cli_args_is(a, NULL, "--chat-template")) {
+            ok = cli_args_value(a, &o->chat_template);
+            if (ok && !bn_chat_format_parse(o->chat_template, &o->chat_format))
+                ok = cli_args_fail(
+                    a, "--chat-template: unknown format '%s' (bitnet, llama3, falcon3, chatml)",
+                    o->chat_template);
+        } else
+            return cli_args_unknown(a);
+        if (!ok) return CLI_PARSE_ERROR;
+    }
+    if (!o->model) {
+        cli_args_fail(a, "-m is required");
+        return CLI_PARSE_ERROR;
+    }
+    return CLI_PARSED;
+}
+
+/* One line of at most `max` bytes without its end-of-line: its length, -1 at
+ * end of input, -2 when longer than max (the rest of the input is not read,
+ * so `chat < /dev/zero` stops at the limit), -3 out of memory. */
+static long long read_line(FILE *in, char **buf, size_t *cap, size_t max) {
+    size_t n = 0;
+    int c = EOF;
+    while ((c = getc(in)) != EOF && c != '\n') {
+        if (n >= max) return -2;
+        if (n + 1 >= *cap) {
+            size_t want = *cap ? *cap * 2 : 256;
+            char *bigger = realloc(*buf, want);
+            if (!bigger) return -3;
+            *buf = bigger;
+            *cap = want;
+        }
+        (*buf)[n++] = (char)c;
+    }
+    if (c == EOF && n == 0) return -1;
+    if (!*buf && !(*buf = malloc(*cap = 1))) return -3;
+    (*buf)[n] = '\0';
+    return (long long)n;
 }
 
 typedef struct chat_state {
@@ -45,98 +127,113 @@ static char *render(bn_chat_format f, const chat_state *c, bool add_assistant) {
     return s;
 }
 
+/* The reply being generated, and stdout: the first failed write cancels. */
 typedef struct reply {
     char *text;
     size_t len, cap;
+    bool write_failed, nomem;
+    int err;
 } reply;
 
 static bool on_piece(const char *piece, size_t len, bitnet_token token, void *user_data) {
     (void)token;
     reply *r = user_data;
+    if (r->write_failed || r->nomem) return false;
     if (r->len + len + 1 > r->cap) {
         size_t cap = (r->len + len + 1) * 2;
         char *t = realloc(r->text, cap);
-        if (!t) return false;
+        if (!t) {
+            r->nomem = true;
+            return false;
+        }
         r->text = t;
         r->cap = cap;
     }
     memcpy(r->text + r->len, piece, len);
     r->len += len;
     r->text[r->len] = '\0';
-    if (fwrite(piece, 1, len, stdout) != len) return false;
-    fflush(stdout);
+    errno = 0;
+    if (fwrite(piece, 1, len, stdout) != len || fflush(stdout) != 0) {
+        r->write_failed = true;
+        r->err = errno;
+        return false;
+    }
     return true;
 }
 
-int cmd_chat(int argc, char **argv) {
-    const char *cmd = "chat", *model_path = NULL, *system = NULL, *tmpl = NULL, *isa = NULL;
-    long long n_predict = 256, n_ctx = 0, threads = 0, top_k = 40, seed = 0;
-    double temp = 0.8, top_p = 0.95, min_p = 0.05, rep = 1.0;
-    bool verbose = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-#define VALUE() (v = cli_value(cmd, argc, argv, &i))
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
-        else if (!strcmp(a, "-m") || !strcmp(a, "--model")) { if (!VALUE()) return CLI_USAGE; model_path = v; }
-        else if (!strcmp(a, "--system") || !strcmp(a, "-sys")) { if (!VALUE()) return CLI_USAGE; system = v; }
-        else if (!strcmp(a, "--chat-template")) { if (!VALUE()) return CLI_USAGE; tmpl = v; }
-        else if (!strcmp(a, "-n") || !strcmp(a, "--n-predict")) { if (!VALUE() || !cli_parse_int(cmd, a, v, -1, 1 << 24, &n_predict)) return CLI_USAGE; }
-        else if (!strcmp(a, "-c") || !strcmp(a, "--ctx-size")) { if (!VALUE() || !cli_parse_int(cmd, a, v, 0, 1 << 24, &n_ctx)) return CLI_USAGE; }
-        else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) { if (!VALUE() || !cli_parse_int(cmd, a, v, 1, 1024, &threads)) return CLI_USAGE; }
-        else if (!strcmp(a, "--temp")) { if (!VALUE() || !cli_parse_float(cmd, a, v, 0, 100, &temp)) return CLI_USAGE; }
-        else if (!strcmp(a, "--top-k")) { if (!VALUE() || !cli_parse_int(cmd, a, v, 0, 1 << 24, &top_k)) return CLI_USAGE; }
-        else if (!strcmp(a, "--top-p")) { if (!VALUE() || !cli_parse_float(cmd, a, v, 1e-9, 1, &top_p)) return CLI_USAGE; }
-        else if (!strcmp(a, "--min-p")) { if (!VALUE() || !cli_parse_float(cmd, a, v, 0, 1, &min_p)) return CLI_USAGE; }
-        else if (!strcmp(a, "--repeat-penalty")) { if (!VALUE() || !cli_parse_float(cmd, a, v, 1e-6, 100, &rep)) return CLI_USAGE; }
-        else if (!strcmp(a, "-s") || !strcmp(a, "--seed")) { if (!VALUE() || !cli_parse_int(cmd, a, v, 0, INT64_MAX, &seed)) return CLI_USAGE; }
-        else if (!strcmp(a, "--isa")) { if (!VALUE()) return CLI_USAGE; isa = v; }
-        else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) verbose = true;
-        else { fprintf(stderr, "bitnet chat: unknown option '%s'\n", a); usage(stderr); return CLI_USAGE; }
-#undef VALUE
-    }
-    if (!model_path) {
-        fprintf(stderr, "bitnet chat: -m is required\n");
-        usage(stderr);
-        return CLI_USAGE;
-    }
-    bn_chat_format fmt = BN_CHAT_BITNET;
-    if (tmpl && !bn_chat_format_parse(tmpl, &fmt)) {
-        fprintf(stderr, "bitnet chat: --chat-template: unknown format '%s' (bitnet, llama3, falcon3, chatml)\n", tmpl);
-        return CLI_USAGE;
-    }
-    bitnet_model *m = cli_load_model(cmd, model_path, false, verbose);
-    if (!m) return CLI_RUNTIME;
-    if (!tmpl) fmt = bn_chat_format_detect(m);
-    if (verbose) fprintf(stderr, "chat format: %s\n", bn_chat_format_name(fmt));
-    bitnet_context_params cp = bitnet_context_default_params();
-    int32_t train = bitnet_model_n_ctx_train(m);
-    cp.n_ctx = n_ctx ? (int32_t)n_ctx : (train < 4096 ? train : 4096);
-    cp.n_threads = (int32_t)threads;
-    cp.isa = isa;
-    bitnet_context *ctx = bitnet_context_new(m, &cp);
-    if (!ctx) {
+/* Tokens of the new text, after the pending (sampled, not yet evaluated)
+ * token of the last reply; NULL with a message on failure. */
+static bitnet_token *tokenize_turn(const bitnet_model *m, const char *text, bool first,
+                                   bitnet_token pending, int32_t *n_out) {
+    int32_t n = bitnet_tokenize(m, text, -1, NULL, 0, first, true);
+    if (n == INT32_MIN) {
         fprintf(stderr, "bitnet chat: %s\n", bitnet_get_last_error());
-        bitnet_model_free(m);
-        return CLI_RUNTIME;
+        return NULL;
     }
+    n = n < 0 ? -n : n;
+    bitnet_token *toks = malloc(sizeof *toks * ((size_t)n + 2));
+    if (!toks) {
+        fprintf(stderr, "bitnet chat: out of memory\n");
+        return NULL;
+    }
+    int32_t off = 0;
+    if (pending >= 0) toks[off++] = pending;
+    n = bitnet_tokenize(m, text, -1, toks + off, n + 1, first, true);
+    if (n < 0) {
+        fprintf(stderr, "bitnet chat: %s\n", bitnet_get_last_error());
+        free(toks);
+        return NULL;
+    }
+    *n_out = n + off;
+    return toks;
+}
+
+static int converse(const chat_options *o, bitnet_model *m, bitnet_context *ctx,
+                    bn_chat_format fmt) {
     const bool interactive = isatty(STDIN_FILENO);
     chat_state conv = {0};
-    if (system) add_message(&conv, "system", system);
-    char *shown = NULL; /* the conversation text already in the context */
-    bitnet_token pending = -1; /* last reply token, sampled but not yet evaluated */
     int rc = 0;
+    if (o->system && !add_message(&conv, "system", o->system)) rc = CLI_RUNTIME;
+    char *shown = NULL;        /* the conversation text already in the context */
+    bitnet_token pending = -1; /* last reply token, sampled but not yet evaluated */
     char *line = NULL;
     size_t line_cap = 0;
-    for (;;) {
+    for (long long line_no = 1; rc == 0; line_no++) {
         if (interactive) {
             fputs("> ", stderr);
             fflush(stderr);
         }
-        ssize_t got = getline(&line, &line_cap, stdin);
-        if (got < 0) break;
-        while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r')) line[--got] = '\0';
+        long long got = read_line(stdin, &line, &line_cap, CLI_MAX_TEXT_BYTES);
+        if (got == -1) {
+            if (ferror(stdin)) {
+                fprintf(stderr, "bitnet chat: reading stdin failed: %s\n", strerror(errno));
+                rc = CLI_RUNTIME;
+            }
+            break;
+        }
+        if (got < -1) {
+            if (got == -2)
+                fprintf(
+                    stderr,
+                    "bitnet chat: stdin line %lld: longer than the %zu-byte (64 MiB) input limit\n",
+                    line_no, CLI_MAX_TEXT_BYTES);
+            else
+                fprintf(stderr, "bitnet chat: out of memory reading stdin line %lld\n", line_no);
+            rc = CLI_RUNTIME;
+            break;
+        }
+        char what[48];
+        snprintf(what, sizeof what, "stdin line %lld", line_no);
+        if (!cli_check_no_nul("chat", what, line, (size_t)got)) {
+            rc = CLI_RUNTIME;
+            break;
+        }
+        while (got > 0 && line[got - 1] == '\r') line[--got] = '\0';
         if (got == 0) continue;
-        if (!add_message(&conv, "user", line)) { rc = CLI_RUNTIME; break; }
+        if (!add_message(&conv, "user", line)) {
+            rc = CLI_RUNTIME;
+            break;
+        }
         char *full = render(fmt, &conv, true);
         size_t old = shown ? strlen(shown) : 0;
         if (!full || strncmp(full, shown ? shown : "", old) != 0) {
@@ -146,47 +243,65 @@ int cmd_chat(int argc, char **argv) {
             break;
         }
         /* new text: tokens with BOS only at the very start */
-        const char *text = full + old;
         bool first = bitnet_n_past(ctx) == 0 && pending < 0;
-        int32_t n = bitnet_tokenize(m, text, -1, NULL, 0, first, true);
-        n = n < 0 ? -n : n;
-        bitnet_token *toks = malloc(sizeof *toks * (size_t)(n + 2));
-        int32_t off = 0;
-        if (pending >= 0) toks[off++] = pending;
-        n = bitnet_tokenize(m, text, -1, toks + off, n + 1, first, true);
+        int32_t n = 0;
+        bitnet_token *toks = tokenize_turn(m, full + old, first, pending, &n);
+        free(full);
+        if (!toks) {
+            rc = CLI_RUNTIME;
+            break;
+        }
         bitnet_inference_params ip = bitnet_inference_default_params();
-        ip.n_predict = (int32_t)n_predict;
-        ip.sampling.temperature = (float)temp;
-        ip.sampling.top_k = (int32_t)top_k;
-        ip.sampling.top_p = (float)top_p;
-        ip.sampling.min_p = (float)min_p;
-        ip.sampling.repeat_penalty = (float)rep;
-        ip.sampling.seed = (uint64_t)seed + conv.n;
+        ip.n_predict = (int32_t)o->n_predict;
+        ip.sampling.temperature = (float)o->temp;
+        ip.sampling.top_k = (int32_t)o->top_k;
+        ip.sampling.top_p = (float)o->top_p;
+        ip.sampling.min_p = (float)o->min_p;
+        ip.sampling.repeat_penalty = (float)o->rep;
+        ip.sampling.seed = (uint64_t)o->seed + conv.n;
         reply r = {0};
         ip.on_piece = on_piece;
         ip.user_data = &r;
         bitnet_inference_stats stats;
-        bitnet_status st = n < 0 ? BITNET_ERR_INPUT : bitnet_inference_tokens(ctx, toks, n + off, &ip, &stats);
+        bitnet_status st = bitnet_inference_tokens(ctx, toks, n, &ip, &stats);
         free(toks);
-        fputc('\n', stdout);
-        fflush(stdout);
-        free(full);
-        if (st != BITNET_OK) {
-            fprintf(stderr, "bitnet chat: %s\n", bitnet_get_last_error());
+        if (!r.write_failed) {
+            errno = 0;
+            if (fputc('\n', stdout) == EOF || fflush(stdout) != 0) {
+                r.write_failed = true;
+                r.err = errno;
+            }
+        }
+        if (r.write_failed || r.nomem || st != BITNET_OK) {
+            if (r.write_failed && r.err == EPIPE)
+                fprintf(stderr, "bitnet chat: output closed early (broken pipe)\n");
+            else if (r.write_failed)
+                fprintf(stderr, "bitnet chat: writing the output failed: %s\n",
+                        r.err ? strerror(r.err) : "write error");
+            else
+                fprintf(stderr, "bitnet chat: %s\n",
+                        r.nomem ? "out of memory" : bitnet_get_last_error());
             free(r.text);
             rc = CLI_RUNTIME;
             break;
         }
-        if (verbose)
+        if (o->load.verbose)
             fprintf(stderr, "[%d tokens, stop: %s]\n", stats.n_generated,
                     stats.stop_reason == BITNET_STOP_EOG ? "end of turn" : "limit");
         pending = stats.last_token;
-        add_message(&conv, "assistant", r.text ? r.text : "");
+        bool added = add_message(&conv, "assistant", r.text ? r.text : "");
         free(r.text);
         free(shown);
-        shown = render(fmt, &conv, false);
+        shown = added ? render(fmt, &conv, false) : NULL;
+        if (!shown) {
+            fprintf(stderr, "bitnet chat: out of memory\n");
+            rc = CLI_RUNTIME;
+            break;
+        }
         if (stats.stop_reason == BITNET_STOP_CONTEXT_FULL) {
-            fprintf(stderr, "bitnet chat: the context window (%d tokens) is full\n", cp.n_ctx);
+            fprintf(stderr,
+                    "bitnet chat: stopped: context full (%d tokens); use -c to enlarge it\n",
+                    bitnet_context_n_ctx(ctx));
             break;
         }
     }
@@ -194,7 +309,38 @@ int cmd_chat(int argc, char **argv) {
     free(shown);
     for (size_t i = 0; i < conv.n; i++) free((char *)conv.msgs[i].content);
     free(conv.msgs);
+    return rc;
+}
+
+int cmd_chat(int argc, char **argv) {
+    chat_options o;
+    cli_args args;
+    switch (cli_parse_chat_args(argc, argv, &o, &args)) {
+    case CLI_PARSE_HELP: usage(stdout); return cli_finish_stdout("chat");
+    case CLI_PARSE_ERROR:
+        cli_args_report("chat", &args);
+        usage(stderr);
+        return CLI_USAGE;
+    case CLI_PARSED: break;
+    }
+    bitnet_model *m = cli_load_model_opts("chat", o.model, false, &o.load);
+    if (!m) return CLI_RUNTIME;
+    bn_chat_format fmt = o.chat_template ? o.chat_format : bn_chat_format_detect(m);
+    if (o.load.verbose) fprintf(stderr, "chat format: %s\n", bn_chat_format_name(fmt));
+    bitnet_context_params cp = bitnet_context_default_params();
+    int32_t train = bitnet_model_n_ctx_train(m);
+    cp.n_ctx = o.n_ctx ? (int32_t)o.n_ctx : (train < 4096 ? train : 4096);
+    cli_warn_ctx("chat", m, cp.n_ctx);
+    cp.n_threads = (int32_t)o.threads;
+    cp.isa = o.isa;
+    bitnet_context *ctx = bitnet_context_new(m, &cp);
+    if (!ctx) {
+        fprintf(stderr, "bitnet chat: %s\n", bitnet_get_last_error());
+        bitnet_model_free(m);
+        return CLI_RUNTIME;
+    }
+    int rc = converse(&o, m, ctx, fmt);
     bitnet_context_free(ctx);
     bitnet_model_free(m);
-    return rc;
+    return rc ? rc : cli_finish_stdout("chat");
 }

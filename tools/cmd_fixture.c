@@ -3,7 +3,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "cli.h"
+#include "cli_options.h"
 #include "fixture.h"
 #include "types.h"
 
@@ -42,145 +42,135 @@ typedef struct int_flag {
     long long min, max;
 } int_flag;
 
-int cmd_fixture(int argc, char **argv) {
-    const char *cmd = "fixture", *out = NULL, *preset = "tiny";
-    bool quiet = false;
-    bn_fixture_params p;
-    bn_fixture_default_params(&p);
+/* A flag that sets one of the shape's integers: true when it was one. */
+static bool int_flag_parse(cli_args *a, bn_fixture_params *p, bool *ok, bool *n_vocab_flag) {
+    const int_flag ints[] = {
+        {"--n-embd", &p->n_embd, 1, 1 << 20},
+        {"--n-ff", &p->n_ff, 1, 1 << 22},
+        {"--n-layer", &p->n_layer, 1, 4096},
+        {"--n-head", &p->n_head, 1, 1 << 14},
+        {"--n-head-kv", &p->n_head_kv, 1, 1 << 14},
+        {"--n-vocab", &p->n_vocab, 1, INT32_MAX / 2},
+        {"--ctx", &p->n_ctx, 1, 1 << 24},
+        {"--margin-tokens", &p->margin_tokens, 0, 1 << 20},
+        {"--ablate-attn", &p->ablate_attn, -1, 4095},
+        {"--ablate-ffn", &p->ablate_ffn, -1, 4095},
+        {"--threads", &p->n_threads, 1, 1024},
+        {"-t", &p->n_threads, 1, 1024},
+    };
+    for (size_t k = 0; k < sizeof ints / sizeof ints[0]; k++) {
+        if (strcmp(a->flag, ints[k].flag) != 0) continue;
+        long long x = 0;
+        *ok = cli_args_int(a, ints[k].min, ints[k].max, &x);
+        if (*ok) *ints[k].field = (int32_t)x;
+        if (!strcmp(a->flag, "--n-vocab")) *n_vocab_flag = true;
+        return true;
+    }
+    return false;
+}
+
+static const char *const kind_names[] = {"random", "peaked", NULL};
+static const char *const quant_names[] = {"i2_s", "f16", "f32", NULL};
+static const char *const vocab_names[] = {"spm", "bpe", NULL};
+
+cli_parse_status cli_parse_fixture_args(int argc, char **argv, fixture_options *o, cli_args *a) {
+    memset(o, 0, sizeof *o);
+    bn_fixture_params *p = &o->params;
+    bn_fixture_default_params(p);
+    cli_args_init(a, argc, argv);
     /* the preset first, so that explicit flags override it wherever they are */
+    const char *preset = "tiny";
     for (int i = 1; i + 1 < argc; i++)
         if (!strcmp(argv[i], "--preset")) preset = argv[++i];
-    if (!bn_fixture_apply_preset(preset, &p)) {
-        fprintf(stderr, "bitnet fixture: --preset %s: not one of %s\n", preset,
-                bn_fixture_preset_list());
-        return CLI_USAGE;
+    if (!bn_fixture_apply_preset(preset, p)) {
+        cli_args_fail(a, "--preset %s: not one of %s", preset, bn_fixture_preset_list());
+        return CLI_PARSE_ERROR;
     }
-    const int_flag ints[] = {
-        {"--n-embd", &p.n_embd, 1, 1 << 20},
-        {"--n-ff", &p.n_ff, 1, 1 << 22},
-        {"--n-layer", &p.n_layer, 1, 4096},
-        {"--n-head", &p.n_head, 1, 1 << 14},
-        {"--n-head-kv", &p.n_head_kv, 1, 1 << 14},
-        {"--n-vocab", &p.n_vocab, 1, INT32_MAX / 2},
-        {"--ctx", &p.n_ctx, 1, 1 << 24},
-        {"--margin-tokens", &p.margin_tokens, 0, 1 << 20},
-        {"--ablate-attn", &p.ablate_attn, -1, 4095},
-        {"--ablate-ffn", &p.ablate_ffn, -1, 4095},
-        {"--threads", &p.n_threads, 1, 1024},
-        {"-t", &p.n_threads, 1, 1024},
-    };
     bool vocab_flag = false, n_vocab_flag = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-#define VALUE() (v = cli_value(cmd, argc, argv, &i))
-        bool done = false;
-        for (size_t k = 0; k < sizeof ints / sizeof ints[0] && !done; k++) {
-            if (strcmp(a, ints[k].flag) != 0) continue;
-            long long x;
-            if (!VALUE() || !cli_parse_int(cmd, a, v, ints[k].min, ints[k].max, &x))
-                return CLI_USAGE;
-            *ints[k].field = (int32_t)x;
-            if (!strcmp(a, "--n-vocab")) n_vocab_flag = true;
-            done = true;
-        }
-        if (done) continue;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
-            if (!VALUE()) return CLI_USAGE;
-            out = v;
-        } else if (!strcmp(a, "--preset"))
-            i++; /* applied above */
-        else if (!strcmp(a, "--arch")) {
-            if (!VALUE()) return CLI_USAGE;
-            p.arch = v;
-        } else if (!strcmp(a, "--name")) {
-            if (!VALUE()) return CLI_USAGE;
-            p.name = v;
-        } else if (!strcmp(a, "--vocab-from")) {
-            if (!VALUE()) return CLI_USAGE;
-            p.vocab_from = v;
-        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet"))
-            quiet = true;
-        else if (!strcmp(a, "--seed")) {
-            long long s;
-            if (!VALUE() || !cli_parse_int(cmd, a, v, 0, INT64_MAX, &s)) return CLI_USAGE;
-            p.seed = (uint64_t)s;
-        } else if (!strcmp(a, "--rope-base")) {
-            double f;
-            if (!VALUE() || !cli_parse_float(cmd, a, v, 1.0000001, 1e12, &f)) return CLI_USAGE;
-            p.rope_base = (float)f;
-        } else if (!strcmp(a, "--kind")) {
-            if (!VALUE()) return CLI_USAGE;
-            if (!strcmp(v, "random"))
-                p.kind = BN_FIXTURE_RANDOM;
-            else if (!strcmp(v, "peaked"))
-                p.kind = BN_FIXTURE_PEAKED;
-            else {
-                fprintf(stderr, "bitnet fixture: --kind: '%s' is not random or peaked\n", v);
-                return CLI_USAGE;
-            }
-        } else if (!strcmp(a, "--quant")) {
-            if (!VALUE()) return CLI_USAGE;
-            if (!strcmp(v, "i2_s"))
-                p.quant = BN_TYPE_I2_S;
-            else if (!strcmp(v, "f16"))
-                p.quant = BN_TYPE_F16;
-            else if (!strcmp(v, "f32"))
-                p.quant = BN_TYPE_F32;
-            else {
-                fprintf(stderr, "bitnet fixture: --quant: '%s' is not i2_s, f16 or f32\n", v);
-                return CLI_USAGE;
-            }
-        } else if (!strcmp(a, "--vocab")) {
-            if (!VALUE()) return CLI_USAGE;
+    while (cli_args_next(a)) {
+        bool ok = true;
+        int k = 0;
+        long long s = 0;
+        double f = 0;
+        const char *ignored;
+        if (int_flag_parse(a, p, &ok, &n_vocab_flag)) {
+        } else if (cli_args_is(a, "-h", "--help"))
+            return CLI_PARSE_HELP;
+        else if (cli_args_is(a, "-o", "--output"))
+            ok = cli_args_value(a, &o->out);
+        else if (cli_args_is(a, NULL, "--preset"))
+            ok = cli_args_value(a, &ignored); /* applied above */
+        else if (cli_args_is(a, NULL, "--arch"))
+            ok = cli_args_value(a, &p->arch);
+        else if (cli_args_is(a, NULL, "--name"))
+            ok = cli_args_value(a, &p->name);
+        else if (cli_args_is(a, NULL, "--vocab-from"))
+            ok = cli_args_value(a, &p->vocab_from);
+        else if (cli_args_is(a, "-q", "--quiet"))
+            o->quiet = true;
+        else if (cli_args_is(a, NULL, "--seed")) {
+            if ((ok = cli_args_int(a, 0, INT64_MAX, &s))) p->seed = (uint64_t)s;
+        } else if (cli_args_is(a, NULL, "--rope-base")) {
+            if ((ok = cli_args_float(a, 1.0000001, 1e12, &f))) p->rope_base = (float)f;
+        } else if (cli_args_is(a, NULL, "--kind")) {
+            if ((ok = cli_args_choice(a, kind_names, &k)))
+                p->kind = k == 0 ? BN_FIXTURE_RANDOM : BN_FIXTURE_PEAKED;
+        } else if (cli_args_is(a, NULL, "--quant")) {
+            if ((ok = cli_args_choice(a, quant_names, &k)))
+                p->quant = k == 0 ? BN_TYPE_I2_S : k == 1 ? BN_TYPE_F16 : BN_TYPE_F32;
+        } else if (cli_args_is(a, NULL, "--vocab")) {
             vocab_flag = true;
-            if (!strcmp(v, "spm"))
-                p.vocab = BN_VOCAB_SPM;
-            else if (!strcmp(v, "bpe"))
-                p.vocab = BN_VOCAB_BPE;
-            else {
-                fprintf(stderr, "bitnet fixture: --vocab: '%s' is not spm or bpe\n", v);
-                return CLI_USAGE;
-            }
-        } else {
-            fprintf(stderr, "bitnet fixture: unknown option '%s'\n", a);
-            usage(stderr);
-            return CLI_USAGE;
-        }
-#undef VALUE
+            if ((ok = cli_args_choice(a, vocab_names, &k)))
+                p->vocab = k == 0 ? BN_VOCAB_SPM : BN_VOCAB_BPE;
+        } else
+            return cli_args_unknown(a);
+        if (!ok) return CLI_PARSE_ERROR;
     }
-    if (!out) {
-        fprintf(stderr, "bitnet fixture: -o FILE is required\n");
+    if (!o->out) {
+        cli_args_fail(a, "-o FILE is required");
+        return CLI_PARSE_ERROR;
+    }
+    if (p->vocab_from && (vocab_flag || n_vocab_flag)) {
+        cli_args_fail(a, "--vocab-from: cannot be combined with %s",
+                      vocab_flag ? "--vocab" : "--n-vocab");
+        return CLI_PARSE_ERROR;
+    }
+    return CLI_PARSED;
+}
+
+int cmd_fixture(int argc, char **argv) {
+    fixture_options o;
+    cli_args args;
+    switch (cli_parse_fixture_args(argc, argv, &o, &args)) {
+    case CLI_PARSE_HELP: usage(stdout); return cli_finish_stdout("fixture");
+    case CLI_PARSE_ERROR:
+        cli_args_report("fixture", &args);
         usage(stderr);
         return CLI_USAGE;
+    case CLI_PARSED: break;
     }
-    if (p.vocab_from && (vocab_flag || n_vocab_flag)) {
-        fprintf(stderr, "bitnet fixture: --vocab-from: cannot be combined with %s\n",
-                vocab_flag ? "--vocab" : "--n-vocab");
-        return CLI_USAGE;
-    }
-    if (bn_fixture_check(&p) != BITNET_OK) {
+    const bn_fixture_params *pp = &o.params;
+    const char *out = o.out;
+    if (bn_fixture_check(pp) != BITNET_OK) {
         fprintf(stderr, "bitnet fixture: %s\n", bitnet_get_last_error());
         return CLI_USAGE;
     }
     double t0 = cli_now_ms();
     bn_fixture_result r;
-    bitnet_status st = bn_fixture_write(&p, out, &r);
+    bitnet_status st = bn_fixture_write(pp, out, &r);
     if (st != BITNET_OK) {
         fprintf(stderr, "bitnet fixture: %s\n", bitnet_get_last_error());
         return st == BITNET_ERR_INVALID_ARGUMENT ? CLI_USAGE : CLI_RUNTIME;
     }
-    if (!quiet) {
-        char args[1024];
-        bn_fixture_args(&p, args, sizeof args);
+    if (!o.quiet) {
+        char argtext[1024];
+        bn_fixture_args(pp, argtext, sizeof argtext);
         printf("wrote %s: %.2f MiB, vocab %d, %.0f ms\n  args: %s\n", out,
-               (double)r.file_bytes / 1048576.0, r.n_vocab, cli_now_ms() - t0, args);
+               (double)r.file_bytes / 1048576.0, r.n_vocab, cli_now_ms() - t0, argtext);
         if (r.measured)
             printf("  peaked: min top1-top2 margin %.3f (step %d of %d), %d/%d steps follow the "
                    "cycle\n",
                    (double)r.min_margin, r.min_margin_step, r.n_steps, r.n_follow, r.n_steps);
     }
-    return 0;
+    return cli_finish_stdout("fixture");
 }

@@ -2,7 +2,7 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "cli.h"
+#include "cli_options.h"
 #include "gguf.h"
 #include "types.h"
 
@@ -19,25 +19,42 @@ static void print_value(const bn_gguf_kv *kv) {
     }
 }
 
+static void usage(FILE *out) { fprintf(out, "usage: bitnet inspect -m FILE [--no-mmap]\n"); }
+
+cli_parse_status cli_parse_inspect_args(int argc, char **argv, inspect_options *o, cli_args *a) {
+    memset(o, 0, sizeof *o);
+    cli_args_init(a, argc, argv);
+    while (cli_args_next(a)) {
+        if (cli_args_is(a, "-h", "--help"))
+            return CLI_PARSE_HELP;
+        else if (cli_args_model_flag(a, &o->load))
+            continue;
+        else if (cli_args_is(a, "-m", "--model")) {
+            if (!cli_args_value(a, &o->model)) return CLI_PARSE_ERROR;
+        } else
+            return cli_args_unknown(a);
+    }
+    if (!o->model) {
+        cli_args_fail(a, "-m is required");
+        return CLI_PARSE_ERROR;
+    }
+    return CLI_PARSED;
+}
+
 int cmd_inspect(int argc, char **argv) {
-    const char *path = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            printf("usage: bitnet inspect -m FILE\n");
-            return 0;
-        } else if (!strcmp(argv[i], "-m") || !strcmp(argv[i], "--model")) {
-            if (!(path = cli_value("inspect", argc, argv, &i))) return CLI_USAGE;
-        } else {
-            fprintf(stderr, "bitnet inspect: unknown option '%s'\n", argv[i]);
-            return CLI_USAGE;
-        }
-    }
-    if (!path) {
-        fprintf(stderr, "usage: bitnet inspect -m FILE\n");
+    inspect_options o;
+    cli_args args;
+    switch (cli_parse_inspect_args(argc, argv, &o, &args)) {
+    case CLI_PARSE_HELP: usage(stdout); return cli_finish_stdout("inspect");
+    case CLI_PARSE_ERROR:
+        cli_args_report("inspect", &args);
+        usage(stderr);
         return CLI_USAGE;
+    case CLI_PARSED: break;
     }
+    const char *path = o.model;
     bn_gguf *g;
-    if (bn_gguf_open(path, true, &g) != BITNET_OK) {
+    if (bn_gguf_open(path, !o.load.no_mmap, &g) != BITNET_OK) {
         fprintf(stderr, "bitnet inspect: %s\n", bitnet_get_last_error());
         return CLI_RUNTIME;
     }
@@ -58,10 +75,11 @@ int cmd_inspect(int argc, char **argv) {
         for (uint32_t d = 1; d < t->n_dims && off < (int)sizeof shape; d++)
             off += snprintf(shape + off, sizeof shape - (size_t)off, ", %" PRId64, t->ne[d]);
         snprintf(shape + off, sizeof shape - (size_t)off, "]");
-        printf("  %-32s %-6s %-24s %14" PRIu64 "\n", t->name, bn_type_name(t->type), shape, t->nbytes);
+        printf("  %-32s %-6s %-24s %14" PRIu64 "\n", t->name, bn_type_name(t->type), shape,
+               t->nbytes);
         total += t->nbytes;
     }
     printf("\n%" PRIu64 " bytes of tensor data (%.2f MiB)\n", total, (double)total / 1048576.0);
     bn_gguf_close(g);
-    return 0;
+    return cli_finish_stdout("inspect");
 }

@@ -1,54 +1,191 @@
 #include "kld.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-#include "cli.h"
+enum { KLD_HEADER = 20 };
 
-int kld_file_read(const char *path, kld_file *f) {
-    memset(f, 0, sizeof *f);
-    size_t len = 0;
-    char *buf = cli_read_file("perplexity", path, &len);
-    if (!buf) return -1;
-    f->data = (uint8_t *)buf;
-    f->size = len;
-    if (len < 20 || memcmp(buf, "_logits_", 8) != 0) {
-        fprintf(stderr, "%s: not a llama-perplexity log-probability file (magic _logits_)\n", path);
-        goto bad;
+/* Messages go to `err`, or nowhere when it is NULL (the fuzz target). */
+static void report(FILE *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void report(FILE *err, const char *fmt, ...) {
+    if (!err) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(err, fmt, ap);
+    va_end(ap);
+}
+
+/* Validates the 20-byte header; fills the shape and the payload size. */
+static int parse_header(FILE *err, const char *name, const uint8_t *h, kld_file *f,
+                        uint64_t *payload) {
+    if (memcmp(h, "_logits_", 8) != 0) {
+        report(err, "%s: not a llama-perplexity log-probability file (magic _logits_)\n", name);
+        return -1;
     }
-    memcpy(&f->n_ctx, buf + 8, 4);
-    memcpy(&f->n_vocab, buf + 12, 4);
-    memcpy(&f->n_chunk, buf + 16, 4);
+    memcpy(&f->n_ctx, h + 8, 4);
+    memcpy(&f->n_vocab, h + 12, 4);
+    memcpy(&f->n_chunk, h + 16, 4);
     if (f->n_ctx < 4 || f->n_ctx > (1u << 20) || f->n_vocab <= 0 || f->n_vocab > (1 << 24) ||
         f->n_chunk <= 0 || f->n_chunk > (1 << 20)) {
-        fprintf(stderr, "%s: implausible header n_ctx %u, n_vocab %d, n_chunk %d\n", path, f->n_ctx,
-                f->n_vocab, f->n_chunk);
-        goto bad;
+        report(err, "%s: implausible header n_ctx %u, n_vocab %d, n_chunk %d\n", name, f->n_ctx,
+               f->n_vocab, f->n_chunk);
+        return -1;
     }
     f->n_scored = (int32_t)(f->n_ctx - 1 - f->n_ctx / 2);
     f->nv = 2 * ((f->n_vocab + 1) / 2) + 4;
-    size_t tok_bytes = (size_t)f->n_ctx * (size_t)f->n_chunk * 4;
-    size_t rec_bytes = (size_t)f->n_chunk * (size_t)f->n_scored * (size_t)f->nv * 2;
-    if (len != 20 + tok_bytes + rec_bytes) {
-        fprintf(stderr, "%s: size %zu does not match its header (expected %zu bytes)\n", path, len,
-                20 + tok_bytes + rec_bytes);
-        goto bad;
+    /* each factor is at most 2^25, so the products fit in 64 bits */
+    uint64_t tok_bytes = (uint64_t)f->n_ctx * (uint64_t)f->n_chunk * 4;
+    uint64_t rec_bytes = (uint64_t)f->n_chunk * (uint64_t)f->n_scored * (uint64_t)f->nv * 2;
+    *payload = tok_bytes + rec_bytes;
+    if (KLD_HEADER + *payload > KLD_MAX_BYTES || *payload > SIZE_MAX) {
+        report(err,
+               "%s: header n_ctx %u, n_vocab %d, n_chunk %d implies %llu bytes, more than "
+               "the %llu-byte limit\n",
+               name, f->n_ctx, f->n_vocab, f->n_chunk, (unsigned long long)(KLD_HEADER + *payload),
+               (unsigned long long)KLD_MAX_BYTES);
+        return -1;
     }
-    /* the payload starts at byte 20: copy to aligned storage */
-    uint8_t *aligned = malloc(tok_bytes + rec_bytes);
-    if (!aligned) goto bad;
-    memcpy(aligned, buf + 20, tok_bytes + rec_bytes);
-    free(buf);
-    f->data = aligned;
-    f->tokens = (const int32_t *)aligned;
-    f->records = (const uint16_t *)(aligned + tok_bytes);
     return 0;
-bad:
-    free(buf);
-    f->data = NULL;
+}
+
+static int size_mismatch(FILE *err, const char *name, uint64_t size, uint64_t payload) {
+    report(err, "%s: size %llu does not match its header (expected %llu bytes)\n", name,
+           (unsigned long long)size, (unsigned long long)(KLD_HEADER + payload));
     return -1;
+}
+
+/* Token ids against the vocabulary, records' scale and minimum as
+ * llama-perplexity writes them: log p = scale * code + min, so scale >= 0 and
+ * min (the smallest log-probability) <= 0, both finite. */
+static int check_payload(FILE *err, const char *name, const kld_file *f) {
+    for (int32_t c = 0; c < f->n_chunk; c++)
+        for (uint32_t p = 0; p < f->n_ctx; p++) {
+            int32_t t = f->tokens[(size_t)c * f->n_ctx + p];
+            if (t < 0 || t >= f->n_vocab) {
+                report(err,
+                       "%s: chunk %d, position %u: token id %d is outside the vocabulary "
+                       "[0, %d)\n",
+                       name, c, p, t, f->n_vocab);
+                return -1;
+            }
+        }
+    for (int32_t c = 0; c < f->n_chunk; c++)
+        for (int32_t j = 0; j < f->n_scored; j++) {
+            const uint16_t *r = kld_record(f, c, j);
+            float scale, min;
+            memcpy(&scale, r, 4);
+            memcpy(&min, r + 2, 4);
+            const char *bad = !isfinite(scale) ? "scale is not finite"
+                              : scale < 0      ? "scale is negative"
+                              : !isfinite(min) ? "minimum log-probability is not finite"
+                              : min > 1e-3f    ? "minimum log-probability is positive"
+                                               : NULL;
+            if (bad) {
+                report(err,
+                       "%s: chunk %d, scored position %d (token %d): %s (scale %g, "
+                       "minimum %g)\n",
+                       name, c, j, (int)(f->n_ctx / 2) + j, bad, (double)scale, (double)min);
+                return -1;
+            }
+        }
+    return 0;
+}
+
+/* Points the kld_file at a payload it now owns (tokens first, then records:
+ * malloc's alignment suits both). */
+static int adopt_payload(FILE *err, const char *name, kld_file *f, uint8_t *payload) {
+    f->data = payload;
+    f->size = KLD_HEADER + (size_t)f->n_ctx * (size_t)f->n_chunk * 4 +
+              (size_t)f->n_chunk * (size_t)f->n_scored * (size_t)f->nv * 2;
+    f->tokens = (const int32_t *)payload;
+    f->records = (const uint16_t *)(payload + (size_t)f->n_ctx * (size_t)f->n_chunk * 4);
+    if (check_payload(err, name, f) == 0) return 0;
+    kld_file_free(f);
+    return -1;
+}
+
+int kld_file_parse(const char *name, const void *data, size_t size, kld_file *f, FILE *err) {
+    memset(f, 0, sizeof *f);
+    uint64_t payload;
+    if (size < KLD_HEADER) {
+        report(err, "%s: %zu bytes, shorter than the 20-byte header\n", name, size);
+        return -1;
+    }
+    if (parse_header(err, name, data, f, &payload) != 0) return -1;
+    if (size != KLD_HEADER + payload) return size_mismatch(err, name, size, payload);
+    uint8_t *copy = malloc(payload ? (size_t)payload : 1);
+    if (!copy) {
+        report(err, "%s: out of memory (%llu bytes)\n", name, (unsigned long long)payload);
+        return -1;
+    }
+    memcpy(copy, (const uint8_t *)data + KLD_HEADER, (size_t)payload);
+    return adopt_payload(err, name, f, copy);
+}
+
+/* Reads exactly n bytes; returns how many were read (less at end of file),
+ * or -1 with errno. */
+static int64_t read_full(int fd, uint8_t *buf, size_t n) {
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(fd, buf + got, n - got > (1u << 30) ? (1u << 30) : n - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return -1;
+        if (r == 0) break;
+        got += (size_t)r;
+    }
+    return (int64_t)got;
+}
+
+int kld_file_read(const char *path, kld_file *f) {
+    FILE *err = stderr;
+    memset(f, 0, sizeof *f);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        report(err, "%s: cannot open: %s\n", path, strerror(errno));
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    uint8_t header[KLD_HEADER];
+    uint64_t payload = 0;
+    int64_t got = read_full(fd, header, sizeof header);
+    int rc = -1;
+    uint8_t *buf = NULL;
+    if (got < 0)
+        report(err, "%s: cannot read: %s\n", path, strerror(errno));
+    else if (got < KLD_HEADER)
+        report(err, "%s: %lld bytes, shorter than the 20-byte header\n", path, (long long)got);
+    else if (parse_header(err, path, header, f, &payload) != 0) {
+    } else if (S_ISREG(st.st_mode) && (uint64_t)st.st_size != KLD_HEADER + payload)
+        size_mismatch(err, path, (uint64_t)st.st_size, payload); /* before allocating anything */
+    else if (!(buf = malloc(payload ? (size_t)payload : 1)))
+        report(err, "%s: out of memory (%llu bytes)\n", path, (unsigned long long)payload);
+    else if ((got = read_full(fd, buf, (size_t)payload)) < 0)
+        report(err, "%s: cannot read: %s\n", path, strerror(errno));
+    else if ((uint64_t)got < payload)
+        size_mismatch(err, path, KLD_HEADER + (uint64_t)got, payload);
+    else {
+        uint8_t extra;
+        got = read_full(fd, &extra, 1); /* a pipe or device: must end here */
+        if (got != 0)
+            size_mismatch(err, path, KLD_HEADER + payload + 1, payload);
+        else
+            rc = 0;
+    }
+    close(fd);
+    if (rc != 0) {
+        free(buf);
+        memset(f, 0, sizeof *f);
+        return -1;
+    }
+    return adopt_payload(err, path, f, buf);
 }
 
 void kld_file_free(kld_file *f) {

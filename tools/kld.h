@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef struct kld_file {
     uint8_t *data;
@@ -24,8 +25,18 @@ typedef struct kld_file {
     int32_t nv;
 } kld_file;
 
-/* Reads and validates the file; on error prints to stderr and returns -1. */
+/* The largest base file read: 64 GiB (the header says how large the file
+ * must be; it is checked against the file before anything is allocated). */
+#define KLD_MAX_BYTES ((uint64_t)64 << 30)
+
+/* Reads and validates the file: the header, the size it implies, every token
+ * id (in [0, n_vocab)) and every record's scale (finite, >= 0) and minimum
+ * log-probability (finite, <= 0). On error prints "PATH: what, where, value"
+ * to stderr and returns -1 (f then holds nothing to free). */
 int kld_file_read(const char *path, kld_file *f);
+/* The same from memory (copied; `name` is used in the messages, which go to
+ * `err`, or nowhere when it is NULL). */
+int kld_file_parse(const char *name, const void *data, size_t size, kld_file *f, FILE *err);
 void kld_file_free(kld_file *f);
 const uint16_t *kld_record(const kld_file *f, int chunk, int pos);
 

@@ -249,12 +249,24 @@ static float dot_f32_neon(const float *a, const float *b, int64_t n) {
     return sum;
 }
 
+static void scale_i32_neon(const int32_t *raw, int64_t n, float sum_q, float s_x, float s_w,
+                           float *y) {
+    const float32x4_t vq = vdupq_n_f32(sum_q), vx = vdupq_n_f32(s_x), vw = vdupq_n_f32(s_w);
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const float32x4_t r = vcvtq_f32_s32(vld1q_s32(raw + i));
+        vst1q_f32(y + i, vmulq_f32(vdivq_f32(vsubq_f32(r, vq), vx), vw));
+    }
+    bn_scale_i32_ref(raw + i, n - i, sum_q, s_x, s_w, y + i);
+}
+
 const bn_kernels bn_kernels_neon = {
     .isa = "neon",
     .quantize_i8 = quantize_i8_neon,
     .i2s_gemv = i2s_gemv_neon,
     .i2s_gemm = i2s_gemm_neon,
     .u8_gemv = bn_u8_gemv_ref, /* no NEON version yet */
+    .scale_i32 = scale_i32_neon,
     .f32_to_f16 = bn_f32_to_f16_ref,
     .dot_f16 = dot_f16_neon,
     .dot_f16_f32 = dot_f16_f32_neon,

@@ -20,8 +20,8 @@ void bn_i2s_gemv_ref(const uint8_t *w, int64_t K, int64_t n_rows, const int8_t *
     for (int64_t r = 0; r < n_rows; r++) out[r] = bn_i2s_dot_ref(w + r * (K / 4), q, K);
 }
 
-void bn_i2s_gemm_ref(const uint8_t *w, int64_t K, int64_t n_rows, const int8_t *q,
-                     int64_t q_stride, int64_t n_tok, int32_t *out, int64_t out_stride) {
+void bn_i2s_gemm_ref(const uint8_t *w, int64_t K, int64_t n_rows, const int8_t *q, int64_t q_stride,
+                     int64_t n_tok, int32_t *out, int64_t out_stride) {
     for (int64_t t = 0; t < n_tok; t++)
         for (int64_t r = 0; r < n_rows; r++)
             out[t * out_stride + r] = bn_i2s_dot_ref(w + r * (K / 4), q + t * q_stride, K);
@@ -33,4 +33,8 @@ void bn_u8_gemv_ref(const uint8_t *w, int64_t K, int64_t n_rows, const int8_t *q
         for (int64_t k = 0; k < K; k++) sum += (int32_t)w[r * K + k] * q[k];
         out[r] = sum;
     }
+}
+
+void bn_scale_i32_ref(const int32_t *raw, int64_t n, float sum_q, float s_x, float s_w, float *y) {
+    for (int64_t r = 0; r < n; r++) y[r] = ((float)raw[r] - sum_q) / s_x * s_w;
 }

@@ -11,6 +11,7 @@ void bn_i2s_gemv_ref(const uint8_t *w, int64_t K, int64_t n_rows, const int8_t *
 void bn_i2s_gemm_ref(const uint8_t *w, int64_t K, int64_t n_rows, const int8_t *q,
                      int64_t q_stride, int64_t n_tok, int32_t *out, int64_t out_stride);
 void bn_u8_gemv_ref(const uint8_t *w, int64_t K, int64_t n_rows, const int8_t *q, int32_t *out);
+void bn_scale_i32_ref(const int32_t *raw, int64_t n, float sum_q, float s_x, float s_w, float *y);
 void bn_f32_to_f16_ref(const float *x, uint16_t *y, int64_t n);
 float bn_dot_f16_ref(const uint16_t *a, const uint16_t *b, int64_t n);
 float bn_dot_f16_f32_ref(const uint16_t *a, const float *b, int64_t n);

@@ -398,12 +398,24 @@ void bn_f32_to_f16_f16c(const float *x, uint16_t *y, int64_t n) {
     bn_f32_to_f16_ref(x + i, y + i, n - i);
 }
 
+static void scale_i32_avx2(const int32_t *raw, int64_t n, float sum_q, float s_x, float s_w,
+                           float *y) {
+    const __m256 vq = _mm256_set1_ps(sum_q), vx = _mm256_set1_ps(s_x), vw = _mm256_set1_ps(s_w);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 r = _mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)(raw + i)));
+        _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_div_ps(_mm256_sub_ps(r, vq), vx), vw));
+    }
+    bn_scale_i32_ref(raw + i, n - i, sum_q, s_x, s_w, y + i);
+}
+
 const bn_kernels bn_kernels_avx2 = {
     .isa = "avx2",
     .quantize_i8 = quantize_i8_avx2,
     .i2s_gemv = i2s_gemv_avx2,
     .i2s_gemm = i2s_gemm_avx2,
     .u8_gemv = u8_gemv_avx2,
+    .scale_i32 = scale_i32_avx2,
     .f32_to_f16 = bn_f32_to_f16_f16c,
     .dot_f16 = dot_f16_avx2,
     .dot_f16_f32 = dot_f16_f32_avx2,

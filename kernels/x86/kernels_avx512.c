@@ -394,12 +394,23 @@ static float dot_f32_avx512(const float *a, const float *b, int64_t n) {
     return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
 }
 
+static void scale_i32_avx512(const int32_t *raw, int64_t n, float sum_q, float s_x, float s_w,
+                             float *y) {
+    const __m512 vq = _mm512_set1_ps(sum_q), vx = _mm512_set1_ps(s_x), vw = _mm512_set1_ps(s_w);
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : tail_mask16(n - i);
+        const __m512 r = _mm512_cvtepi32_ps(_mm512_maskz_loadu_epi32(m, raw + i));
+        _mm512_mask_storeu_ps(y + i, m, _mm512_mul_ps(_mm512_div_ps(_mm512_sub_ps(r, vq), vx), vw));
+    }
+}
+
 const bn_kernels bn_kernels_avx512 = {
     .isa = "avx512",
     .quantize_i8 = quantize_i8_avx512,
     .i2s_gemv = i2s_gemv_avx512,
     .i2s_gemm = i2s_gemm_avx512,
     .u8_gemv = u8_gemv_avx512,
+    .scale_i32 = scale_i32_avx512,
     .f32_to_f16 = bn_f32_to_f16_f16c, /* 8-wide F16C is already the width of the data path */
     .dot_f16 = dot_f16_avx512,
     .dot_f16_f32 = dot_f16_f32_avx512,

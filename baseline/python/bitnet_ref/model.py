@@ -95,12 +95,12 @@ class Linear:
                     x = nm.round_bf16(x)
             N = self.shape[0]
             if self.weight.size * np.dtype(dt).itemsize <= _DENSE_CACHE_BYTES:
-                y = x @ self._dense(dt).T
+                y = nm.matmul(x, self._dense(dt).T)
             else:
                 y = np.empty((x.shape[0], N), dtype=dt)
                 for r0 in range(0, N, _DENSE_BLOCK_ROWS):
                     r1 = min(N, r0 + _DENSE_BLOCK_ROWS)
-                    y[:, r0:r1] = x @ self._dense(dt, r0, r1).T
+                    y[:, r0:r1] = nm.matmul(x, self._dense(dt, r0, r1).T)
         if self.bias is not None:
             y = y + self.bias.astype(dt)[None, :]
         if self.scale_mult is not None:
@@ -406,7 +406,7 @@ class Session:
             scale = np.float32(1.0) / np.sqrt(np.float32(hp.head_dim))
         else:
             scale = 1.0 / math.sqrt(hp.head_dim)
-        scores = (qh @ K.transpose(0, 2, 1)) * dt(scale)                  # (H, T, S)
+        scores = nm.matmul(qh, K.transpose(0, 2, 1)) * dt(scale)                 # (H, T, S)
         # causal mask: query at position pos0+i sees cached positions j <= pos0+i
         qpos = pos0 + np.arange(T)[:, None]                               # (T, 1)
         kpos = np.arange(S)[None, :]                                      # (1, S)
@@ -414,7 +414,7 @@ class Session:
         p = nm.softmax_rows(scores, mode)                                 # (H, T, S)
         if mode == nm.COMPAT and not sgemm:
             p = nm.round_f16(p)          # probabilities rounded to F16 before .V
-        o = p @ V                                                         # (H, T, d)
+        o = nm.matmul(p, V)                                               # (H, T, d)
         return o.transpose(1, 0, 2).reshape(T, hp.n_head * hp.head_dim).astype(dt)
 
     def forward(self, tokens) -> np.ndarray:

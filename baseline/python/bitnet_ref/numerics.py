@@ -36,6 +36,17 @@ def f32_fn(fn, x: np.ndarray) -> np.ndarray:
     return fn(np.asarray(x, dtype=np.float32).astype(np.float64)).astype(np.float32)
 
 
+def matmul(a, b) -> np.ndarray:
+    """a @ b whose result does not depend on the CPU: float32 operands are multiplied and
+    summed in float64 and the result rounded once to float32.  A float32 BLAS product
+    does not have that property: OpenBLAS picks its kernel by CPU, and FMA kernels
+    (Haswell, Zen, SkylakeX) round differently from the others, which moved the
+    reference's KLD against bitnet.cpp from 1.0e-4 to 1.7e-4 between two machines."""
+    if a.dtype == np.float32 or b.dtype == np.float32:
+        return (a.astype(np.float64) @ b.astype(np.float64)).astype(np.float32)
+    return a @ b
+
+
 def round_f16(x: np.ndarray) -> np.ndarray:
     """Round float32 values to the nearest float16 (ties to even), returned as float32."""
     return np.asarray(x, dtype=np.float32).astype(np.float16).astype(np.float32)

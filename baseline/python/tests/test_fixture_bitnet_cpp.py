@@ -55,7 +55,7 @@ def test_kld_against_bitnet_cpp(fixture_dir, mode):
     assert kl.mean() <= 0.01
     assert agree.mean() >= 0.90
     if mode == nm.COMPAT:
-        # measured: mean 1.0e-4, median 9e-6 (the 16-bit storage floor), top-1 99.5%
+        # measured: mean 7.6e-5 (1.0e-4 before float32 products were summed in float64), top-1 99.5%
         assert kl.mean() <= 1e-3
         assert np.median(kl) <= 1e-4
         assert agree.mean() >= 0.98

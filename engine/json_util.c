@@ -1,0 +1,157 @@
+#include "json_util.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "strmap.h"
+#include "utf8.h"
+
+enum { DEFAULT_MAX_DEPTH = 64 };
+
+/* Line and column (1-based) of byte offset `at`, for messages. */
+static void where(const char *text, size_t at, char *buf, size_t size) {
+    size_t line = 1, col = 1;
+    for (size_t i = 0; i < at; i++) {
+        if (text[i] == '\n') {
+            line++;
+            col = 1;
+        } else {
+            col++;
+        }
+    }
+    snprintf(buf, size, "line %zu, column %zu (byte %zu)", line, col, at);
+}
+
+/* One pass over the raw text: nesting of [ and { outside strings beyond
+ * max_depth, or a \u0000 escape in a string (cJSON would end the string
+ * there, so "a\u0000b" would read as "a"). */
+typedef enum scan_result { SCAN_OK, SCAN_TOO_DEEP, SCAN_NUL_ESCAPE } scan_result;
+
+static scan_result scan(const char *text, size_t len, int max_depth, size_t *at) {
+    int depth = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < len; i++) {
+        const char c = text[i];
+        if (in_string) {
+            if (c == '\\') {
+                if (i + 5 < len && text[i + 1] == 'u' && !memcmp(text + i + 2, "0000", 4)) {
+                    *at = i;
+                    return SCAN_NUL_ESCAPE;
+                }
+                i++;
+            } else if (c == '"') {
+                in_string = false;
+            }
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > max_depth) {
+                *at = i;
+                return SCAN_TOO_DEEP;
+            }
+        } else if (c == ']' || c == '}') {
+            depth--;
+        }
+    }
+    return SCAN_OK;
+}
+
+/* The first repeated key of any object, or NULL. */
+static const cJSON *repeated_key(const cJSON *node) {
+    for (; node; node = node->next) {
+        if (cJSON_IsObject(node) && node->child) {
+            size_t n = 0;
+            for (const cJSON *c = node->child; c; c = c->next) n++;
+            bn_strmap seen;
+            if (n > 1 && bn_strmap_init(&seen, n) == 0) {
+                const cJSON *dup = NULL;
+                for (const cJSON *c = node->child; c && !dup; c = c->next)
+                    if (c->string &&
+                        bn_strmap_put(&seen, c->string, strlen(c->string), 0, NULL) == 0)
+                        dup = c;
+                bn_strmap_free(&seen);
+                if (dup) return dup;
+            }
+        }
+        if (node->child) {
+            const cJSON *dup = repeated_key(node->child);
+            if (dup) return dup;
+        }
+    }
+    return NULL;
+}
+
+cJSON *bn_json_parse(const char *text, size_t len, const bn_json_limits *lim, char *err,
+                     size_t err_size) {
+    const size_t max_bytes = lim ? lim->max_bytes : 0;
+    const int max_depth = lim && lim->max_depth > 0 ? lim->max_depth : DEFAULT_MAX_DEPTH;
+    char pos[96];
+    if (max_bytes && len > max_bytes) {
+        snprintf(err, err_size, "%zu bytes is more than the limit of %zu", len, max_bytes);
+        return NULL;
+    }
+    const char *nul = memchr(text, '\0', len);
+    if (nul) {
+        where(text, (size_t)(nul - text), pos, sizeof pos);
+        snprintf(err, err_size, "%s: NUL byte", pos);
+        return NULL;
+    }
+    if (len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3)) {
+        snprintf(err, err_size, "byte 0: a byte-order mark (JSON text must not start with one)");
+        return NULL;
+    }
+    size_t bad = 0;
+    if (!bn_utf8_valid(text, len, &bad)) {
+        where(text, bad, pos, sizeof pos);
+        snprintf(err, err_size, "%s: invalid UTF-8 (byte 0x%02X)", pos, (unsigned char)text[bad]);
+        return NULL;
+    }
+    const scan_result problem = scan(text, len, max_depth, &bad);
+    if (problem != SCAN_OK) {
+        where(text, bad, pos, sizeof pos);
+        if (problem == SCAN_TOO_DEEP)
+            snprintf(err, err_size, "%s: nesting deeper than %d levels", pos, max_depth);
+        else
+            snprintf(err, err_size, "%s: a \\u0000 escape (NUL) in a string", pos);
+        return NULL;
+    }
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, false);
+    if (!root) {
+        /* `end` is this call's own error position (cJSON_GetErrorPtr is global) */
+        size_t at = end && end >= text && end <= text + len ? (size_t)(end - text) : 0;
+        where(text, at, pos, sizeof pos);
+        /* cJSON reports an error past the end at the last byte: say both */
+        snprintf(err, err_size, "%s: not valid JSON here%s", pos,
+                 at + 1 >= len ? " (the end of the text: is it truncated?)" : "");
+        return NULL;
+    }
+    size_t at = end ? (size_t)(end - text) : len;
+    while (at < len &&
+           (text[at] == ' ' || text[at] == '\t' || text[at] == '\n' || text[at] == '\r'))
+        at++;
+    if (at < len) {
+        where(text, at, pos, sizeof pos);
+        snprintf(err, err_size, "%s: unexpected text after the JSON value", pos);
+        cJSON_Delete(root);
+        return NULL;
+    }
+    const cJSON *dup = repeated_key(root);
+    if (dup) {
+        snprintf(err, err_size, "key \"%.64s\" appears twice in one object", dup->string);
+        cJSON_Delete(root);
+        return NULL;
+    }
+    return root;
+}
+
+bool bn_json_int(const cJSON *item, int64_t min, int64_t max, int64_t *out) {
+    if (!cJSON_IsNumber(item)) return false;
+    const double d = item->valuedouble;
+    /* 2^53: from there on a double no longer holds every integer */
+    if (!isfinite(d) || d != floor(d) || fabs(d) >= 9007199254740992.0) return false;
+    if (d < (double)min || d > (double)max) return false;
+    *out = (int64_t)d;
+    return true;
+}

@@ -1,0 +1,50 @@
+/* A cursor over one subcommand's argv for the parse-only step: every parser
+ * reads its flags through it, records the first error as text instead of
+ * printing it, and never opens files or allocates, so any argv can be
+ * parsed (and fuzzed) without running anything. */
+#ifndef BN_CLI_ARGS_H
+#define BN_CLI_ARGS_H
+
+#include <stdbool.h>
+
+#include "cli.h"
+
+typedef enum cli_parse_status {
+    CLI_PARSED = 0,  /* run the command */
+    CLI_PARSE_HELP,  /* -h/--help: print the usage, exit 0 */
+    CLI_PARSE_ERROR, /* usage error in args->error: exit CLI_USAGE */
+} cli_parse_status;
+
+typedef struct cli_args {
+    int argc;
+    char **argv;
+    int i;            /* index of the flag being parsed */
+    const char *flag; /* argv[i] */
+    char error[320];  /* "FLAG: what is wrong", without the "bitnet CMD: " prefix */
+} cli_args;
+
+void cli_args_init(cli_args *a, int argc, char **argv);
+/* Advances to the next flag (argv[1] first); false at the end. */
+bool cli_args_next(cli_args *a);
+bool cli_args_is(const cli_args *a, const char *short_name, const char *long_name);
+/* Records an error (printf-style) and returns false. */
+bool cli_args_fail(cli_args *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The flag's value (the next argument); false with "FLAG needs a value". */
+bool cli_args_value(cli_args *a, const char **out);
+bool cli_args_int(cli_args *a, long long min, long long max, long long *out);
+bool cli_args_float(cli_args *a, double min, double max, double *out);
+/* The value as one of `names` (NULL-terminated); *out is its index. */
+bool cli_args_choice(cli_args *a, const char *const *names, int *out);
+/* A comma-separated integer list of at most `cap` items (appended after the
+ * *n already there, so a repeated flag adds to the list). */
+bool cli_args_int_list(cli_args *a, long long min, long long max, long long *vals, int cap, int *n);
+/* --no-mmap, --mlock, --check-tensors, -v/--verbose: true when the flag was
+ * one of them. */
+bool cli_args_model_flag(cli_args *a, cli_model_opts *m);
+/* "unknown option 'X'" */
+cli_parse_status cli_args_unknown(cli_args *a);
+
+/* Prints "bitnet CMD: ERROR" to stderr. */
+void cli_args_report(const char *cmd, const cli_args *a);
+
+#endif
