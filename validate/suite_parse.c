@@ -33,13 +33,16 @@ static bool fail(sctx *c, const char *where, const char *fmt, ...) {
     return false;
 }
 
-/* A key path: parent.key, or parent[i]. */
+/* A key path: parent.key, or parent[i]. Paths are at most a few levels of
+ * known keys and tolerance names (<= 63 bytes), so a cut one is unusual, and
+ * still names the place. */
 static void key_path(char *out, size_t size, const char *parent, const char *key) {
-    snprintf(out, size, "%s%s%s", parent, parent[0] ? "." : "", key);
+    if (snprintf(out, size, "%s%s%s", parent, parent[0] ? "." : "", key) >= (int)size)
+        out[size - 1] = '\0';
 }
 
 static void index_path(char *out, size_t size, const char *parent, int i) {
-    snprintf(out, size, "%s[%d]", parent, i);
+    if (snprintf(out, size, "%s[%d]", parent, i) >= (int)size) out[size - 1] = '\0';
 }
 
 /* A value as a message shows it: numbers as written, strings quoted and cut,
@@ -588,6 +591,8 @@ bool suite_parse(const char *text, size_t len, const char *path, vsuite *s, verr
     memset(s, 0, sizeof *s);
     snprintf(s->path, sizeof s->path, "%s", path);
     sctx ctx = {.file = path, .e = e}, *c = &ctx;
+    if (len > BV_SUITE_MAX_BYTES)
+        return fail(c, "", "larger than %u bytes (the limit for a suite)", BV_SUITE_MAX_BYTES);
     cJSON *root = parse_json(c, text, len);
     if (!root) return false;
     bool ok = false;
