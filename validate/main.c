@@ -304,7 +304,10 @@ int main(int argc, char **argv) {
     if (o.quick) {
         for (int i = 0; i < suite.n_fixtures; i++) {
             vfixture *f = &suite.fixtures[i];
-            if (f->n_prompts > 2) f->n_prompts = 2;
+            while (f->n_prompts > 2) { /* freed, not just forgotten */
+                free(f->prompts[--f->n_prompts]);
+                f->prompts[f->n_prompts] = NULL;
+            }
         }
     }
     if (!make_libs(&r, o.isa, o.exact)) goto done;
