@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "atomic_file.h"
 #include "report.h"
 #include "vutil.h"
 
@@ -34,13 +35,12 @@ bool report_history_append(const cJSON *root, const char *path) {
     size_t old_len = 0;
     char *old = vu_file_exists(path) ? vu_read_file(path, &old_len) : NULL;
     bool ok = old || !vu_file_exists(path);
-    char tmp[4300];
-    FILE *f = ok ? vu_atomic_open(path, tmp, sizeof tmp) : NULL;
-    if (f) {
-        if (old_len) fwrite(old, 1, old_len, f);
-        if (old_len && old[old_len - 1] != '\n') fputc('\n', f);
-        fprintf(f, "%s\n", line);
-        ok = vu_atomic_commit(f, tmp, path);
+    bn_atomic_file af;
+    if (ok && bn_atomic_open(&af, path) == BITNET_OK) {
+        if (old_len) fwrite(old, 1, old_len, af.f);
+        if (old_len && old[old_len - 1] != '\n') fputc('\n', af.f);
+        fprintf(af.f, "%s\n", line);
+        ok = bn_atomic_close(&af, true) == BITNET_OK;
     } else {
         ok = false;
     }

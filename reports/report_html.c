@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "atomic_file.h"
 #include "report.h"
 #include "vutil.h"
 
@@ -40,9 +41,9 @@ static void inline_svg(FILE *f, const char *dir, const char *name) {
 }
 
 bool report_write_html(const cJSON *root, const char *dir, const char *path) {
-    char tmp[4300];
-    FILE *f = vu_atomic_open(path, tmp, sizeof tmp);
-    if (!f) return false;
+    bn_atomic_file af; /* renamed into place when complete */
+    if (bn_atomic_open(&af, path) != BITNET_OK) return false;
+    FILE *f = af.f;
     const cJSON *sum = cJSON_GetObjectItem(root, "summary");
     const cJSON *mach = cJSON_GetObjectItem(root, "machine");
     const cJSON *build = cJSON_GetObjectItem(root, "build");
@@ -169,5 +170,5 @@ bool report_write_html(const cJSON *root, const char *dir, const char *path) {
         fputs("\n", f);
     }
     fputs("</body></html>\n", f);
-    return vu_atomic_commit(f, tmp, path);
+    return bn_atomic_close(&af, true) == BITNET_OK;
 }

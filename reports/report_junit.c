@@ -3,15 +3,16 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "atomic_file.h"
 #include "report.h"
 #include "vutil.h"
 
 static void xml(FILE *f, const char *s) { rj_xml(f, s); }
 
 bool report_write_junit(const cJSON *root, const char *path) {
-    char tmp[4300];
-    FILE *f = vu_atomic_open(path, tmp, sizeof tmp);
-    if (!f) return false;
+    bn_atomic_file af; /* renamed into place when complete */
+    if (bn_atomic_open(&af, path) != BITNET_OK) return false;
+    FILE *f = af.f;
     const cJSON *checks = cJSON_GetObjectItem(root, "checks");
     const cJSON *sum = cJSON_GetObjectItem(root, "summary");
     fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
@@ -70,5 +71,5 @@ bool report_write_junit(const cJSON *root, const char *path) {
         fprintf(f, "  </testsuite>\n");
     }
     fprintf(f, "</testsuites>\n");
-    return vu_atomic_commit(f, tmp, path);
+    return bn_atomic_close(&af, true) == BITNET_OK;
 }

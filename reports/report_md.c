@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "atomic_file.h"
 #include "report.h"
 #include "vutil.h"
 
@@ -38,9 +39,9 @@ static double primary_median(const cJSON *entries, const cJSON *e) {
 }
 
 bool report_write_md(const cJSON *root, const char *path) {
-    char tmp[4300];
-    FILE *f = vu_atomic_open(path, tmp, sizeof tmp);
-    if (!f) return false;
+    bn_atomic_file af; /* renamed into place when complete */
+    if (bn_atomic_open(&af, path) != BITNET_OK) return false;
+    FILE *f = af.f;
     const cJSON *sum = cJSON_GetObjectItem(root, "summary");
     const cJSON *mach = cJSON_GetObjectItem(root, "machine");
     const cJSON *build = cJSON_GetObjectItem(root, "build");
@@ -199,5 +200,5 @@ bool report_write_md(const cJSON *root, const char *path) {
                     rj_str(it, "svg"), rj_str(it, "svg"));
         }
     }
-    return vu_atomic_commit(f, tmp, path);
+    return bn_atomic_close(&af, true) == BITNET_OK;
 }

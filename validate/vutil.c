@@ -1,9 +1,9 @@
 #include "vutil.h"
 
+#include "atomic_file.h"
 #include "cli.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,39 +75,11 @@ char *vu_read_file_max(const char *path, size_t max, size_t *len, verr *e) {
     return buf;
 }
 
-FILE *vu_atomic_open(const char *path, char *tmp, size_t tmp_size) {
-    if (snprintf(tmp, tmp_size, "%s.tmp.%d", path, (int)getpid()) >= (int)tmp_size) return NULL;
-    /* O_EXCL: never write through a file or link someone put at that name */
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
-    if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
-    if (fd < 0) return NULL;
-    FILE *f = fdopen(fd, "wb");
-    if (!f) {
-        close(fd);
-        unlink(tmp);
-    }
-    return f;
-}
-
-bool vu_atomic_commit(FILE *f, const char *tmp, const char *path) {
-    bool ok = !ferror(f);
-    ok = (fclose(f) == 0) && ok;
-    if (ok) ok = rename(tmp, path) == 0;
-    if (!ok) unlink(tmp);
-    return ok;
-}
-
 bool vu_write_file(const char *path, const char *data, size_t len) {
-    char tmp[4200];
-    FILE *f = vu_atomic_open(path, tmp, sizeof tmp);
-    if (!f) return false;
-    if (fwrite(data, 1, len, f) != len) {
-        fclose(f);
-        unlink(tmp);
-        return false;
-    }
-    return vu_atomic_commit(f, tmp, path);
+    bn_atomic_file af;
+    if (bn_atomic_open(&af, path) != BITNET_OK) return false;
+    bool ok = fwrite(data, 1, len, af.f) == len;
+    return bn_atomic_close(&af, ok) == BITNET_OK && ok;
 }
 
 size_t vu_utf8_seq(const unsigned char *s, size_t n) {
@@ -161,15 +133,15 @@ bool vu_dir_writable(const char *dir, verr *e) {
         verr_set(e, "%s: exists and is not a directory", dir);
         return false;
     }
-    char probe[4200], tmp[4300];
+    /* a temporary file beside a name that is never renamed into place */
+    char probe[4200];
     snprintf(probe, sizeof probe, "%s/.bitnet-validate-probe", dir);
-    FILE *f = vu_atomic_open(probe, tmp, sizeof tmp);
-    if (!f) {
+    bn_atomic_file af;
+    if (bn_atomic_open(&af, probe) != BITNET_OK) {
         verr_set(e, "%s: cannot create files there: %s", dir, strerror(errno));
         return false;
     }
-    fclose(f);
-    unlink(tmp);
+    bn_atomic_close(&af, false);
     return true;
 }
 

@@ -21,14 +21,10 @@ char *vu_read_file(const char *path, size_t *len); /* NUL-terminated; NULL on er
 /* Like vu_read_file, but refuses a file (or a pipe, or /dev/zero) longer than
  * max bytes without reading past max + 1; the message names the path and why. */
 char *vu_read_file_max(const char *path, size_t max, size_t *len, verr *e);
-/* Writes to a temporary name in the same directory, then renames: a failure
- * leaves the old file (or nothing), never a half-written one. */
+/* Writes to a temporary name in the same directory, then renames
+ * (engine/atomic_file.c): a failure leaves the old file (or nothing), never a
+ * half-written one. */
 bool vu_write_file(const char *path, const char *data, size_t len);
-/* The same for writers that print: vu_atomic_open gives a stream on a
- * temporary file (its name in tmp); vu_atomic_commit closes it and renames it
- * to path when every write succeeded, else removes it. */
-FILE *vu_atomic_open(const char *path, char *tmp, size_t tmp_size);
-bool vu_atomic_commit(FILE *f, const char *tmp, const char *path);
 /* Length (1-4) of the well-formed UTF-8 sequence at s (n bytes available), or
  * 0 when it is not one (stray continuation, overlong, surrogate, > U+10FFFF). */
 size_t vu_utf8_seq(const unsigned char *s, size_t n);
