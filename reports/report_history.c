@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "atomic_file.h"
 #include "report.h"
+#include "vutil.h"
 
 bool report_history_append(const cJSON *root, const char *path) {
     cJSON *h = cJSON_CreateObject();
@@ -25,12 +27,24 @@ bool report_history_append(const cJSON *root, const char *path) {
         cJSON_AddNumberToObject(o, "median_ts", rj_num(e, "median_ts"));
         cJSON_AddItemToArray(sp, o);
     }
-    char *line = cJSON_PrintUnformatted(h);
+    char *line = rj_sanitize(h) ? cJSON_PrintUnformatted(h) : NULL;
     cJSON_Delete(h);
     if (!line) return false;
-    FILE *f = fopen(path, "a");
-    bool ok = f && fprintf(f, "%s\n", line) > 0;
-    if (f) ok = (fclose(f) == 0) && ok;
+    /* the old lines and the new one under a temporary name, then renamed:
+     * a failed write never leaves a history with a half line */
+    size_t old_len = 0;
+    char *old = vu_file_exists(path) ? vu_read_file(path, &old_len) : NULL;
+    bool ok = old || !vu_file_exists(path);
+    bn_atomic_file af;
+    if (ok && bn_atomic_open(&af, path) == BITNET_OK) {
+        if (old_len) fwrite(old, 1, old_len, af.f);
+        if (old_len && old[old_len - 1] != '\n') fputc('\n', af.f);
+        fprintf(af.f, "%s\n", line);
+        ok = bn_atomic_close(&af, true) == BITNET_OK;
+    } else {
+        ok = false;
+    }
+    free(old);
     free(line);
     return ok;
 }

@@ -5,23 +5,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "atomic_file.h"
 #include "report.h"
 #include "vutil.h"
 
-static void h(FILE *f, const char *s) {
-    for (; *s; s++) {
-        switch (*s) {
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '"': fputs("&quot;", f); break;
-        default: fputc(*s, f);
-        }
-    }
+static void h(FILE *f, const char *s) { rj_html(f, s); }
+
+static void status_cell(FILE *f, const char *st) {
+    fputs("<td class=\"", f);
+    h(f, st);
+    fputs("\">", f);
+    h(f, st);
+    fputs("</td>", f);
 }
 
-
-static void status_cell(FILE *f, const char *st) { fprintf(f, "<td class=\"%s\">%s</td>", st, st); }
+/* "<td>a</td><td>b</td>..." for the named members of o. */
+static void cells(FILE *f, const cJSON *o, const char *const *keys, int n) {
+    for (int i = 0; i < n; i++) {
+        fputs("<td>", f);
+        h(f, rj_str(o, keys[i]));
+        fputs("</td>", f);
+    }
+}
 
 /* Inline an SVG file: drop the XML prolog and DOCTYPE, which are not allowed
  * inside HTML. */
@@ -36,12 +41,15 @@ static void inline_svg(FILE *f, const char *dir, const char *name) {
 }
 
 bool report_write_html(const cJSON *root, const char *dir, const char *path) {
-    FILE *f = fopen(path, "w");
-    if (!f) return false;
+    bn_atomic_file af; /* renamed into place when complete */
+    if (bn_atomic_open(&af, path) != BITNET_OK) return false;
+    FILE *f = af.f;
     const cJSON *sum = cJSON_GetObjectItem(root, "summary");
     const cJSON *mach = cJSON_GetObjectItem(root, "machine");
     const cJSON *build = cJSON_GetObjectItem(root, "build");
     const char *result = rj_str(sum, "result");
+    /* the result is one of pass, fail, error: it doubles as a CSS class */
+    if (strcmp(result, "pass") && strcmp(result, "fail")) result = "error";
     fprintf(f,
             "<!DOCTYPE html>\n<html lang=\"en\"><head><meta "
             "charset=\"utf-8\"><title>bitnet-validate: %s</title>\n"
@@ -58,7 +66,9 @@ bool report_write_html(const cJSON *root, const char *dir, const char *path) {
             rj_num(sum, "pass"), rj_num(sum, "fail"), rj_num(sum, "skipped"), rj_num(sum, "error"),
             rj_num(sum, "exit_code"));
     h(f, rj_str(cJSON_GetObjectItem(root, "suite"), "name"));
-    fprintf(f, "</code>, %s.</p>\n<ul><li>Machine: ", rj_str(root, "created"));
+    fputs("</code>, ", f);
+    h(f, rj_str(root, "created"));
+    fputs(".</p>\n<ul><li>Machine: ", f);
     h(f, rj_str(mach, "cpu"));
     fprintf(f, ", %g CPUs, governor ", rj_num(mach, "online_cpus"));
     h(f, rj_str(mach, "governor"));
@@ -69,13 +79,16 @@ bool report_write_html(const cJSON *root, const char *dir, const char *path) {
     fputs("</li></ul>\n", f);
 
     const cJSON *it;
+    static const char *const fir[] = {"fixture", "impl", "reference"};
     fputs("<h2>Implementations</h2><table><tr><th>implementation</th><th>status</th><th>details</"
           "th></tr>\n",
           f);
     cJSON_ArrayForEach(it, cJSON_GetObjectItem(root, "implementations")) {
         fputs("<tr><td>", f);
         h(f, rj_str(it, "name"));
-        fprintf(f, "</td><td>%s</td><td>", rj_str(it, "status"));
+        fputs("</td><td>", f);
+        h(f, rj_str(it, "status"));
+        fputs("</td><td>", f);
         h(f, rj_str(it, "status")[0] == 'a' ? rj_str(it, "version") : rj_str(it, "reason"));
         fputs("</td></tr>\n", f);
     }
@@ -102,8 +115,9 @@ bool report_write_html(const cJSON *root, const char *dir, const char *path) {
     cJSON_ArrayForEach(it, cJSON_GetObjectItem(root, "checks")) {
         const cJSON *m = cJSON_GetObjectItem(it, "metrics");
         if (strcmp(rj_str(it, "kind"), "logits") || !m) continue;
-        fprintf(f, "<tr><td>%s</td><td>%s</td><td>%s</td><td>", rj_str(it, "fixture"),
-                rj_str(it, "impl"), rj_str(it, "reference"));
+        fputs("<tr>", f);
+        cells(f, it, fir, 3);
+        fputs("<td>", f);
         rj_logit_cells(f, m, "</td><td>");
         fputs("</td>", f);
         status_cell(f, rj_str(it, "status"));
@@ -116,9 +130,10 @@ bool report_write_html(const cJSON *root, const char *dir, const char *path) {
     cJSON_ArrayForEach(it, cJSON_GetObjectItem(root, "checks")) {
         const cJSON *m = cJSON_GetObjectItem(it, "metrics");
         if (strcmp(rj_str(it, "kind"), "greedy") || !m) continue;
-        fprintf(f, "<tr><td>%s</td><td>%s</td><td>%s</td><td>%g</td><td>%g</td><td>%g</td>",
-                rj_str(it, "fixture"), rj_str(it, "impl"), rj_str(it, "reference"),
-                rj_num(m, "identical"), rj_num(m, "near_tie"), rj_num(m, "diverged"));
+        fputs("<tr>", f);
+        cells(f, it, fir, 3);
+        fprintf(f, "<td>%g</td><td>%g</td><td>%g</td>", rj_num(m, "identical"),
+                rj_num(m, "near_tie"), rj_num(m, "diverged"));
         status_cell(f, rj_str(it, "status"));
         fputs("</tr>\n", f);
     }
@@ -132,12 +147,11 @@ bool report_write_html(const cJSON *root, const char *dir, const char *path) {
             rj_num(speed, "reps"), rj_num(speed, "threads"), rj_num(speed, "read_bandwidth_gbs"));
     cJSON_ArrayForEach(it, cJSON_GetObjectItem(speed, "entries")) {
         if (!strcmp(rj_str(it, "impl"), "libbitnet")) continue;
-        fprintf(f,
-                "<tr><td>%s</td><td>%s</td><td>%s</td><td>%.1f</td><td>%.1f%%</td><td>%.1f–%.1f</"
-                "td><td>",
-                rj_str(it, "fixture"), rj_str(it, "test"), rj_str(it, "impl"),
-                rj_num(it, "median_ts"), 100 * rj_num(it, "rel_spread"), rj_num(it, "min_ts"),
-                rj_num(it, "max_ts"));
+        static const char *const fti[] = {"fixture", "test", "impl"};
+        fputs("<tr>", f);
+        cells(f, it, fti, 3);
+        fprintf(f, "<td>%.1f</td><td>%.1f%%</td><td>%.1f–%.1f</td><td>", rj_num(it, "median_ts"),
+                100 * rj_num(it, "rel_spread"), rj_num(it, "min_ts"), rj_num(it, "max_ts"));
         RJ_NUM(f, 100 * rj_num(it, "bandwidth_fraction"), "%.0f%%");
         fputs("</td></tr>\n", f);
     }
@@ -156,5 +170,5 @@ bool report_write_html(const cJSON *root, const char *dir, const char *path) {
         fputs("\n", f);
     }
     fputs("</body></html>\n", f);
-    return fclose(f) == 0;
+    return bn_atomic_close(&af, true) == BITNET_OK;
 }

@@ -178,29 +178,82 @@ int report_finish(cJSON *root) {
     return code;
 }
 
+/* JSON has no NaN or infinity and must be UTF-8: NaN/inf numbers become
+ * null, each invalid byte of a string U+FFFD (a model's text, a baseline's
+ * message and a cut prompt can all hold invalid UTF-8). */
+bool rj_sanitize(cJSON *n) {
+    for (; n; n = n->next) {
+        if (cJSON_IsNumber(n) && !isfinite(n->valuedouble)) {
+            n->type = cJSON_NULL;
+        } else if (cJSON_IsString(n) && n->valuestring) {
+            const char *s = n->valuestring;
+            size_t len = strlen(s), bad = 0;
+            for (size_t i = 0; i < len;) {
+                size_t k = vu_utf8_seq((const unsigned char *)s + i, len - i);
+                bad += k == 0;
+                i += k ? k : 1;
+            }
+            if (bad) {
+                char *fixed = malloc(len + 2 * bad + 1);
+                if (!fixed) return false;
+                size_t w = 0;
+                for (size_t i = 0; i < len;) {
+                    size_t k = vu_utf8_seq((const unsigned char *)s + i, len - i);
+                    if (k) {
+                        memcpy(fixed + w, s + i, k);
+                        w += k;
+                        i += k;
+                    } else {
+                        memcpy(fixed + w, "\xEF\xBF\xBD", 3);
+                        w += 3;
+                        i++;
+                    }
+                }
+                fixed[w] = '\0';
+                cJSON_free(n->valuestring);
+                n->valuestring = fixed; /* cJSON frees it with free(), its default allocator */
+            }
+        }
+        if (n->child && !rj_sanitize(n->child)) return false;
+    }
+    return true;
+}
+
 bool report_write_json(const cJSON *root, const char *path) {
-    char *text = cJSON_Print(root);
+    cJSON *copy = cJSON_Duplicate(root, true);
+    if (!copy || !rj_sanitize(copy)) {
+        cJSON_Delete(copy);
+        return false;
+    }
+    char *text = cJSON_Print(copy);
+    cJSON_Delete(copy);
     if (!text) return false;
     bool ok = vu_write_file(path, text, strlen(text));
     free(text);
     return ok;
 }
 
-void report_write_all(cJSON *root, const char *dir) {
+bool report_write_all(cJSON *root, const char *dir) {
     char path[4200], hist[4200];
+    bool ok = true;
     snprintf(hist, sizeof hist, "%s/history.jsonl", dir);
     /* history first, so the trend plot includes this run */
-    if (!report_history_append(root, hist))
+    if (!report_history_append(root, hist)) {
         fprintf(stderr, "bitnet-validate: cannot append to %s\n", hist);
+        ok = false;
+    }
     report_plots(root, dir, hist);
-    snprintf(path, sizeof path, "%s/report.json", dir);
-    if (!report_write_json(root, path)) fprintf(stderr, "bitnet-validate: cannot write %s\n", path);
-    snprintf(path, sizeof path, "%s/report.md", dir);
-    if (!report_write_md(root, path)) fprintf(stderr, "bitnet-validate: cannot write %s\n", path);
-    snprintf(path, sizeof path, "%s/junit.xml", dir);
-    if (!report_write_junit(root, path))
-        fprintf(stderr, "bitnet-validate: cannot write %s\n", path);
-    snprintf(path, sizeof path, "%s/report.html", dir);
-    if (!report_write_html(root, dir, path))
-        fprintf(stderr, "bitnet-validate: cannot write %s\n", path);
+    static const char *const names[] = {"report.json", "report.md", "junit.xml", "report.html"};
+    for (int i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        bool done = i == 0   ? report_write_json(root, path)
+                    : i == 1 ? report_write_md(root, path)
+                    : i == 2 ? report_write_junit(root, path)
+                             : report_write_html(root, dir, path);
+        if (!done) {
+            fprintf(stderr, "bitnet-validate: cannot write %s\n", path);
+            ok = false;
+        }
+    }
+    return ok;
 }

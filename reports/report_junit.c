@@ -3,24 +3,16 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "atomic_file.h"
 #include "report.h"
+#include "vutil.h"
 
-static void xml(FILE *f, const char *s) {
-    for (; *s; s++) {
-        switch (*s) {
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '"': fputs("&quot;", f); break;
-        default:
-            if ((unsigned char)*s >= 0x20 || *s == '\n' || *s == '\t') fputc(*s, f);
-        }
-    }
-}
+static void xml(FILE *f, const char *s) { rj_xml(f, s); }
 
 bool report_write_junit(const cJSON *root, const char *path) {
-    FILE *f = fopen(path, "w");
-    if (!f) return false;
+    bn_atomic_file af; /* renamed into place when complete */
+    if (bn_atomic_open(&af, path) != BITNET_OK) return false;
+    FILE *f = af.f;
     const cJSON *checks = cJSON_GetObjectItem(root, "checks");
     const cJSON *sum = cJSON_GetObjectItem(root, "summary");
     fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
@@ -49,13 +41,15 @@ bool report_write_junit(const cJSON *root, const char *path) {
             ne += !strcmp(st, "error");
             ns += !strcmp(st, "skipped");
         }
-        fprintf(
-            f,
-            "  <testsuite name=\"%s\" tests=\"%d\" failures=\"%d\" errors=\"%d\" skipped=\"%d\">\n",
-            kinds[i], n, nf, ne, ns);
+        fputs("  <testsuite name=\"", f);
+        xml(f, kinds[i]);
+        fprintf(f, "\" tests=\"%d\" failures=\"%d\" errors=\"%d\" skipped=\"%d\">\n", n, nf, ne,
+                ns);
         cJSON_ArrayForEach(c, checks) {
             if (strcmp(rj_str(c, "kind"), kinds[i])) continue;
-            fprintf(f, "    <testcase classname=\"bitnet-validate.%s\" name=\"", kinds[i]);
+            fputs("    <testcase classname=\"bitnet-validate.", f);
+            xml(f, kinds[i]);
+            fputs("\" name=\"", f);
             xml(f, rj_str(c, "id"));
             fprintf(f, "\">");
             const char *st = rj_str(c, "status");
@@ -77,5 +71,5 @@ bool report_write_junit(const cJSON *root, const char *path) {
         fprintf(f, "  </testsuite>\n");
     }
     fprintf(f, "</testsuites>\n");
-    return fclose(f) == 0;
+    return bn_atomic_close(&af, true) == BITNET_OK;
 }

@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "atomic_file.h"
 #include "report.h"
+#include "vutil.h"
 
 static const char *icon(const char *status) {
     if (!strcmp(status, "pass")) return "✅ pass";
@@ -13,18 +15,16 @@ static const char *icon(const char *status) {
     return "⚠️ error";
 }
 
-/* Table cells must not contain '|' or newlines. */
-static void cell(FILE *f, const char *s) {
-    for (; *s; s++) {
-        if (*s == '|')
-            fputs("\\|", f);
-        else if (*s == '\n')
-            fputc(' ', f);
-        else
-            fputc(*s, f);
-    }
+/* The first three cells of a logits or greedy row. */
+static void fixture_impl_ref(FILE *f, const cJSON *check) {
+    fputs("| ", f);
+    rj_md(f, rj_str(check, "fixture"));
+    fputs(" | ", f);
+    rj_md(f, rj_str(check, "impl"));
+    fputs(" | ", f);
+    rj_md(f, rj_str(check, "reference"));
+    fputs(" | ", f);
 }
-
 
 /* Median t/s of the primary ("libbitnet") entry for the same fixture/test. */
 static double primary_median(const cJSON *entries, const cJSON *e) {
@@ -39,8 +39,9 @@ static double primary_median(const cJSON *entries, const cJSON *e) {
 }
 
 bool report_write_md(const cJSON *root, const char *path) {
-    FILE *f = fopen(path, "w");
-    if (!f) return false;
+    bn_atomic_file af; /* renamed into place when complete */
+    if (bn_atomic_open(&af, path) != BITNET_OK) return false;
+    FILE *f = af.f;
     const cJSON *sum = cJSON_GetObjectItem(root, "summary");
     const cJSON *mach = cJSON_GetObjectItem(root, "machine");
     const cJSON *build = cJSON_GetObjectItem(root, "build");
@@ -49,38 +50,65 @@ bool report_write_md(const cJSON *root, const char *path) {
             !strcmp(result, "pass")   ? "✅ PASS"
             : !strcmp(result, "fail") ? "❌ FAIL"
                                       : "⚠️ ERROR");
-    fprintf(f, "%g passed, %g failed, %g skipped, %g errors (exit %g). Suite `%s`, %s.\n\n",
-            rj_num(sum, "pass"), rj_num(sum, "fail"), rj_num(sum, "skipped"), rj_num(sum, "error"),
-            rj_num(sum, "exit_code"), rj_str(cJSON_GetObjectItem(root, "suite"), "name"),
-            rj_str(root, "created"));
-    fprintf(f, "- Machine: %s, %g CPUs, governor %s; flags:", rj_str(mach, "cpu"),
-            rj_num(mach, "online_cpus"), rj_str(mach, "governor"));
+    fprintf(f, "%g passed, %g failed, %g skipped, %g errors (exit %g). Suite ", rj_num(sum, "pass"),
+            rj_num(sum, "fail"), rj_num(sum, "skipped"), rj_num(sum, "error"),
+            rj_num(sum, "exit_code"));
+    rj_md_code(f, rj_str(cJSON_GetObjectItem(root, "suite"), "name"));
+    fputs(", ", f);
+    rj_md(f, rj_str(root, "created"));
+    fputs(".\n\n- Machine: ", f);
+    rj_md(f, rj_str(mach, "cpu"));
+    fprintf(f, ", %g CPUs, governor ", rj_num(mach, "online_cpus"));
+    rj_md(f, rj_str(mach, "governor"));
+    fputs("; flags:", f);
     const cJSON *it;
-    cJSON_ArrayForEach(it, cJSON_GetObjectItem(mach, "cpu_flags"))
-        fprintf(f, " %s", it->valuestring);
-    fprintf(f, "\n- Build: commit %s%s; %s; %s\n",
-            rj_str(build, "git_commit")[0] ? rj_str(build, "git_commit") : "unknown",
-            cJSON_IsTrue(cJSON_GetObjectItem(build, "git_dirty")) ? " (dirty)" : "",
-            rj_str(build, "system_info"), rj_str(build, "compiler"));
-    fprintf(f, "- Schema `%s`; full data in `report.json`.\n\n", rj_str(root, "schema"));
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(mach, "cpu_flags")) {
+        fputc(' ', f);
+        rj_md(f, cJSON_IsString(it) ? it->valuestring : "");
+    }
+    fputs("\n- Build: commit ", f);
+    rj_md(f, rj_str(build, "git_commit")[0] ? rj_str(build, "git_commit") : "unknown");
+    fputs(cJSON_IsTrue(cJSON_GetObjectItem(build, "git_dirty")) ? " (dirty); " : "; ", f);
+    rj_md(f, rj_str(build, "system_info"));
+    fputs("; ", f);
+    rj_md(f, rj_str(build, "compiler"));
+    fputs("\n- Schema ", f);
+    rj_md_code(f, rj_str(root, "schema"));
+    fputs("; full data in `report.json`.\n\n", f);
 
     fprintf(f, "## Implementations\n\n| implementation | status | details |\n|---|---|---|\n");
     cJSON_ArrayForEach(it, cJSON_GetObjectItem(root, "implementations")) {
-        fprintf(f, "| %s | %s | ", rj_str(it, "name"), rj_str(it, "status"));
-        cell(f, rj_str(it, "status")[0] == 'a' ? rj_str(it, "version") : rj_str(it, "reason"));
+        fputs("| ", f);
+        rj_md(f, rj_str(it, "name"));
+        fputs(" | ", f);
+        rj_md(f, rj_str(it, "status"));
+        fputs(" | ", f);
+        rj_md(f, rj_str(it, "status")[0] == 'a' ? rj_str(it, "version") : rj_str(it, "reason"));
         fprintf(f, " |\n");
     }
 
     fprintf(f, "\n## Fixtures\n\n| fixture | arch | sha256 | bytes | tolerance | notes "
                "|\n|---|---|---|---|---|---|\n");
     cJSON_ArrayForEach(it, cJSON_GetObjectItem(root, "fixtures")) {
-        fprintf(f, "| %s | %s | `%.12s` | ", rj_str(it, "name"), rj_str(it, "arch"),
-                rj_str(it, "sha256"));
+        char sha[13];
+        snprintf(sha, sizeof sha, "%s", rj_str(it, "sha256"));
+        fputs("| ", f);
+        rj_md(f, rj_str(it, "name"));
+        fputs(" | ", f);
+        rj_md(f, rj_str(it, "arch"));
+        fputs(" | ", f);
+        rj_md_code(f, sha);
+        fputs(" | ", f);
         RJ_NUM(f, rj_num(it, "bytes"), "%.0f");
-        fprintf(f, " | %s | ", rj_str(cJSON_GetObjectItem(it, "tolerance"), "class"));
-        if (!strcmp(rj_str(it, "status"), "skipped")) cell(f, rj_str(it, "reason"));
-        if (rj_str(it, "reference")[0])
-            fprintf(f, "baselines run `%s` (negative test)", rj_str(it, "reference"));
+        fputs(" | ", f);
+        rj_md(f, rj_str(cJSON_GetObjectItem(it, "tolerance"), "class"));
+        fputs(" | ", f);
+        if (!strcmp(rj_str(it, "status"), "skipped")) rj_md(f, rj_str(it, "reason"));
+        if (rj_str(it, "reference")[0]) {
+            fputs("baselines run ", f);
+            rj_md_code(f, rj_str(it, "reference"));
+            fputs(" (negative test)", f);
+        }
         fprintf(f, " |\n");
     }
 
@@ -90,8 +118,10 @@ bool report_write_md(const cJSON *root, const char *path) {
     for (int k = 0; k < 4; k++) {
         cJSON_ArrayForEach(it, cJSON_GetObjectItem(root, "checks")) {
             if (strcmp(rj_str(it, "status"), order[k])) continue;
-            fprintf(f, "| %s | `%s` | ", icon(order[k]), rj_str(it, "id"));
-            cell(f, rj_str(it, "reason"));
+            fprintf(f, "| %s | ", icon(order[k]));
+            rj_md_code(f, rj_str(it, "id"));
+            fputs(" | ", f);
+            rj_md(f, rj_str(it, "reason"));
             fprintf(f, " |\n");
         }
     }
@@ -104,8 +134,8 @@ bool report_write_md(const cJSON *root, const char *path) {
     cJSON_ArrayForEach(it, cJSON_GetObjectItem(root, "checks")) {
         const cJSON *m = cJSON_GetObjectItem(it, "metrics");
         if (strcmp(rj_str(it, "kind"), "logits") || !m) continue;
-        fprintf(f, "| %s | %s | %s | %g | ", rj_str(it, "fixture"), rj_str(it, "impl"),
-                rj_str(it, "reference"), rj_num(m, "n_positions"));
+        fixture_impl_ref(f, it);
+        fprintf(f, "%g | ", rj_num(m, "n_positions"));
         rj_logit_cells(f, m, " | ");
         fprintf(f, " | %s |\n", icon(rj_str(it, "status")));
     }
@@ -116,11 +146,11 @@ bool report_write_md(const cJSON *root, const char *path) {
     cJSON_ArrayForEach(it, cJSON_GetObjectItem(root, "checks")) {
         const cJSON *m = cJSON_GetObjectItem(it, "metrics");
         if (strcmp(rj_str(it, "kind"), "greedy") || !m) continue;
-        fprintf(f, "| %s | %s | %s | %g | %g | %g | ", rj_str(it, "fixture"), rj_str(it, "impl"),
-                rj_str(it, "reference"), rj_num(m, "identical"), rj_num(m, "near_tie"),
+        fixture_impl_ref(f, it);
+        fprintf(f, "%g | %g | %g | ", rj_num(m, "identical"), rj_num(m, "near_tie"),
                 rj_num(m, "diverged"));
         const char *semi = strstr(rj_str(it, "reason"), "; ");
-        cell(f, semi ? semi + 2 : "–");
+        rj_md(f, semi ? semi + 2 : "–");
         fprintf(f, " | %s |\n", icon(rj_str(it, "status")));
     }
 
@@ -141,8 +171,13 @@ bool report_write_md(const cJSON *root, const char *path) {
                    "BW |\n|---|---|---|---|---|---|---|---|\n");
         cJSON_ArrayForEach(it, entries) {
             if (!strcmp(rj_str(it, "impl"), "libbitnet")) continue; /* alias of the primary */
-            fprintf(f, "| %s | %s | %s | %.1f | %.1f%% | %.1f–%.1f | ", rj_str(it, "fixture"),
-                    rj_str(it, "test"), rj_str(it, "impl"), rj_num(it, "median_ts"),
+            fputs("| ", f);
+            rj_md(f, rj_str(it, "fixture"));
+            fputs(" | ", f);
+            rj_md(f, rj_str(it, "test"));
+            fputs(" | ", f);
+            rj_md(f, rj_str(it, "impl"));
+            fprintf(f, " | %.1f | %.1f%% | %.1f–%.1f | ", rj_num(it, "median_ts"),
                     100 * rj_num(it, "rel_spread"), rj_num(it, "min_ts"), rj_num(it, "max_ts"));
             RJ_NUM(f, rj_num(it, "median_ts") / primary_median(entries, it), "%.2f×");
             fputs(" | ", f);
@@ -153,10 +188,17 @@ bool report_write_md(const cJSON *root, const char *path) {
     const cJSON *plots = cJSON_GetObjectItem(root, "plots");
     if (plots) {
         fprintf(f, "\n## Plots\n\n");
-        if (rj_str(plots, "note")[0]) fprintf(f, "%s\n\n", rj_str(plots, "note"));
-        cJSON_ArrayForEach(it, cJSON_GetObjectItem(plots, "files"))
-            fprintf(f, "- %s: [%s](%s), [%s](%s)\n", rj_str(it, "title"), rj_str(it, "png"),
-                    rj_str(it, "png"), rj_str(it, "svg"), rj_str(it, "svg"));
+        if (rj_str(plots, "note")[0]) {
+            rj_md(f, rj_str(plots, "note"));
+            fputs("\n\n", f);
+        }
+        /* file names are the harness's own (throughput.png, ...) */
+        cJSON_ArrayForEach(it, cJSON_GetObjectItem(plots, "files")) {
+            fputs("- ", f);
+            rj_md(f, rj_str(it, "title"));
+            fprintf(f, ": [%s](%s), [%s](%s)\n", rj_str(it, "png"), rj_str(it, "png"),
+                    rj_str(it, "svg"), rj_str(it, "svg"));
+        }
     }
-    return fclose(f) == 0;
+    return bn_atomic_close(&af, true) == BITNET_OK;
 }

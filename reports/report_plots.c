@@ -22,8 +22,15 @@ typedef struct plot_out {
 /* gnuplot string literal: single quotes, no quote inside */
 static void gp_str(FILE *f, const char *s) {
     fputc('\'', f);
-    for (; *s; s++) fputc(*s == '\'' || *s == '_' ? (*s == '_' ? '-' : ' ') : *s, f);
+    /* single-quoted gnuplot strings end at a quote or a newline; '_' would
+     * start a subscript */
+    for (; *s; s++) fputc(*s == '_' ? '-' : (*s == '\'' || (unsigned char)*s < 0x20) ? ' ' : *s, f);
     fputc('\'', f);
+}
+
+/* Inside a double-quoted data-file label: no quote, backslash or newline. */
+static void dat_label(FILE *f, const char *s) {
+    for (; *s; s++) fputc((*s == '"' || *s == '\\' || (unsigned char)*s < 0x20) ? ' ' : *s, f);
 }
 
 static void run_gp(plot_out *po, const char *name, const char *title) {
@@ -93,7 +100,11 @@ static void plot_throughput(plot_out *po, const cJSON *root) {
     int rows = 0;
     cJSON_ArrayForEach(a, entries) {
         if (strcmp(rj_str(a, "impl"), impls[0])) continue;
-        fprintf(d, "\"%s %s\"", rj_str(a, "fixture"), rj_str(a, "test"));
+        fputc('"', d);
+        dat_label(d, rj_str(a, "fixture"));
+        fputc(' ', d);
+        dat_label(d, rj_str(a, "test"));
+        fputc('"', d);
         for (int i = 0; i < ni; i++) {
             double med = NAN, lo = NAN, hi = NAN;
             cJSON_ArrayForEach(e, entries) {

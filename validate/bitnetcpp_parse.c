@@ -73,3 +73,15 @@ char *bcpp_clean_completion(const char *out) {
     s[n] = '\0';
     return s;
 }
+
+bool bcpp_cannot_load(const char *msg) {
+    /* the phrasings of llama-cli/-tokenize/-perplexity ("unable to" / "could
+     * not load model"), llama-bench ("failed to load model") and the loader
+     * itself ("error loading model", "unknown model architecture") */
+    static const char *const phrases[] = {"could not load model", "unable to load model",
+                                          "failed to load model", "error loading model",
+                                          "unknown model architecture"};
+    for (int i = 0; i < 5; i++)
+        if (strstr(msg, phrases[i])) return true;
+    return false;
+}

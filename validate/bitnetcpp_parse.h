@@ -3,6 +3,7 @@
 #ifndef BV_BITNETCPP_PARSE_H
 #define BV_BITNETCPP_PARSE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* `llama-tokenize --ids`: the last "[a, b, c]" line. Returns the count, or -1
@@ -14,5 +15,10 @@ int bcpp_parse_bench_json(const char *out, double *pp_tps, double *tg_tps);
 /* `llama-cli --no-display-prompt` stdout: the completion, without the blank
  * lines llama-cli adds at the end. A new string. */
 char *bcpp_clean_completion(const char *out);
+
+/* True when a tool's error message says the model could not be loaded (an
+ * older build that does not know the file's architecture): a limit of the
+ * baseline, reported as skipped, not an error of ours. */
+bool bcpp_cannot_load(const char *msg);
 
 #endif

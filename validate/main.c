@@ -32,7 +32,8 @@ static void usage(FILE *out) {
         "  --against baseline  compare with the Python reference and, when given, bitnet.cpp\n"
         "  --against report:FILE  also gate speed against an earlier report.json\n"
         "  --models FILE...    run the checks on these model files instead of the suite\n"
-        "  --bitnet-cpp DIR    bitnet.cpp build/bin (or $BITNET_CPP_DIR)\n"
+        "  --bitnet-cpp DIR    bitnet.cpp build/bin (or $BITNET_CPP_DIR); a directory\n"
+        "                      without its tools is a setup error (exit 2), either way\n"
         "  --isa LIST          comma list of libbitnet ISAs (default: every supported one;\n"
         "                      the first is the primary, recorded also as \"libbitnet\")\n"
         "  --threads N         threads for the speed runs (default 1; correctness uses 1)\n"
@@ -43,7 +44,8 @@ static void usage(FILE *out) {
         "  --no-speed          leave out the speed runs\n"
         "  --fixtures DIR      where generated fixtures are cached (default BUILD/fixtures)\n"
         "  --python PATH       interpreter for the reference (default $BITNET_PYTHON or the venv)\n"
-        "  --out DIR           report directory (default reports/out)\n"
+        "  --out DIR           report directory (default reports/out); exit 2 if it\n"
+        "                      cannot be written\n"
         "  --quick             fewer prompts and tokens: for CI\n");
 }
 
@@ -215,17 +217,26 @@ static void setup_python(vrun *r, const opts *o) {
                  e.msg, py);
 }
 
-static void setup_bitnetcpp(vrun *r, const opts *o) {
+/* bitnet.cpp is compared only when asked for (--bitnet-cpp or BITNET_CPP_DIR).
+ * A request that cannot be honoured is a setup error, whether it came from
+ * the flag or the variable: a run that silently left out the comparison it
+ * was asked for would pass without doing what was asked. To leave bitnet.cpp
+ * out, unset the variable (or set it empty). */
+static bool setup_bitnetcpp(vrun *r, const opts *o) {
     const char *dir = o->bitnet_cpp ? o->bitnet_cpp : getenv("BITNET_CPP_DIR");
+    const char *from = o->bitnet_cpp ? "--bitnet-cpp" : "BITNET_CPP_DIR";
     if (!dir || !*dir) {
         snprintf(r->bitnetcpp_reason, sizeof r->bitnetcpp_reason,
                  "skipped: no --bitnet-cpp DIR or BITNET_CPP_DIR given");
-        return;
+        return true;
     }
     verr e = {{0}};
     r->bitnetcpp = vb_bitnetcpp_new(dir, r->threads, o->quick ? 300 : 900, &e);
-    if (!r->bitnetcpp)
-        snprintf(r->bitnetcpp_reason, sizeof r->bitnetcpp_reason, "skipped: %s", e.msg);
+    if (!r->bitnetcpp) {
+        fprintf(stderr, "bitnet-validate: %s %s: %s\n", from, dir, e.msg);
+        return false;
+    }
+    return true;
 }
 
 static cJSON *impl_json(const vbackend *b) {
@@ -258,7 +269,10 @@ int main(int argc, char **argv) {
     char exe_dir[4096], bitnet_bin[4200], fixture_dir[4200], suite_default[4200];
     if (!vu_exe_dir(exe_dir, sizeof exe_dir)) snprintf(exe_dir, sizeof exe_dir, ".");
     snprintf(bitnet_bin, sizeof bitnet_bin, "%s/bitnet", exe_dir);
-    snprintf(fixture_dir, sizeof fixture_dir, "%s/../fixtures", exe_dir);
+    if (o.fixtures)
+        snprintf(fixture_dir, sizeof fixture_dir, "%s", o.fixtures);
+    else
+        snprintf(fixture_dir, sizeof fixture_dir, "%s/../fixtures", exe_dir);
     snprintf(suite_default, sizeof suite_default, "%s/fixtures/suite-default.json", src);
 
     vsuite suite;
@@ -285,11 +299,15 @@ int main(int argc, char **argv) {
      * well above the near-tie epsilon, so greedy is reported there, not gated
      * (peaked fixtures still demand identical tokens) */
     for (int i = 0; o.exact && i < suite.n_fixtures; i++)
-        if (suite.fixtures[i].tol.greedy == GREEDY_NEAR_TIE) suite.fixtures[i].tol.greedy = GREEDY_INFO;
+        if (suite.fixtures[i].tol.greedy == GREEDY_NEAR_TIE)
+            suite.fixtures[i].tol.greedy = GREEDY_INFO;
     if (o.quick) {
         for (int i = 0; i < suite.n_fixtures; i++) {
             vfixture *f = &suite.fixtures[i];
-            if (f->n_prompts > 2) f->n_prompts = 2;
+            while (f->n_prompts > 2) { /* freed, not just forgotten */
+                free(f->prompts[--f->n_prompts]);
+                f->prompts[f->n_prompts] = NULL;
+            }
         }
     }
     if (!make_libs(&r, o.isa, o.exact)) goto done;
@@ -305,12 +323,19 @@ int main(int argc, char **argv) {
             goto done;
         }
     }
-    if (!vu_mkdir_p(o.out)) {
-        fprintf(stderr, "bitnet-validate: cannot create %s\n", o.out);
+    /* where the results go is checked before any work: a run whose report
+     * cannot be written is not a run */
+    if (!vu_dir_writable(o.out, &e)) {
+        fprintf(stderr, "bitnet-validate: --out: %s\n", e.msg);
         goto done;
     }
+    if (!vu_dir_writable(fixture_dir, &e)) {
+        fprintf(stderr, "bitnet-validate: %s%s\n",
+                o.fixtures ? "--fixtures: " : "fixture cache: ", e.msg);
+        goto done;
+    }
+    if (!setup_bitnetcpp(&r, &o)) goto done;
     setup_python(&r, &o);
-    setup_bitnetcpp(&r, &o);
 
     r.root =
         report_new(suite.name, o.suite ? o.suite : (o.n_models ? "--models" : suite_default), src);
@@ -360,7 +385,17 @@ int main(int argc, char **argv) {
         run_add_check(&r, "baseline", "-", "python-ref", NULL, "error", "%s", r.python_reason);
     cJSON_AddNumberToObject(r.root, "duration_s", vu_now_s() - t0);
     exit_code = report_finish(r.root);
-    report_write_all(r.root, o.out);
+    if (!report_write_all(r.root, o.out)) {
+        fprintf(stderr,
+                "bitnet-validate: ERROR: the report in %s could not be written (the checks "
+                "said %s)\n",
+                o.out,
+                exit_code == 0   ? "pass"
+                : exit_code == 1 ? "fail"
+                                 : "error");
+        exit_code = GATE_USAGE;
+        goto done;
+    }
     fprintf(stderr, "bitnet-validate: %s; report in %s/report.md\n",
             exit_code == 0   ? "PASS"
             : exit_code == 1 ? "FAIL"

@@ -49,6 +49,9 @@ typedef struct vfixture {
     /* state */
     bool ready;
     char skip_reason[512];
+    /* set when the bitnet.cpp build cannot load this file: every bitnet.cpp
+     * step on it (speed included) is skipped with this reason */
+    char bitnetcpp_skip[768];
 } vfixture;
 
 typedef struct vsuite {
@@ -59,8 +62,36 @@ typedef struct vsuite {
     int threads, reps;
 } vsuite;
 
-/* Parses a suite; false with a message (a usage error). */
+/* Limits on a suite file, which is untrusted input (every value is checked
+ * to be of the right type, integral where it must be and in range before it
+ * is converted; unknown and duplicate keys are refused). Exceeding one is a
+ * usage error: suite_load fails with "FILE: KEY.PATH: what is wrong", and
+ * bitnet-validate exits 2 before doing any work. */
+#define BV_SUITE_MAX_BYTES (1u << 20) /* the whole file */
+#define BV_SUITE_MAX_DEPTH 64         /* nested arrays/objects, checked before cJSON sees it */
+#define BV_SUITE_MAX_FIXTURES 256
+#define BV_SUITE_MAX_TOLERANCES 64
+#define BV_SUITE_NAME_MAX 63 /* fixture, suite and tolerance names: [A-Za-z0-9._-], */
+                             /* not starting with '.' or '-' (they become file names) */
+#define BV_SUITE_MAX_PROMPTS 64
+#define BV_SUITE_PROMPT_MAX 4096 /* bytes per greedy prompt */
+#define BV_SUITE_MAX_GEN_ARGS 64 /* "generate" arguments, each at most 255 bytes */
+#define BV_SUITE_LOGITS_MIN 2    /* checks.logits.n_tokens */
+#define BV_SUITE_LOGITS_MAX 4096
+#define BV_SUITE_PREDICT_MAX 1024 /* checks.greedy.n_predict (at least 1) */
+#define BV_SUITE_PP_MAX 4096      /* checks.speed.pp (0: no prompt test) */
+#define BV_SUITE_TG_MAX 1024      /* checks.speed.tg (0: no generation test) */
+#define BV_SUITE_KLD_CTX_MIN 8    /* checks.kld.ctx */
+#define BV_SUITE_KLD_CTX_MAX 4096
+#define BV_SUITE_TOL_MAX 1e6 /* tolerance bounds: finite, 0..this (top1_min 0..1) */
+
+/* Reads and parses a suite; false with a message (a usage error). */
 bool suite_load(const char *path, vsuite *s, verr *e);
+/* The same on text in memory (len bytes, need not be NUL-terminated); path
+ * names it in messages and anchors relative "path" entries. */
+bool suite_parse(const char *text, size_t len, const char *path, vsuite *s, verr *e);
+/* True when name is a valid fixture/suite/tolerance name (see above). */
+bool suite_name_ok(const char *name);
 /* A suite for --models: each file with the default checks and `real` tolerances. */
 bool suite_from_models(char **paths, int n, vsuite *s, verr *e);
 void suite_free(vsuite *s);

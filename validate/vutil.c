@@ -1,5 +1,6 @@
 #include "vutil.h"
 
+#include "atomic_file.h"
 #include "cli.h"
 
 #include <errno.h>
@@ -26,11 +27,83 @@ double vu_now_s(void) {
 
 char *vu_read_file(const char *path, size_t *len) { return cli_slurp(path, len); }
 
+char *vu_read_file_max(const char *path, size_t max, size_t *len, verr *e) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        verr_set(e, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f);
+        verr_set(e, "%s: is a directory", path);
+        return NULL;
+    }
+    /* grow as the data comes: the size stat reports is 0 for pipes and devices */
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap + 1);
+    while (buf) {
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (n > max || got == 0) break;
+        if (n == cap) {
+            size_t next = cap * 2 > max + 1 ? max + 1 : cap * 2;
+            char *bigger = realloc(buf, next + 1);
+            if (!bigger) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = bigger;
+            cap = next;
+        }
+    }
+    int err = ferror(f);
+    fclose(f);
+    if (!buf || err || n > max) {
+        if (!buf)
+            verr_set(e, "%s: out of memory reading it", path);
+        else if (err)
+            verr_set(e, "%s: read error", path);
+        else
+            verr_set(e, "%s: larger than %zu bytes (the limit for this file)", path, max);
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    if (len) *len = n;
+    return buf;
+}
+
 bool vu_write_file(const char *path, const char *data, size_t len) {
-    FILE *f = fopen(path, "wb");
-    if (!f) return false;
-    bool ok = fwrite(data, 1, len, f) == len;
-    return (fclose(f) == 0) && ok;
+    bn_atomic_file af;
+    if (bn_atomic_open(&af, path) != BITNET_OK) return false;
+    bool ok = fwrite(data, 1, len, af.f) == len;
+    return bn_atomic_close(&af, ok) == BITNET_OK && ok;
+}
+
+size_t vu_utf8_seq(const unsigned char *s, size_t n) {
+    if (n == 0) return 0;
+    unsigned c = s[0];
+    if (c < 0x80) return 1;
+    size_t len;
+    unsigned cp, min;
+    if (c >= 0xC2 && c <= 0xDF) {
+        len = 2, cp = c & 0x1F, min = 0x80;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3, cp = c & 0x0F, min = 0x800;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4, cp = c & 0x07, min = 0x10000;
+    } else {
+        return 0; /* continuation byte, C0/C1 (overlong), F5-FF */
+    }
+    if (n < len) return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80) return 0;
+        cp = cp << 6 | (s[i] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    return len;
 }
 
 bool vu_file_exists(const char *path) {
@@ -48,6 +121,28 @@ bool vu_mkdir_p(const char *path) {
         *p = '/';
     }
     return mkdir(buf, 0777) == 0 || errno == EEXIST;
+}
+
+bool vu_dir_writable(const char *dir, verr *e) {
+    struct stat st;
+    if (!vu_mkdir_p(dir) && stat(dir, &st) != 0) {
+        verr_set(e, "%s: cannot create the directory: %s", dir, strerror(errno));
+        return false;
+    }
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        verr_set(e, "%s: exists and is not a directory", dir);
+        return false;
+    }
+    /* a temporary file beside a name that is never renamed into place */
+    char probe[4200];
+    snprintf(probe, sizeof probe, "%s/.bitnet-validate-probe", dir);
+    bn_atomic_file af;
+    if (bn_atomic_open(&af, probe) != BITNET_OK) {
+        verr_set(e, "%s: cannot create files there: %s", dir, strerror(errno));
+        return false;
+    }
+    bn_atomic_close(&af, false);
+    return true;
 }
 
 bool vu_exe_dir(char *buf, size_t size) {

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* A failure message a backend hands back; it ends up in the report. */
 typedef struct verr {
@@ -17,9 +18,21 @@ void verr_set(verr *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 
 double vu_now_s(void);                             /* monotonic seconds */
 char *vu_read_file(const char *path, size_t *len); /* NUL-terminated; NULL on error */
+/* Like vu_read_file, but refuses a file (or a pipe, or /dev/zero) longer than
+ * max bytes without reading past max + 1; the message names the path and why. */
+char *vu_read_file_max(const char *path, size_t max, size_t *len, verr *e);
+/* Writes to a temporary name in the same directory, then renames
+ * (engine/atomic_file.c): a failure leaves the old file (or nothing), never a
+ * half-written one. */
 bool vu_write_file(const char *path, const char *data, size_t len);
+/* Length (1-4) of the well-formed UTF-8 sequence at s (n bytes available), or
+ * 0 when it is not one (stray continuation, overlong, surrogate, > U+10FFFF). */
+size_t vu_utf8_seq(const unsigned char *s, size_t n);
 bool vu_file_exists(const char *path);
 bool vu_mkdir_p(const char *path); /* like mkdir -p */
+/* Creates dir if needed and checks that files can be created in it (by
+ * creating and removing one); false with a message naming dir and why. */
+bool vu_dir_writable(const char *dir, verr *e);
 /* SHA-256 of a file as 64 hex chars + NUL; false if unreadable. */
 bool vu_sha256_file(const char *path, char hex[65]);
 void vu_sha256_hex(const void *data, size_t len, char hex[65]);
