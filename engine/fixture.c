@@ -142,8 +142,15 @@ void bn_fixture_default_params(bn_fixture_params *p) {
 }
 
 static const char *quant_name(uint32_t t) {
-    return t == BN_TYPE_I2_S ? "i2_s" : t == BN_TYPE_F16 ? "f16" : t == BN_TYPE_F32 ? "f32" : "?";
+    return t == BN_TYPE_I2_S    ? "i2_s"
+           : t == BN_TYPE_TQ1_0 ? "tq1_0"
+           : t == BN_TYPE_TQ2_0 ? "tq2_0"
+           : t == BN_TYPE_F16   ? "f16"
+           : t == BN_TYPE_F32   ? "f32"
+                                : "?";
 }
+
+static bool is_tq(uint32_t t) { return t == BN_TYPE_TQ1_0 || t == BN_TYPE_TQ2_0; }
 
 #define BAD(...) bn_fail(BITNET_ERR_INVALID_ARGUMENT, __VA_ARGS__)
 
@@ -152,8 +159,9 @@ bitnet_status bn_fixture_check(const bn_fixture_params *p) {
     if (!arch) return BAD("--arch %s: not one of %s", p->arch ? p->arch : "(none)", bn_arch_list());
     if (p->kind != BN_FIXTURE_RANDOM && p->kind != BN_FIXTURE_PEAKED)
         return BAD("--kind: must be random or peaked");
-    if (p->quant != BN_TYPE_I2_S && p->quant != BN_TYPE_F16 && p->quant != BN_TYPE_F32)
-        return BAD("--quant: must be i2_s, f16 or f32");
+    if (p->quant != BN_TYPE_I2_S && p->quant != BN_TYPE_F16 && p->quant != BN_TYPE_F32 &&
+        !is_tq(p->quant))
+        return BAD("--quant: must be i2_s, tq1_0, tq2_0, f16 or f32");
     if (p->n_embd < 2 || p->n_embd > 65536)
         return BAD("--n-embd %d: must be in [2, 65536]", p->n_embd);
     if (p->n_ff < 1 || p->n_ff > 1 << 20) return BAD("--n-ff %d: must be in [1, 1048576]", p->n_ff);
@@ -165,6 +173,16 @@ bitnet_status bn_fixture_check(const bn_fixture_params *p) {
                    p->n_embd);
     if (p->quant == BN_TYPE_I2_S && p->n_ff % BN_I2S_BLOCK != 0)
         return BAD("--n-ff %d is not a multiple of 128, required by --quant i2_s", p->n_ff);
+    if (is_tq(p->quant) && (p->n_embd % BN_QK_K != 0 || p->n_ff % BN_QK_K != 0))
+        return BAD("--n-embd %d / --n-ff %d: both must be multiples of 256, required by --quant "
+                   "%s (256-value blocks)",
+                   p->n_embd, p->n_ff, quant_name(p->quant));
+    if (p->block_scales && p->quant == BN_TYPE_I2_S)
+        return BAD("--block-scales needs --quant tq1_0, tq2_0, f16 or f32 (i2_s has one scale per "
+                   "tensor)");
+    if (p->block_scales && (p->n_embd % BN_QK_K != 0 || p->n_ff % BN_QK_K != 0))
+        return BAD("--block-scales: --n-embd %d and --n-ff %d must be multiples of 256", p->n_embd,
+                   p->n_ff);
     if (p->n_head < 1 || p->n_head > p->n_embd)
         return BAD("--n-head %d: must be in [1, n_embd]", p->n_head);
     if (p->n_embd % p->n_head != 0)
@@ -219,6 +237,8 @@ int bn_fixture_args(const bn_fixture_params *p, char *buf, size_t size) {
         n += snprintf(buf + n, size - (size_t)n, " --ablate-attn %d", p->ablate_attn);
     if (n >= 0 && (size_t)n < size && p->ablate_ffn >= 0)
         n += snprintf(buf + n, size - (size_t)n, " --ablate-ffn %d", p->ablate_ffn);
+    if (n >= 0 && (size_t)n < size && p->block_scales)
+        n += snprintf(buf + n, size - (size_t)n, " --block-scales");
     return n;
 }
 
@@ -287,7 +307,20 @@ static bitnet_status add_projection(gen *g, const char *name, int64_t K, int64_t
     const uint64_t nbytes = bn_ternary_nbytes(g->p->quant, K * M);
     void *data = gen_alloc(g, (size_t)nbytes);
     if (!data) return BITNET_ERR_NOMEM;
-    bitnet_status st = bn_quantize_ternary(codes, K * M, scale, g->p->quant, data);
+    bitnet_status st;
+    if (g->p->block_scales) {
+        /* testing aid: every 256-value block scaled by its own (8 + k)/8,
+         * k in 0..7 (exact in F16 with the 4-bit scales used here) */
+        const int64_t nb = K * M / BN_QK_K;
+        float *mult = bn_malloc_array((size_t)nb, sizeof *mult);
+        if (!mult) return BITNET_ERR_NOMEM;
+        const uint64_t key = stream_key(g->p->seed ^ 0xb10c5ull, name);
+        for (int64_t b = 0; b < nb; b++) mult[b] = (float)(8 + rnd(key, (uint64_t)b) % 8) / 8.0f;
+        st = bn_quantize_ternary_blocks(codes, K * M, scale, mult, g->p->quant, data);
+        bn_free(mult);
+    } else {
+        st = bn_quantize_ternary(codes, K * M, scale, g->p->quant, data);
+    }
     if (st) return st;
     return add_tensor(g, name, g->p->quant, K, M, data, nbytes);
 }
@@ -537,7 +570,12 @@ static bitnet_status add_hparams(gen *g) {
     const char *a = p->arch;
     snprintf(def_name, sizeof def_name, "fixture-%s-%s", a,
              p->kind == BN_FIXTURE_PEAKED ? "peaked" : "random");
-    const uint32_t ftype = p->quant == BN_TYPE_I2_S ? 40u : p->quant == BN_TYPE_F16 ? 1u : 0u;
+    /* llama.cpp's file types: MOSTLY_TQ1_0 36, MOSTLY_TQ2_0 37; 40 is the fork's I2_S */
+    const uint32_t ftype = p->quant == BN_TYPE_I2_S    ? 40u
+                           : p->quant == BN_TYPE_TQ1_0 ? 36u
+                           : p->quant == BN_TYPE_TQ2_0 ? 37u
+                           : p->quant == BN_TYPE_F16   ? 1u
+                                                       : 0u;
     bitnet_status st;
 #define K(s) (snprintf(key, sizeof key, "%s.%s", a, s), key)
     if ((st = bn_gguf_set_str(w, "general.architecture", a)) ||

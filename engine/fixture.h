@@ -41,7 +41,7 @@ typedef struct bn_fixture_params {
     float rope_base;
     float rms_eps;
     uint64_t seed;
-    uint32_t quant;         /* bn_type of the projections: I2_S, F16 or F32 */
+    uint32_t quant;         /* bn_type of the projections: I2_S, TQ1_0, TQ2_0, F16 or F32 */
     bn_vocab_kind vocab;    /* synthetic vocabulary: SPM or BPE */
     const char *vocab_from; /* copy every tokenizer.* key of this GGUF (NULL: synthetic) */
     const char *name;       /* general.name (NULL: "fixture-<arch>-<kind>") */
@@ -49,6 +49,11 @@ typedef struct bn_fixture_params {
      * projection of one layer (-1: none), to measure what it contributes. */
     int32_t ablate_attn;
     int32_t ablate_ffn;
+    /* Testing aid: scale every 256-value block of a projection by its own
+     * factor (8 + k)/8 (not i2_s, which has one scale per tensor), so that
+     * TQ files take the block-scaled path; the f32 file of the same
+     * parameters holds the same weights exactly. */
+    bool block_scales;
     /* Peaked: greedy tokens over which the margin is measured with the
      * engine after writing (0: skip; the key is then absent). */
     int32_t margin_tokens;

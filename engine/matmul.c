@@ -106,6 +106,64 @@ static void linear_i2s_group(bitnet_context *ctx, const bn_weight *const *ws, fl
     }
 }
 
+/* Block-scaled ternary weights (TQ1_0/TQ2_0 with differing block scales,
+ * tq_load.h): per token and row
+ *   y = (Σ_b d_b · (float)(S_b − Q_b)) / s_x,
+ * S_b the kernel's raw sum of block b, Q_b the activations' sum over it; the
+ * float sum runs over b in order, in float, the same for every ISA and every
+ * chunking (both integers are exact, |S_b − Q_b| <= 2^16). Work items are
+ * BLK_ROWS rows; the kernel is called on BLK_TOK tokens × BLK_CHUNK blocks
+ * at a time, which bounds the stack buffers (8 KiB). */
+enum { BLK_ROWS = 16, BLK_TOK = 4, BLK_CHUNK = 32 };
+
+static void linear_blk(bitnet_context *ctx, const bn_weight *w, int n_tok, float *y) {
+    const bn_kernels *k = ctx->kern;
+    const bn_act_i8 *a = &ctx->act;
+    const int64_t K = w->n_in, M = w->n_out, nb = K / BN_QK_K, rb = K / 4;
+    const int64_t n_items = (M + BLK_ROWS - 1) / BLK_ROWS;
+#pragma omp parallel for num_threads(ctx->n_threads) schedule(static)
+    for (int64_t item = 0; item < n_items; item++) {
+        const int64_t r0 = item * BLK_ROWS;
+        const int64_t rows = M - r0 < BLK_ROWS ? M - r0 : BLK_ROWS;
+        for (int t0 = 0; t0 < n_tok; t0 += BLK_TOK) {
+            const int nt = n_tok - t0 < BLK_TOK ? n_tok - t0 : BLK_TOK;
+            const int8_t *q = a->q + (int64_t)t0 * K;
+            float acc[BLK_TOK][BLK_ROWS] = {{0}};
+            for (int64_t b0 = 0; b0 < nb; b0 += BLK_CHUNK) {
+                const int64_t nc = nb - b0 < BLK_CHUNK ? nb - b0 : BLK_CHUNK;
+                int32_t raw[BLK_TOK * BLK_ROWS * BLK_CHUNK];
+                int32_t qsum[BLK_TOK][BLK_CHUNK];
+                for (int t = 0; t < nt; t++)
+                    for (int64_t b = 0; b < nc; b++) {
+                        const int8_t *qb = q + (int64_t)t * K + (b0 + b) * BN_QK_K;
+                        int32_t s = 0;
+                        for (int j = 0; j < BN_QK_K; j++) s += qb[j];
+                        qsum[t][b] = s;
+                    }
+                const uint8_t *wb = w->data + r0 * rb + b0 * (BN_QK_K / 4);
+                if (nt == 1)
+                    k->i2s_blk_gemv(wb, rb, nc * BN_QK_K, rows, q + b0 * BN_QK_K, raw);
+                else
+                    k->i2s_blk_gemm(wb, rb, nc * BN_QK_K, rows, q + b0 * BN_QK_K, K, nt, raw);
+                for (int t = 0; t < nt; t++)
+                    for (int64_t r = 0; r < rows; r++) {
+                        const int32_t *s = raw + ((int64_t)t * rows + r) * nc;
+                        const float *d = w->blk_scale + (r0 + r) * nb + b0;
+                        for (int64_t b = 0; b < nc; b++)
+                            acc[t][r] += (float)(s[b] - qsum[t][b]) * d[b];
+                    }
+            }
+            for (int t = 0; t < nt; t++)
+                for (int64_t r = 0; r < rows; r++) {
+                    float v = acc[t][r] / a->scale[t0 + t];
+                    if (w->has_post_scale) v *= w->post_scale;
+                    if (w->bias) v += w->bias[r0 + r];
+                    y[(int64_t)(t0 + t) * M + r0 + r] = v;
+                }
+        }
+    }
+}
+
 enum { HEAD_PREFETCH_ROWS = 2 };
 
 static void linear_float(bitnet_context *ctx, const bn_weight *w, const float *x, int n_tok,
@@ -163,6 +221,10 @@ void bn_linear_group(bitnet_context *ctx, const bn_weight *const *ws, const floa
 void bn_linear(bitnet_context *ctx, const bn_weight *w, const float *x, int n_tok, float *y) {
     if (w->type == BN_TYPE_I2_S) {
         linear_i2s_group(ctx, &w, &y, 1, n_tok);
+        return;
+    }
+    if (w->blk_scale) {
+        linear_blk(ctx, w, n_tok, y);
         return;
     }
     linear_float(ctx, w, x, n_tok, y);

@@ -11,6 +11,7 @@
 
 #include "alloc.h"
 #include "error.h"
+#include "tq_load.h"
 #include "types.h"
 
 enum { KEY_MAX = 160 };
@@ -165,7 +166,8 @@ static bitnet_status check_i2s(const bitnet_model *m, const bn_weight *w, bool s
 }
 
 static bool matmul_type_supported(uint32_t type) {
-    return type == BN_TYPE_I2_S || type == BN_TYPE_F32 || type == BN_TYPE_F16;
+    return type == BN_TYPE_I2_S || type == BN_TYPE_F32 || type == BN_TYPE_F16 ||
+           type == BN_TYPE_TQ1_0 || type == BN_TYPE_TQ2_0;
 }
 
 static bitnet_status load_weight(const bitnet_model *m, const char *name, int64_t n_in,
@@ -184,12 +186,23 @@ static bitnet_status load_weight(const bitnet_model *m, const char *name, int64_
     if (!matmul_type_supported(t->type))
         return bn_fail(BITNET_ERR_UNSUPPORTED,
                        "%s: tensor '%s' has type %s, which libbitnet cannot multiply yet "
-                       "(supported: i2_s, f16, f32)",
+                       "(supported: i2_s, tq1_0, tq2_0, f16, f32)",
                        m->file->path, name, bn_type_name(t->type));
     if (t->type == BN_TYPE_I2_S) {
         w->row_bytes = (size_t)n_in / 4;
         memcpy(&w->scale, t->data + (uint64_t)n_in * (uint64_t)n_out / 4, sizeof(float));
         return check_i2s(m, w, check);
+    }
+    if (t->type == BN_TYPE_TQ1_0 || t->type == BN_TYPE_TQ2_0) {
+        /* always decoded (and so checked) in full: it is repacked */
+        bool block_scaled = false;
+        bitnet_status st2 = bn_tq_load(m->file->path, w, &block_scaled);
+        if (!st2)
+            BN_LOG_DEBUG(&m->log, "%s: %s tensor '%s': %s", m->file->path, bn_type_name(t->type),
+                         name,
+                         block_scaled ? "block scales differ, block-scaled kernels"
+                                      : "one scale, repacked to i2_s");
+        return st2;
     }
     w->row_bytes = bn_type_row_size(t->type, n_in);
     if ((uintptr_t)t->data % (t->type == BN_TYPE_F32 ? 4 : 2) != 0)
@@ -255,7 +268,7 @@ static bitnet_status load_layer(bitnet_model *m, int il, bool check) {
 
 static bool lookup_type_supported(uint32_t type) {
     const bn_type_traits *t = bn_type_get(type);
-    return t && t->to_float && type != BN_TYPE_TQ2_0;
+    return t && t->to_float && !t->ternary; /* ternary tables are projections */
 }
 
 static bitnet_status load_weights(bitnet_model *m, const bitnet_model_params *params) {
@@ -388,6 +401,11 @@ fail:
 
 void bitnet_model_free(bitnet_model *m) {
     if (!m) return;
+    for (int il = 0; m->layers && il < m->hp.n_layer; il++) {
+        bn_layer *L = &m->layers[il];
+        bn_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->ffn_gate, &L->ffn_up, &L->ffn_down};
+        for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) bn_free(ws[i]->owned);
+    }
     bn_free(m->layers);
     bn_vocab_free(m->vocab);
     bn_gguf_close(m->file);
@@ -395,6 +413,13 @@ void bitnet_model_free(bitnet_model *m) {
 }
 
 void bn_weight_row_to_float(const bn_weight *w, int64_t row, float *dst) {
+    if (w->blk_scale) { /* repacked TQ: I2_S codes, one scale per 256 values */
+        const int64_t nb = w->n_in / BN_QK_K;
+        for (int64_t b = 0; b < nb; b++)
+            bn_i2s_to_float(w->data, w->blk_scale[row * nb + b], row * w->n_in + b * BN_QK_K,
+                            BN_QK_K, dst + b * BN_QK_K);
+        return;
+    }
     if (w->type == BN_TYPE_I2_S) {
         bn_i2s_to_float(w->data, w->scale, row * w->n_in, w->n_in, dst);
         return;

@@ -35,7 +35,11 @@ typedef struct bn_weight {
     const uint8_t *data; /* in the file */
     size_t row_bytes;    /* bytes per row (not for whole-tensor types) */
     float scale;         /* I2_S per-tensor scale (spec 2.2); 1 otherwise */
-    float post_scale;    /* optional blk.N.<proj>.scale multiplier; 1 if absent */
+    /* TQ1_0/TQ2_0 with differing block scales: data holds I2_S codes and
+     * blk_scale[n_out][n_in / 256] the block scales (tq_load.h); NULL else. */
+    const float *blk_scale;
+    void *owned;      /* memory of data / blk_scale made at load (freed with the model) */
+    float post_scale; /* optional blk.N.<proj>.scale multiplier; 1 if absent */
     bool has_post_scale;
     const float *bias; /* [n_out] or NULL */
 } bn_weight;

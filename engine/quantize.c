@@ -5,6 +5,7 @@
 
 #include "error.h"
 #include "f16.h"
+#include "ref/kernels_ref.h"
 #include "types.h"
 
 void bn_ternarize_absmean(const float *w, int64_t n, int8_t *codes, float *scale) {
@@ -82,6 +83,8 @@ bool bn_ternary_to_float_type(const int8_t *codes, int64_t n, float scale, uint3
 uint64_t bn_ternary_nbytes(uint32_t type, int64_t n) {
     switch (type) {
     case BN_TYPE_I2_S: return bn_i2s_nbytes(n);
+    case BN_TYPE_TQ1_0: return (uint64_t)(n / BN_QK_K) * sizeof(bn_block_tq1_0);
+    case BN_TYPE_TQ2_0: return (uint64_t)(n / BN_QK_K) * sizeof(bn_block_tq2_0);
     case BN_TYPE_F16: return (uint64_t)n * 2;
     case BN_TYPE_F32: return (uint64_t)n * 4;
     default: return 0;
@@ -98,8 +101,39 @@ bitnet_status bn_quantize_ternary(const int8_t *codes, int64_t n, float scale, u
         bn_i2s_pack(codes, n, scale, out);
         return BITNET_OK;
     }
+    if (type == BN_TYPE_TQ1_0 || type == BN_TYPE_TQ2_0)
+        return bn_quantize_ternary_blocks(codes, n, scale, NULL, type, out);
     if (!bn_ternary_to_float_type(codes, n, scale, type, out))
         return bn_fail(BITNET_ERR_UNSUPPORTED, "cannot write ternary weights as %s",
                        bn_type_name(type));
+    return BITNET_OK;
+}
+
+bitnet_status bn_quantize_ternary_blocks(const int8_t *codes, int64_t n, float scale,
+                                         const float *block_mult, uint32_t type, void *out) {
+    if (n % BN_QK_K != 0)
+        return bn_fail(BITNET_ERR_INVALID_ARGUMENT,
+                       "%s: %lld values is not a multiple of the 256-value block",
+                       bn_type_name(type), (long long)n);
+    if (type != BN_TYPE_TQ1_0 && type != BN_TYPE_TQ2_0 && type != BN_TYPE_F16 &&
+        type != BN_TYPE_F32)
+        return bn_fail(BITNET_ERR_UNSUPPORTED, "cannot write block-scaled ternary weights as %s",
+                       bn_type_name(type));
+    float x[BN_QK_K];
+    for (int64_t b = 0; b < n / BN_QK_K; b++) {
+        const float s = block_mult ? scale * block_mult[b] : scale;
+        const int8_t *c = codes + b * BN_QK_K;
+        for (int j = 0; j < BN_QK_K; j++) x[j] = (float)c[j] * s;
+        /* through the llama.cpp-rule quantizer, as a converted file would be */
+        if (type == BN_TYPE_TQ1_0)
+            bn_quantize_row_tq1_0_ref(x, (bn_block_tq1_0 *)out + b, BN_QK_K);
+        else if (type == BN_TYPE_TQ2_0)
+            bn_quantize_row_tq2_0_ref(x, (bn_block_tq2_0 *)out + b, BN_QK_K);
+        else if (type == BN_TYPE_F32)
+            memcpy((float *)out + b * BN_QK_K, x, sizeof x);
+        else
+            for (int j = 0; j < BN_QK_K; j++)
+                ((uint16_t *)out)[b * BN_QK_K + j] = bn_f32_to_f16(x[j]);
+    }
     return BITNET_OK;
 }

@@ -50,12 +50,22 @@ bool bn_ternary_to_float_type(const int8_t *codes, int64_t n, float scale, uint3
                               void *out);
 
 /* Bytes of a tensor of n values of `type` written from ternary codes
- * (I2_S, F16 or F32); 0 for an unsupported type. */
+ * (I2_S, TQ1_0, TQ2_0, F16 or F32); 0 for an unsupported type. */
 uint64_t bn_ternary_nbytes(uint32_t type, int64_t n);
 
-/* Codes + scale -> the bytes of `type` (I2_S, F16, F32) in out[bn_ternary_nbytes].
- * I2_S needs n % 128 == 0 (BITNET_ERR_INVALID_ARGUMENT otherwise). */
+/* Codes + scale -> the bytes of `type` (I2_S, TQ1_0, TQ2_0, F16, F32) in
+ * out[bn_ternary_nbytes]. I2_S needs n % 128 == 0, TQ n % 256 == 0
+ * (BITNET_ERR_INVALID_ARGUMENT otherwise). TQ blocks are made by the
+ * reference quantizer from the values codes·scale: d = F16(scale) for a block
+ * with a non-zero value, 0 for an all-zero block (what llama.cpp writes). */
 bitnet_status bn_quantize_ternary(const int8_t *codes, int64_t n, float scale, uint32_t type,
                                   void *out);
+
+/* The same with a different scale per 256-value block: values codes·scale·
+ * block_mult[b] (block_mult NULL: 1) written as TQ1_0, TQ2_0, F16 or F32;
+ * n % 256 == 0. F32 holds the products exactly, the others round them
+ * (exact when they fit F16). */
+bitnet_status bn_quantize_ternary_blocks(const int8_t *codes, int64_t n, float scale,
+                                         const float *block_mult, uint32_t type, void *out);
 
 #endif

@@ -25,8 +25,22 @@ typedef struct bn_kernels {
      * gemm: n_tok tokens (rows of q q_stride bytes apart),
      *       out[t * out_stride + r]. */
     void (*i2s_gemv)(const uint8_t *w, int64_t K, int64_t n_rows, const int8_t *q, int32_t *out);
-    void (*i2s_gemm)(const uint8_t *w, int64_t K, int64_t n_rows, const int8_t *q,
-                     int64_t q_stride, int64_t n_tok, int32_t *out, int64_t out_stride);
+    void (*i2s_gemm)(const uint8_t *w, int64_t K, int64_t n_rows, const int8_t *q, int64_t q_stride,
+                     int64_t n_tok, int32_t *out, int64_t out_stride);
+
+    /* Block-scaled ternary weights (TQ1_0/TQ2_0 whose 256-value blocks carry
+     * different scales, repacked at load into the I2_S code layout): the
+     * raw sums of every 256-value block separately, so that the caller can
+     * apply each block's scale. Row r starts at w + r·w_stride (the caller
+     * may pass a slice of the blocks of longer rows); K % 256 == 0, nb =
+     * K / 256; block b of a row is I2_S 128-blocks 2b and 2b+1.
+     * gemv: out[r·nb + b] = Σ_{k in block b} code·q[k].
+     * gemm: out[(t·n_rows + r)·nb + b], token t at q + t·q_stride.
+     * Exact integers (|sum| <= 256·2·128), identical on every ISA. */
+    void (*i2s_blk_gemv)(const uint8_t *w, int64_t w_stride, int64_t K, int64_t n_rows,
+                         const int8_t *q, int32_t *out);
+    void (*i2s_blk_gemm)(const uint8_t *w, int64_t w_stride, int64_t K, int64_t n_rows,
+                         const int8_t *q, int64_t q_stride, int64_t n_tok, int32_t *out);
 
     /* 8-bit rows times int8 (the optional 8-bit output head): raw sums
      * out[r] = Σ_k w[r·K + k] · q[k] over n_rows rows of K unsigned bytes

@@ -57,17 +57,51 @@ static void q6_k_to_float(const void *src, float *dst, int64_t n) {
     }
 }
 
+void bn_tq2_0_values(const bn_block_tq2_0 *b, int8_t t[BN_QK_K]) {
+    for (int half = 0; half < 2; half++)
+        for (int p = 0; p < 4; p++)
+            for (int i = 0; i < 32; i++)
+                t[half * 128 + p * 32 + i] = (int8_t)(((b->qs[half * 32 + i] >> (2 * p)) & 3) - 1);
+}
+
+/* A byte holds ceil(v·256/243) for its digits v = Σ t_n·3^(4-n) (first digit
+ * most significant). Multiplying by 3^n modulo 256 drops the n leading
+ * digits; the top digit of what is left is then floor(3·byte/256). */
+static int8_t tq1_digit(uint8_t byte, int n) {
+    static const uint8_t pow3[5] = {1, 3, 9, 27, 81};
+    uint8_t shifted = (uint8_t)(byte * pow3[n]);
+    return (int8_t)(((unsigned)shifted * 3u) >> 8);
+}
+
+void bn_tq1_0_values(const bn_block_tq1_0 *b, int8_t t[BN_QK_K]) {
+    /* bytes 0..31: values m + 32·n; bytes 32..47: 160 + m + 16·n;
+     * qh bytes j: 240 + j + 4·n (four digits, the fifth is zero) */
+    for (int n = 0; n < 5; n++) {
+        for (int m = 0; m < 32; m++) t[m + 32 * n] = (int8_t)(tq1_digit(b->qs[m], n) - 1);
+        for (int m = 0; m < 16; m++)
+            t[160 + m + 16 * n] = (int8_t)(tq1_digit(b->qs[32 + m], n) - 1);
+    }
+    for (int n = 0; n < 4; n++)
+        for (int j = 0; j < 4; j++) t[240 + j + 4 * n] = (int8_t)(tq1_digit(b->qh[j], n) - 1);
+}
+
 static void tq2_0_to_float(const void *src, float *dst, int64_t n) {
     const bn_block_tq2_0 *b = src;
+    int8_t t[BN_QK_K];
     for (int64_t i = 0; i < n / BN_QK_K; i++) {
         const float d = bn_f16_to_f32(b[i].d);
-        float *y = dst + i * BN_QK_K;
-        for (int chunk = 0; chunk < 2; chunk++)         /* 128 values per 32 bytes */
-            for (int l = 0; l < 4; l++)                 /* bit pair l: values l*32 .. */
-                for (int m = 0; m < 32; m++) {
-                    int q = (b[i].qs[chunk * 32 + m] >> (2 * l)) & 3;
-                    y[chunk * 128 + l * 32 + m] = (float)(q - 1) * d;
-                }
+        bn_tq2_0_values(&b[i], t);
+        for (int j = 0; j < BN_QK_K; j++) dst[i * BN_QK_K + j] = (float)t[j] * d;
+    }
+}
+
+static void tq1_0_to_float(const void *src, float *dst, int64_t n) {
+    const bn_block_tq1_0 *b = src;
+    int8_t t[BN_QK_K];
+    for (int64_t i = 0; i < n / BN_QK_K; i++) {
+        const float d = bn_f16_to_f32(b[i].d);
+        bn_tq1_0_values(&b[i], t);
+        for (int j = 0; j < BN_QK_K; j++) dst[i * BN_QK_K + j] = (float)t[j] * d;
     }
 }
 
@@ -92,7 +126,7 @@ static const bn_type_traits type_traits[BN_TYPE_COUNT] = {
     [BN_TYPE_I64] = {"i64", 1, 8, false, false, NULL},
     [BN_TYPE_F64] = {"f64", 1, 8, false, false, NULL},
     [BN_TYPE_BF16] = {"bf16", 1, 2, false, false, bf16_to_float},
-    [BN_TYPE_TQ1_0] = {"tq1_0", 256, 54, true, false, NULL},
+    [BN_TYPE_TQ1_0] = {"tq1_0", BN_QK_K, sizeof(bn_block_tq1_0), true, false, tq1_0_to_float},
     [BN_TYPE_TQ2_0] = {"tq2_0", BN_QK_K, sizeof(bn_block_tq2_0), true, false, tq2_0_to_float},
     /* I2_S/TL1/TL2 sizes are tensor-wide (bn_type_nbytes); block_size is the
      * granularity ne0 must respect for our kernels. */

@@ -64,21 +64,39 @@ typedef struct {
 } bn_block_q6_k;
 _Static_assert(sizeof(bn_block_q6_k) == 210, "wrong q6_K block size");
 
-/* TQ2_0: 256 two-bit codes (value + 1) and an F16 scale (2.0625 bpw). */
+/* TQ2_0 (llama.cpp): 256 two-bit codes (value + 1) and an F16 scale d
+ * (2.0625 bpw). Each 32-byte half holds 128 values: value 32·p + i of the
+ * half sits in byte i at bits 2p..2p+1 (docs/formats.md). */
 typedef struct {
     uint8_t qs[BN_QK_K / 4];
     uint16_t d;
 } bn_block_tq2_0;
 _Static_assert(sizeof(bn_block_tq2_0) == 66, "wrong tq2_0 block size");
 
+/* TQ1_0 (llama.cpp): 256 ternary values as base-3 digits (1.6875 bpw):
+ * 48 bytes of five digits (values 0..159 in 32 bytes, 160..239 in 16) and
+ * 4 bytes of four digits (values 240..255), then the F16 scale d. Each byte
+ * stores a fixed-point fraction of 3^5 (docs/formats.md). */
+typedef struct {
+    uint8_t qs[48];
+    uint8_t qh[4];
+    uint16_t d;
+} bn_block_tq1_0;
+_Static_assert(sizeof(bn_block_tq1_0) == 54, "wrong tq1_0 block size");
+
+/* Ternary values t in {-1, 0, +1} (TQ2_0 may also hold +2, code 3, which
+ * llama.cpp's quantizer never writes) of one block, in element order. */
+void bn_tq1_0_values(const bn_block_tq1_0 *b, int8_t t[BN_QK_K]);
+void bn_tq2_0_values(const bn_block_tq2_0 *b, int8_t t[BN_QK_K]);
+
 typedef void (*bn_to_float_fn)(const void *src, float *dst, int64_t n);
 
 typedef struct bn_type_traits {
-    const char *name;      /* NULL: id not known */
-    int64_t block_size;    /* elements per block */
-    size_t type_size;      /* bytes per block */
-    bool ternary;          /* ternary weight format */
-    bool whole_tensor;     /* size is not per-row (I2_S/TL1/TL2 carry a tensor-wide tail) */
+    const char *name;        /* NULL: id not known */
+    int64_t block_size;      /* elements per block */
+    size_t type_size;        /* bytes per block */
+    bool ternary;            /* ternary weight format */
+    bool whole_tensor;       /* size is not per-row (I2_S/TL1/TL2 carry a tensor-wide tail) */
     bn_to_float_fn to_float; /* row conversion; NULL if we cannot decode it */
 } bn_type_traits;
 

@@ -16,7 +16,10 @@ static void usage(FILE *out) {
             "      --kind KIND       random (default) or peaked (greedy follows a fixed cycle\n"
             "                        of tokens by a margin of several logits)\n"
             "      --seed S          PRNG seed (default 0): same arguments, same bytes\n"
-            "      --quant TYPE      i2_s (default), f16, f32: type of the projections\n"
+            "      --quant TYPE      i2_s (default), tq1_0, tq2_0, f16, f32: type of the\n"
+            "                        projections (tq1_0/tq2_0 as llama.cpp writes them;\n"
+            "                        n_embd and n_ff must then be multiples of 256)\n"
+            "      --block-scales    testing aid: a scale per 256-value block (not i2_s)\n"
             "      --vocab KIND      spm (default) or bpe: built-in synthetic vocabulary\n"
             "      --vocab-from FILE copy the tokenizer of another GGUF (sets --n-vocab)\n"
             "      --n-embd N --n-ff N --n-layer N --n-head N --n-head-kv N --n-vocab N\n"
@@ -70,7 +73,9 @@ static bool int_flag_parse(cli_args *a, bn_fixture_params *p, bool *ok, bool *n_
 }
 
 static const char *const kind_names[] = {"random", "peaked", NULL};
-static const char *const quant_names[] = {"i2_s", "f16", "f32", NULL};
+static const char *const quant_names[] = {"i2_s", "f16", "f32", "tq1_0", "tq2_0", NULL};
+static const uint32_t quant_types[] = {BN_TYPE_I2_S, BN_TYPE_F16, BN_TYPE_F32, BN_TYPE_TQ1_0,
+                                       BN_TYPE_TQ2_0};
 static const char *const vocab_names[] = {"spm", "bpe", NULL};
 
 cli_parse_status cli_parse_fixture_args(int argc, char **argv, fixture_options *o, cli_args *a) {
@@ -108,6 +113,8 @@ cli_parse_status cli_parse_fixture_args(int argc, char **argv, fixture_options *
             ok = cli_args_value(a, &p->vocab_from);
         else if (cli_args_is(a, "-q", "--quiet"))
             o->quiet = true;
+        else if (cli_args_is(a, NULL, "--block-scales"))
+            p->block_scales = true;
         else if (cli_args_is(a, NULL, "--seed")) {
             if ((ok = cli_args_int(a, 0, INT64_MAX, &s))) p->seed = (uint64_t)s;
         } else if (cli_args_is(a, NULL, "--rope-base")) {
@@ -116,8 +123,7 @@ cli_parse_status cli_parse_fixture_args(int argc, char **argv, fixture_options *
             if ((ok = cli_args_choice(a, kind_names, &k)))
                 p->kind = k == 0 ? BN_FIXTURE_RANDOM : BN_FIXTURE_PEAKED;
         } else if (cli_args_is(a, NULL, "--quant")) {
-            if ((ok = cli_args_choice(a, quant_names, &k)))
-                p->quant = k == 0 ? BN_TYPE_I2_S : k == 1 ? BN_TYPE_F16 : BN_TYPE_F32;
+            if ((ok = cli_args_choice(a, quant_names, &k))) p->quant = quant_types[k];
         } else if (cli_args_is(a, NULL, "--vocab")) {
             vocab_flag = true;
             if ((ok = cli_args_choice(a, vocab_names, &k)))

@@ -196,7 +196,8 @@ static void i2s_gemv_avx2(const uint8_t *w, int64_t K, int64_t n_rows, const int
         /* decode is memory-bound: prefetch the tile 4 tiles ahead (see the
          * AVX-512 gemv); prefetches past the end never fault */
         const uint8_t *ahead = w + (r + 16) * rb;
-        for (int64_t o = 0; o < 4 * rb; o += 64) _mm_prefetch((const char *)(ahead + o), _MM_HINT_T0);
+        for (int64_t o = 0; o < 4 * rb; o += 64)
+            _mm_prefetch((const char *)(ahead + o), _MM_HINT_T0);
         i2s_tile_4x1(w + r * rb, rb, q, 0, nb, out + r, 0);
     }
     switch (n_rows - r) {
@@ -281,6 +282,78 @@ static void i2s_gemm_avx2(const uint8_t *w, int64_t K, int64_t n_rows, const int
             for (int64_t r = r0; r < r1; r++)
                 tiles[nt - 1](w + r * rb, qt, q_stride, nb, ot + r, out_stride);
         }
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Block-scaled ternary (TQ repacked to I2_S codes): one sum per 256 values  */
+/* ------------------------------------------------------------------------ */
+
+/* R rows × T tokens (R·T <= 4), one 256-value block (two I2_S blocks, 64
+ * bytes per row) at a time. Per block and lane, eight maddubs pair sums of
+ * at most 2·2·128 each: |int16| <= 4096, no saturation. */
+static ALWAYS_INLINE void blk_tile(const uint8_t *w, int64_t w_stride, const int8_t *q,
+                                   int64_t q_stride, int64_t nb, int32_t *out, int64_t tok_stride,
+                                   const int R, const int T) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (int64_t b = 0; b < nb; b++) {
+        __m256i acc[4][4];
+        for (int r = 0; r < R; r++)
+            for (int t = 0; t < T; t++) acc[r][t] = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            __m256i bytes[4];
+            for (int r = 0; r < R; r++)
+                bytes[r] =
+                    _mm256_loadu_si256((const __m256i *)(w + r * w_stride + b * 64 + h * 32));
+            for (int p = 0; p < 4; p++) {
+                __m256i codes[4];
+                for (int r = 0; r < R; r++) codes[r] = plane_codes(bytes[r], p);
+                for (int t = 0; t < T; t++) {
+                    const __m256i x = _mm256_loadu_si256(
+                        (const __m256i *)(q + t * q_stride + b * 256 + h * 128 + 32 * p));
+                    for (int r = 0; r < R; r++)
+                        acc[r][t] = _mm256_add_epi16(acc[r][t], _mm256_maddubs_epi16(codes[r], x));
+                }
+            }
+        }
+        for (int r = 0; r < R; r++)
+            for (int t = 0; t < T; t++)
+                out[t * tok_stride + r * nb + b] = hsum_epi32(_mm256_madd_epi16(acc[r][t], ones));
+    }
+}
+
+#define DEF_BLK(R, T)                                                                              \
+    static void blk_tile_##R##x##T(const uint8_t *w, int64_t ws, const int8_t *q, int64_t qs,      \
+                                   int64_t nb, int32_t *out, int64_t ts) {                         \
+        blk_tile(w, ws, q, qs, nb, out, ts, R, T);                                                 \
+    }
+DEF_BLK(1, 1)
+DEF_BLK(4, 1)
+DEF_BLK(1, 2)
+DEF_BLK(1, 3)
+DEF_BLK(1, 4)
+
+void bn_i2s_blk_gemv_avx2(const uint8_t *w, int64_t w_stride, int64_t K, int64_t n_rows,
+                          const int8_t *q, int32_t *out) {
+    const int64_t nb = K / 256;
+    int64_t r = 0;
+    for (; r + 4 <= n_rows; r += 4)
+        blk_tile_4x1(w + r * w_stride, w_stride, q, 0, nb, out + r * nb, 0);
+    for (; r < n_rows; r++) blk_tile_1x1(w + r * w_stride, w_stride, q, 0, nb, out + r * nb, 0);
+}
+
+typedef void (*blk_tile_fn)(const uint8_t *, int64_t, const int8_t *, int64_t, int64_t, int32_t *,
+                            int64_t);
+
+void bn_i2s_blk_gemm_avx2(const uint8_t *w, int64_t w_stride, int64_t K, int64_t n_rows,
+                          const int8_t *q, int64_t q_stride, int64_t n_tok, int32_t *out) {
+    static const blk_tile_fn tiles[4] = {blk_tile_1x1, blk_tile_1x2, blk_tile_1x3, blk_tile_1x4};
+    const int64_t nb = K / 256, tok_stride = n_rows * nb;
+    for (int64_t t = 0; t < n_tok; t += 4) {
+        const int nt = n_tok - t < 4 ? (int)(n_tok - t) : 4;
+        for (int64_t r = 0; r < n_rows; r++)
+            tiles[nt - 1](w + r * w_stride, w_stride, q + t * q_stride, q_stride, nb,
+                          out + t * tok_stride + r * nb, tok_stride);
     }
 }
 
@@ -380,7 +453,8 @@ static void u8_gemv_avx2(const uint8_t *w, int64_t K, int64_t n_rows, const int8
     for (; r < n_rows; r++) {
         const uint8_t *w0 = w + r * K;
         __m256i a0 = _mm256_setzero_si256();
-        for (int64_t k = 0; k < K16; k += 16) a0 = _mm256_add_epi32(a0, madd_u8s8_16(w0 + k, q + k));
+        for (int64_t k = 0; k < K16; k += 16)
+            a0 = _mm256_add_epi32(a0, madd_u8s8_16(w0 + k, q + k));
         int32_t s0 = hsum_epi32(a0);
         for (int64_t k = K16; k < K; k++) s0 += (int32_t)w0[k] * q[k];
         out[r] = s0;
@@ -414,6 +488,8 @@ const bn_kernels bn_kernels_avx2 = {
     .quantize_i8 = quantize_i8_avx2,
     .i2s_gemv = i2s_gemv_avx2,
     .i2s_gemm = i2s_gemm_avx2,
+    .i2s_blk_gemv = bn_i2s_blk_gemv_avx2,
+    .i2s_blk_gemm = bn_i2s_blk_gemm_avx2,
     .u8_gemv = u8_gemv_avx2,
     .scale_i32 = scale_i32_avx2,
     .f32_to_f16 = bn_f32_to_f16_f16c,

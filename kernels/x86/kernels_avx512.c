@@ -409,6 +409,9 @@ const bn_kernels bn_kernels_avx512 = {
     .quantize_i8 = quantize_i8_avx512,
     .i2s_gemv = i2s_gemv_avx512,
     .i2s_gemm = i2s_gemm_avx512,
+    /* the AVX2 block-scaled kernels (tested here); no 512-bit version yet */
+    .i2s_blk_gemv = bn_i2s_blk_gemv_avx2,
+    .i2s_blk_gemm = bn_i2s_blk_gemm_avx2,
     .u8_gemv = u8_gemv_avx512,
     .scale_i32 = scale_i32_avx512,
     .f32_to_f16 = bn_f32_to_f16_f16c, /* 8-wide F16C is already the width of the data path */

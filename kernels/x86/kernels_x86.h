@@ -8,4 +8,11 @@
 /* F32 -> F16, round-to-nearest-even, with F16C: the bits of bn_f32_to_f16. */
 void bn_f32_to_f16_f16c(const float *x, uint16_t *y, int64_t n);
 
+/* Block-scaled ternary kernels (kernels.h i2s_blk_*), AVX2 only: the
+ * AVX-512 table uses them as they are. */
+void bn_i2s_blk_gemv_avx2(const uint8_t *w, int64_t w_stride, int64_t K, int64_t n_rows,
+                          const int8_t *q, int32_t *out);
+void bn_i2s_blk_gemm_avx2(const uint8_t *w, int64_t w_stride, int64_t K, int64_t n_rows,
+                          const int8_t *q, int64_t q_stride, int64_t n_tok, int32_t *out);
+
 #endif
