@@ -2,6 +2,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "strmap.h"
@@ -57,27 +58,33 @@ static scan_result scan(const char *text, size_t len, int max_depth, size_t *at)
     return SCAN_OK;
 }
 
-/* The first repeated key of any object, or NULL. */
-static const cJSON *repeated_key(const cJSON *node) {
-    for (; node; node = node->next) {
-        if (cJSON_IsObject(node) && node->child) {
-            size_t n = 0;
-            for (const cJSON *c = node->child; c; c = c->next) n++;
-            bn_strmap seen;
-            if (n > 1 && bn_strmap_init(&seen, n) == 0) {
-                const cJSON *dup = NULL;
-                for (const cJSON *c = node->child; c && !dup; c = c->next)
-                    if (c->string &&
-                        bn_strmap_put(&seen, c->string, strlen(c->string), 0, NULL) == 0)
-                        dup = c;
-                bn_strmap_free(&seen);
-                if (dup) return dup;
-            }
-        }
-        if (node->child) {
-            const cJSON *dup = repeated_key(node->child);
+/* The first repeated key of any object, or NULL; *path gets where that
+ * object is ("model.vocab", "fixtures[2]"; empty for the root). */
+static const cJSON *repeated_key(const cJSON *obj, char *path, size_t size) {
+    size_t n = 0;
+    for (const cJSON *c = obj->child; c; c = c->next) n++;
+    if (cJSON_IsObject(obj) && n > 1) {
+        bn_strmap seen;
+        if (bn_strmap_init(&seen, n) == 0) {
+            const cJSON *dup = NULL;
+            for (const cJSON *c = obj->child; c && !dup; c = c->next)
+                if (c->string && bn_strmap_put(&seen, c->string, strlen(c->string), 0, NULL) == 0)
+                    dup = c;
+            bn_strmap_free(&seen);
             if (dup) return dup;
         }
+    }
+    const size_t len = strlen(path);
+    int i = 0;
+    for (const cJSON *c = obj->child; c; c = c->next, i++) {
+        if (!c->child) continue;
+        if (cJSON_IsObject(obj))
+            snprintf(path + len, size - len, "%s%.64s", len ? "." : "", c->string);
+        else
+            snprintf(path + len, size - len, "[%d]", i);
+        const cJSON *dup = repeated_key(c, path, size);
+        if (dup) return dup;
+        path[len] = '\0';
     }
     return NULL;
 }
@@ -94,7 +101,7 @@ cJSON *bn_json_parse(const char *text, size_t len, const bn_json_limits *lim, ch
     const char *nul = memchr(text, '\0', len);
     if (nul) {
         where(text, (size_t)(nul - text), pos, sizeof pos);
-        snprintf(err, err_size, "%s: NUL byte", pos);
+        snprintf(err, err_size, "%s: a NUL byte (JSON is UTF-8 text)", pos);
         return NULL;
     }
     if (len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3)) {
@@ -104,42 +111,52 @@ cJSON *bn_json_parse(const char *text, size_t len, const bn_json_limits *lim, ch
     size_t bad = 0;
     if (!bn_utf8_valid(text, len, &bad)) {
         where(text, bad, pos, sizeof pos);
-        snprintf(err, err_size, "%s: invalid UTF-8 (byte 0x%02X)", pos, (unsigned char)text[bad]);
+        snprintf(err, err_size, "%s: not valid UTF-8 (byte 0x%02x)", pos, (unsigned char)text[bad]);
         return NULL;
     }
     const scan_result problem = scan(text, len, max_depth, &bad);
     if (problem != SCAN_OK) {
         where(text, bad, pos, sizeof pos);
         if (problem == SCAN_TOO_DEEP)
-            snprintf(err, err_size, "%s: nesting deeper than %d levels", pos, max_depth);
+            snprintf(err, err_size, "%s: nested deeper than %d arrays/objects", pos, max_depth);
         else
-            snprintf(err, err_size, "%s: a \\u0000 escape (NUL) in a string", pos);
+            snprintf(err, err_size, "%s: \\u0000 in a string (NUL is not allowed)", pos);
         return NULL;
     }
+    /* With the terminating NUL inside the length and require_null_terminated,
+     * cJSON's error position is exact: at `len` when the text ends early, at
+     * the first byte of anything after the value. */
+    char *z = malloc(len + 1);
+    if (!z) {
+        snprintf(err, err_size, "out of memory");
+        return NULL;
+    }
+    memcpy(z, text, len);
+    z[len] = '\0';
     const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, false);
+    cJSON *root = cJSON_ParseWithLengthOpts(z, len + 1, &end, true);
     if (!root) {
         /* `end` is this call's own error position (cJSON_GetErrorPtr is global) */
-        size_t at = end && end >= text && end <= text + len ? (size_t)(end - text) : 0;
+        size_t at = end && end >= z && end <= z + len ? (size_t)(end - z) : len;
         where(text, at, pos, sizeof pos);
-        /* cJSON reports an error past the end at the last byte: say both */
-        snprintf(err, err_size, "%s: not valid JSON here%s", pos,
-                 at + 1 >= len ? " (the end of the text: is it truncated?)" : "");
+        char near[32];
+        size_t w = 0;
+        for (size_t i = at; i < len && w < 24; i++)
+            near[w++] = (z[i] >= 0x20 && z[i] < 0x7f) ? z[i] : '?';
+        near[w] = '\0';
+        if (at >= len)
+            snprintf(err, err_size, "%s: not valid JSON: the text ends early (truncated?)", pos);
+        else
+            snprintf(err, err_size, "%s: not valid JSON near '%s'", pos, near);
+        free(z);
         return NULL;
     }
-    size_t at = end ? (size_t)(end - text) : len;
-    while (at < len &&
-           (text[at] == ' ' || text[at] == '\t' || text[at] == '\n' || text[at] == '\r'))
-        at++;
-    if (at < len) {
-        where(text, at, pos, sizeof pos);
-        snprintf(err, err_size, "%s: unexpected text after the JSON value", pos);
-        cJSON_Delete(root);
-        return NULL;
-    }
-    const cJSON *dup = repeated_key(root);
+    free(z);
+    char path[256] = "";
+    const cJSON *dup = repeated_key(root, path, sizeof path);
     if (dup) {
-        snprintf(err, err_size, "key \"%.64s\" appears twice in one object", dup->string);
+        snprintf(err, err_size, "duplicate key \"%.64s\" in %s", dup->string,
+                 path[0] ? path : "the top-level object");
         cJSON_Delete(root);
         return NULL;
     }

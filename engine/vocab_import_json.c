@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "json_util.h"
 #include "strmap.h"
 #include "tokenizer_internal.h"
 #include "vocab_import.h"
@@ -32,15 +33,6 @@ typedef struct json_import {
 
 /* A JSON escape \u0000 would end the token early (cJSON strings are
  * NUL-terminated), silently making another token; no token may hold a NUL. */
-static bool has_nul_escape(const char *s, size_t n) {
-    for (size_t i = 0; i + 1 < n; i++) {
-        if (s[i] != '\\') continue;
-        if (s[i + 1] == 'u' && i + 5 < n && !memcmp(s + i + 2, "0000", 4)) return true;
-        i++; /* skip the escaped character: "\\u0000" is not a NUL */
-    }
-    return false;
-}
-
 /* A number that is an id: an integer in [0, BN_VOCAB_IMPORT_MAX_ID). */
 static bool is_id(const cJSON *n) {
     if (!cJSON_IsNumber(n)) return false;
@@ -281,27 +273,14 @@ bitnet_status bn_vocab_import_json(const char *name, const char *data, size_t si
     if (size > BN_VOCAB_IMPORT_MAX_FILE)
         return bn_fail(BITNET_ERR_FORMAT, "%s: larger than %u MiB, the limit for a vocabulary file",
                        name, BN_VOCAB_IMPORT_MAX_FILE >> 20);
-    if (memchr(data, '\0', size))
-        return bn_fail(BITNET_ERR_FORMAT, "%s: not valid JSON (it contains a NUL byte)", name);
-    if (has_nul_escape(data, size))
-        return bn_fail(BITNET_ERR_FORMAT,
-                       "%s: contains the escape \\u0000 (NUL), which no token may hold", name);
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(data, size, &end, false);
-    if (!root) {
-        /* on failure cJSON points end at the error */
-        size_t off = end && end >= data && end <= data + size ? (size_t)(end - data) : 0;
-        return bn_fail(BITNET_ERR_FORMAT,
-                       "%s: not valid JSON (error near byte %zu; nesting is limited to %d levels)",
-                       name, off, CJSON_NESTING_LIMIT);
-    }
-    while (end && end < data + size &&
-           (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t'))
-        end++;
+    /* a byte-order mark is tolerated in a user's file; the rest of the
+     * checks are the strict JSON layer's (engine/json_util.c) */
+    if (size >= 3 && !memcmp(data, "\xEF\xBB\xBF", 3)) data += 3, size -= 3;
+    char err[256];
+    bn_json_limits lim = {.max_bytes = BN_VOCAB_IMPORT_MAX_FILE, .max_depth = 64};
+    cJSON *root = bn_json_parse(data, size, &lim, err, sizeof err);
+    if (!root) return bn_fail(BITNET_ERR_FORMAT, "%s: %s", name, err);
     bitnet_status st = BITNET_OK;
-    if (end && end < data + size)
-        st = bn_fail(BITNET_ERR_FORMAT, "%s: not valid JSON (text after the object at byte %zu)",
-                     name, (size_t)(end - data));
     if (!st && !cJSON_IsObject(root))
         st = bn_fail(BITNET_ERR_FORMAT, "%s: the JSON is not an object", name);
     json_import ji = {.name = name, .b = b};

@@ -9,13 +9,14 @@
 
 #include "fuzz.h"
 #include "suite.h"
+#include "utf8.h"
 
 #define NAME "fuzz/suite.json"
 
 static bool valid_utf8(const char *s) {
     size_t n = strlen(s);
     for (size_t i = 0; i < n;) {
-        size_t k = vu_utf8_seq((const unsigned char *)s + i, n - i);
+        size_t k = bn_utf8_valid_seq((const unsigned char *)s + i, n - i);
         if (!k) return false;
         i += k;
     }

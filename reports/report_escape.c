@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "report.h"
+#include "utf8.h"
 #include "vutil.h"
 
 #define REPLACEMENT "\xEF\xBF\xBD" /* U+FFFD */
@@ -18,7 +19,7 @@ typedef void (*emit_fn)(FILE *f, const char *s, size_t len);
 static void each_char(FILE *f, const char *s, emit_fn emit) {
     size_t n = strlen(s);
     for (size_t i = 0; i < n;) {
-        size_t k = vu_utf8_seq((const unsigned char *)s + i, n - i);
+        size_t k = bn_utf8_valid_seq((const unsigned char *)s + i, n - i);
         if (k == 0) {
             emit(f, REPLACEMENT, 3);
             i++;

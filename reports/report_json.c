@@ -11,6 +11,7 @@
 #include "bitnet.h"
 #include "report.h"
 #include "subproc.h"
+#include "utf8.h"
 #include "vutil.h"
 
 const char *rj_str(const cJSON *o, const char *key) {
@@ -189,7 +190,7 @@ bool rj_sanitize(cJSON *n) {
             const char *s = n->valuestring;
             size_t len = strlen(s), bad = 0;
             for (size_t i = 0; i < len;) {
-                size_t k = vu_utf8_seq((const unsigned char *)s + i, len - i);
+                size_t k = bn_utf8_valid_seq((const unsigned char *)s + i, len - i);
                 bad += k == 0;
                 i += k ? k : 1;
             }
@@ -198,7 +199,7 @@ bool rj_sanitize(cJSON *n) {
                 if (!fixed) return false;
                 size_t w = 0;
                 for (size_t i = 0; i < len;) {
-                    size_t k = vu_utf8_seq((const unsigned char *)s + i, len - i);
+                    size_t k = bn_utf8_valid_seq((const unsigned char *)s + i, len - i);
                     if (k) {
                         memcpy(fixed + w, s + i, k);
                         w += k;

@@ -234,7 +234,7 @@ static void test_duplicates(void) {
     write_json("dupid.json", "\"a\": 0, \"b\": 1, \"c\": 1", "", "");
     expect_refused("dupid.json", "", "'b' and 'c'", "id 1");
     write_json("duptext.json", "\"a\": 0, \"b\": 1, \"a\": 2", "", "");
-    expect_refused("duptext.json", "", "'a'", "id 0 and id 2");
+    expect_refused("duptext.json", "", "duplicate key \"a\"", "model.vocab");
     write_json("dupadded.json", "\"a\": 0, \"b\": 1", "",
                "{\"id\": 1, \"content\": \"<s>\", \"special\": true}");
     expect_refused("dupadded.json", "", "'b' and '<s>'", "id 1");
@@ -352,7 +352,7 @@ static void test_bad_values(void) {
         deep[n + 6] = '\0';
         write_text("deep.json", deep);
         free(deep);
-        expect_refused("deep.json", "", "not valid JSON", "nesting");
+        expect_refused("deep.json", "", "nested deeper than 64", NULL);
     }
 }
 

@@ -6,31 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
-
-/* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlongs, no
- * surrogates, nothing above U+10FFFF), 0 if there is none. */
-static size_t utf8_seq_len(const unsigned char *s, size_t n) {
-    unsigned char c = s[0];
-    if (c < 0x80) return 1;
-    size_t len;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF)
-        len = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        if (c == 0xE0) lo = 0xA0;
-        if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        if (c == 0xF0) lo = 0x90;
-        if (c == 0xF4) hi = 0x8F;
-    } else
-        return 0;
-    if (n < len || s[1] < lo || s[1] > hi) return 0;
-    for (size_t k = 2; k < len; k++)
-        if (s[k] < 0x80 || s[k] > 0xBF) return 0;
-    return len;
-}
+#include "utf8.h"
 
 char *cli_utf8_sanitize(const char *s, size_t n, bool *was_valid) {
     /* worst case: every byte becomes the 3-byte U+FFFD */
@@ -41,7 +17,7 @@ char *cli_utf8_sanitize(const char *s, size_t n, bool *was_valid) {
     bool valid = true;
     for (size_t i = 0; i < n;) {
         /* NUL is valid UTF-8, but cJSON takes C strings: it would cut there */
-        size_t len = u[i] ? utf8_seq_len(u + i, n - i) : 0;
+        size_t len = u[i] ? bn_utf8_valid_seq(u + i, n - i) : 0;
         if (len == 0) {
             memcpy(out + o, "\xEF\xBF\xBD", 3);
             o += 3;

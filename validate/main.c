@@ -11,9 +11,12 @@
 
 #include "bitnet.h"
 #include "gate.h"
+#include "json_util.h"
 #include "report.h"
 #include "run.h"
 #include "suite.h"
+
+enum { AGAINST_MAX_BYTES = 64 << 20 }; /* an --against report */
 
 #ifndef BV_SOURCE_DIR
 #define BV_SOURCE_DIR "."
@@ -313,13 +316,19 @@ int main(int argc, char **argv) {
     if (!make_libs(&r, o.isa, o.exact)) goto done;
     if (!strncmp(o.against, "report:", 7)) {
         snprintf(r.against_path, sizeof r.against_path, "%s", o.against + 7);
-        char *text = vu_read_file(r.against_path, NULL);
-        r.against = text ? cJSON_Parse(text) : NULL;
+        /* an earlier report is input like any other: bounded, strictly parsed */
+        size_t len = 0;
+        verr rerr = {0};
+        char *text = vu_read_file_max(r.against_path, AGAINST_MAX_BYTES, &len, &rerr);
+        char err[256];
+        snprintf(err, sizeof err, "%s", rerr.msg);
+        bn_json_limits lim = {.max_bytes = AGAINST_MAX_BYTES, .max_depth = 32};
+        r.against = text ? bn_json_parse(text, len, &lim, err, sizeof err) : NULL;
         free(text);
         const char *schema = cJSON_GetStringValue(cJSON_GetObjectItem(r.against, "schema"));
         if (!r.against || !schema || strcmp(schema, REPORT_SCHEMA)) {
-            fprintf(stderr, "bitnet-validate: %s is not a readable %s report\n", r.against_path,
-                    REPORT_SCHEMA);
+            fprintf(stderr, "bitnet-validate: %s is not a readable %s report (%s)\n",
+                    r.against_path, REPORT_SCHEMA, r.against ? "no matching schema" : err);
             goto done;
         }
     }

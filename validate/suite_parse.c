@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_util.h"
 #include "suite.h"
 
 typedef struct sctx {
@@ -488,67 +489,10 @@ static bool fixture_parse(sctx *c, const cJSON *it, const char *where, const cha
     return true;
 }
 
-/* ---- the text, before cJSON ---- */
+/* ---- the text ---- */
 
-static void line_col(const char *t, size_t off, size_t *line, size_t *col) {
-    *line = 1;
-    size_t start = 0;
-    for (size_t i = 0; i < off; i++)
-        if (t[i] == '\n') (*line)++, start = i + 1;
-    *col = off - start + 1;
-}
-
-static bool fail_at(sctx *c, const char *t, size_t off, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static bool fail_at(sctx *c, const char *t, size_t off, const char *fmt, ...) {
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    size_t line, col;
-    line_col(t, off, &line, &col);
-    char where[96];
-    snprintf(where, sizeof where, "line %zu, column %zu (byte %zu)", line, col, off);
-    return fail(c, where, "%s", msg);
-}
-
-/* Valid UTF-8, no NUL byte (raw or as \u0000: C strings would be cut there),
- * arrays and objects nested at most BV_SUITE_MAX_DEPTH deep. cJSON recurses
- * once per level, so deeper input must not reach it. */
-static bool prescan(sctx *c, const char *t, size_t n) {
-    size_t depth = 0;
-    bool in_str = false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)t[i];
-        if (ch == 0) return fail_at(c, t, i, "a NUL byte (a suite is UTF-8 text)");
-        if (ch >= 0x80) {
-            size_t k = vu_utf8_seq((const unsigned char *)t + i, n - i);
-            if (!k) return fail_at(c, t, i, "not valid UTF-8 (byte 0x%02x)", ch);
-            i += k - 1;
-            continue;
-        }
-        if (in_str) {
-            if (ch == '"') {
-                in_str = false;
-            } else if (ch == '\\' && i + 1 < n) {
-                if (t[i + 1] == 'u' && i + 5 < n && !strncmp(t + i + 2, "0000", 4))
-                    return fail_at(c, t, i, "\\u0000 in a string (NUL is not allowed)");
-                i++;
-            }
-        } else if (ch == '"') {
-            in_str = true;
-        } else if (ch == '[' || ch == '{') {
-            if (++depth > BV_SUITE_MAX_DEPTH)
-                return fail_at(c, t, i, "nested deeper than %d arrays/objects", BV_SUITE_MAX_DEPTH);
-        } else if ((ch == ']' || ch == '}') && depth > 0) {
-            depth--;
-        }
-    }
-    return true;
-}
-
+/* Untrusted JSON goes through the library's strict layer (size, depth, UTF-8,
+ * NUL escapes, duplicate keys; engine/json_util.c). */
 static cJSON *parse_json(sctx *c, const char *text, size_t len) {
     size_t k = 0;
     while (k < len && (text[k] == ' ' || text[k] == '\t' || text[k] == '\r' || text[k] == '\n'))
@@ -557,31 +501,10 @@ static cJSON *parse_json(sctx *c, const char *text, size_t len) {
         fail(c, "", "empty file (a suite is a JSON object)");
         return NULL;
     }
-    if (!prescan(c, text, len)) return NULL;
-    /* cJSON needs the terminating NUL counted in the length it is given */
-    char *z = malloc(len + 1);
-    if (!z) {
-        fail(c, "", "out of memory");
-        return NULL;
-    }
-    memcpy(z, text, len);
-    z[len] = '\0';
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(z, len + 1, &end, true);
-    if (!root) {
-        /* the error position is read before the buffer goes */
-        size_t off = end && end >= z && end <= z + len ? (size_t)(end - z) : len;
-        char near[32];
-        size_t w = 0;
-        for (size_t i = off; i < len && w < 24; i++)
-            near[w++] = (z[i] >= 0x20 && z[i] < 0x7f) ? z[i] : '?';
-        near[w] = '\0';
-        if (off >= len)
-            fail_at(c, z, off, "not valid JSON: the file ends early (truncated?)");
-        else
-            fail_at(c, z, off, "not valid JSON near '%s'", near);
-    }
-    free(z);
+    char err[256];
+    bn_json_limits lim = {.max_bytes = BV_SUITE_MAX_BYTES, .max_depth = BV_SUITE_MAX_DEPTH};
+    cJSON *root = bn_json_parse(text, len, &lim, err, sizeof err);
+    if (!root) fail(c, "", "%s", err);
     return root;
 }
 

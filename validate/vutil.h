@@ -25,9 +25,6 @@ char *vu_read_file_max(const char *path, size_t max, size_t *len, verr *e);
  * (engine/atomic_file.c): a failure leaves the old file (or nothing), never a
  * half-written one. */
 bool vu_write_file(const char *path, const char *data, size_t len);
-/* Length (1-4) of the well-formed UTF-8 sequence at s (n bytes available), or
- * 0 when it is not one (stray continuation, overlong, surrogate, > U+10FFFF). */
-size_t vu_utf8_seq(const unsigned char *s, size_t n);
 bool vu_file_exists(const char *path);
 bool vu_mkdir_p(const char *path); /* like mkdir -p */
 /* Creates dir if needed and checks that files can be created in it (by
