@@ -1,5 +1,5 @@
 /* libFuzzer target for the strict JSON layer every untrusted-JSON parser
- * uses (engine/json_util.c). Accepted text must re-serialize (cJSON) to JSON
+ * uses (engine/util/json_util.c). Accepted text must re-serialize (cJSON) to JSON
  * that the same layer accepts again, with no repeated keys and within the
  * depth limit; bn_json_int must agree with the double it reads. The first
  * byte picks the depth limit, so that shallow and deep limits are both hit. */

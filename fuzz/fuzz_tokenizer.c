@@ -1,6 +1,6 @@
 /* libFuzzer target for the tokenizers: SentencePiece and byte-level BPE
  * (both pre-tokenizers) on fuzzed text. The vocabularies are the synthetic
- * ones of engine/synth_vocab.c, built once and loaded through an in-memory
+ * ones of engine/text/synth_vocab.c, built once and loaded through an in-memory
  * GGUF, so the target needs no file.
  *
  * Input: byte 0 picks the vocabulary (bits 0-1: SPM, BPE default, BPE

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../engine/error.h"
+#include "../engine/util/error.h"
 #include "cpu.h"
 #include "kernels.h"
 #include "ref/kernels_ref.h"

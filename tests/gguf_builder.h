@@ -1,6 +1,6 @@
 /* A byte-level GGUF builder for tests and the fuzz seed generator.
  *
- * Unlike the writer (engine/gguf_writer.c), it checks nothing: it appends
+ * Unlike the writer (engine/formats/gguf_writer.c), it checks nothing: it appends
  * exactly the bytes it is told to, so a test can declare a string longer than
  * the bytes that follow, a count that lies, a type id that does not exist, or
  * patch any field of an otherwise valid file after the fact. Little-endian

@@ -1,6 +1,6 @@
 /* Output files appear whole or not at all (issue 9: "a failed bitnet vocab
  * leaves its broken output file behind"): the GGUF writer goes through
- * engine/atomic_file.c, so a write that fails half-way leaves neither a
+ * engine/formats/atomic_file.c, so a write that fails half-way leaves neither a
  * truncated target nor a temporary file, and keeps the previous file. */
 #include <dirent.h>
 #include <signal.h>

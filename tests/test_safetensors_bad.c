@@ -1,7 +1,7 @@
 /* The safetensors reader against the bad-input catalogue (S1-S12 of
  * style-and-reliability.md), plus well-formed files: each bad file gets its
  * status and a message naming the file, the tensor and the field. Also the
- * strict JSON layer under it (engine/json_util.c, rows J1-J5). */
+ * strict JSON layer under it (engine/util/json_util.c, rows J1-J5). */
 #include "json_util.h"
 #include "safetensors.h"
 #include "testutil.h"

@@ -1,4 +1,4 @@
-/* The UTF-8 streaming of generated text (engine/stream.c): characters split
+/* The UTF-8 streaming of generated text (engine/generate/stream.c): characters split
  * across pieces are held back until complete, and a callback that returned
  * false is never called again, not even for the final flush (issue 9,
  * finding 18: it used to be called once more with the held-back bytes). */

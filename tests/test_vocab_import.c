@@ -1,4 +1,4 @@
-/* The vocabulary importers (engine/vocab_import*.c) and `bitnet vocab` on
+/* The vocabulary importers (engine/text/vocab_import*.c) and `bitnet vocab` on
  * hostile and malformed input (issue 9 findings 5, 8, 20b, 22b; catalogue
  * T1, T4-T6): every refusal exits 1 with a message naming the token and the
  * value, quickly, and leaves no output file behind. */

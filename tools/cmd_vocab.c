@@ -1,6 +1,6 @@
 /* bitnet vocab: writes a vocabulary-only GGUF (tokenizer.* keys, no
  * tensors) from a tiktoken ranks file, a Hugging Face tokenizer.json (both
- * imported by engine/vocab_import*.c) or another GGUF (its tokenizer.* keys
+ * imported by engine/text/vocab_import*.c) or another GGUF (its tokenizer.* keys
  * are copied). The result loads with `bitnet tokenize -m OUT.gguf` and in the
  * tests. The output is written under a temporary name, loaded back, and
  * renamed only then, so a failed run leaves no file behind. */

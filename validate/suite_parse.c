@@ -492,7 +492,7 @@ static bool fixture_parse(sctx *c, const cJSON *it, const char *where, const cha
 /* ---- the text ---- */
 
 /* Untrusted JSON goes through the library's strict layer (size, depth, UTF-8,
- * NUL escapes, duplicate keys; engine/json_util.c). */
+ * NUL escapes, duplicate keys; engine/util/json_util.c). */
 static cJSON *parse_json(sctx *c, const char *text, size_t len) {
     size_t k = 0;
     while (k < len && (text[k] == ' ' || text[k] == '\t' || text[k] == '\r' || text[k] == '\n'))

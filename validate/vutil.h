@@ -22,7 +22,7 @@ char *vu_read_file(const char *path, size_t *len); /* NUL-terminated; NULL on er
  * max bytes without reading past max + 1; the message names the path and why. */
 char *vu_read_file_max(const char *path, size_t max, size_t *len, verr *e);
 /* Writes to a temporary name in the same directory, then renames
- * (engine/atomic_file.c): a failure leaves the old file (or nothing), never a
+ * (engine/formats/atomic_file.c): a failure leaves the old file (or nothing), never a
  * half-written one. */
 bool vu_write_file(const char *path, const char *data, size_t len);
 bool vu_file_exists(const char *path);

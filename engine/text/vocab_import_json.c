@@ -274,7 +274,7 @@ bitnet_status bn_vocab_import_json(const char *name, const char *data, size_t si
         return bn_fail(BITNET_ERR_FORMAT, "%s: larger than %u MiB, the limit for a vocabulary file",
                        name, BN_VOCAB_IMPORT_MAX_FILE >> 20);
     /* a byte-order mark is tolerated in a user's file; the rest of the
-     * checks are the strict JSON layer's (engine/json_util.c) */
+     * checks are the strict JSON layer's (engine/util/json_util.c) */
     if (size >= 3 && !memcmp(data, "\xEF\xBB\xBF", 3)) data += 3, size -= 3;
     char err[256];
     bn_json_limits lim = {.max_bytes = BN_VOCAB_IMPORT_MAX_FILE, .max_depth = 64};
