@@ -147,8 +147,7 @@ int main(int argc, char **argv) {
             usage();
         }
     }
-    if (!model || threads < 1 || prompt < 1 || steps < 1 || reps < 1 || reps > MAX_REPS ||
-        n_ns < 1)
+    if (!model || threads < 1 || prompt < 1 || steps < 1 || reps < 1 || reps > MAX_REPS || n_ns < 1)
         usage();
 
     bitnet_model *m = bitnet_model_load(model, NULL);
@@ -202,8 +201,8 @@ int main(int argc, char **argv) {
         min_max(ratios, reps, &rlo, &rhi);
         char name[32];
         snprintf(name, sizeof name, row_single[r] ? "1 (bitnet_decode)" : "%d", row_n[r]);
-        printf("| %s | %.1f [%.1f - %.1f] | %.0f %% | %.1f | %.2fx [%.2f - %.2f] |\n", name, med, lo,
-               hi, 100 * (hi - lo) / med, med / row_n[r], med / base_med, rlo, rhi);
+        printf("| %s | %.1f [%.1f - %.1f] | %.0f %% | %.1f | %.2fx [%.2f - %.2f] |\n", name, med,
+               lo, hi, 100 * (hi - lo) / med, med / row_n[r], med / base_med, rlo, rhi);
     }
     printf("\n%s; %d threads; %s numerics; %d-token prompts, %d decode steps; %d repetitions "
            "after one warm-up, the N values alternating\n",
