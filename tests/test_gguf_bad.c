@@ -690,7 +690,8 @@ static void test_g12_to_g15_shapes(void) {
      * size (narrow TL2 tensors do: bitnet.cpp's rule in C int64 arithmetic) */
     uint64_t tl2[2] = {6, 2};
     build_one_tensor(&b, "w", 2, tl2, BN_TYPE_TL2, 0, 64);
-    expect(&b, BITNET_ERR_FORMAT, "G14-tl2-narrow.gguf", "'w' of type tl2 has 6 columns, not a multiple of its block size 4");
+    expect(&b, BITNET_ERR_FORMAT, "G14-tl2-narrow.gguf",
+           "'w' of type tl2 has 6 columns, not a multiple of its block size 4");
     gb_free(&b);
 
     /* G15: zero-size dimensions are empty tensors, accepted */

@@ -209,8 +209,8 @@ static void round_trip(uint32_t type, int64_t M, int64_t K, bn_tl_params p) {
     memset(back, 7, (size_t)(M * K));
     if (!st) st = decode(type, d, n, M, K, &p, back, &s);
     CHECKF(st == BITNET_OK && memcmp(w, back, (size_t)(M * K)) == 0 && s == scale,
-           "%s M %lld K %lld %d/%d/%d: round trip", bn_type_name(type), (long long)M,
-           (long long)K, p.bm_tile, p.bk, p.bm_sub);
+           "%s M %lld K %lld %d/%d/%d: round trip", bn_type_name(type), (long long)M, (long long)K,
+           p.bm_tile, p.bk, p.bm_sub);
     free(w);
     free(back);
     free(d);
@@ -241,15 +241,22 @@ static void expect_shape_error(bitnet_status st, const char *what) {
 }
 
 static void test_shape_rules(void) {
-    expect_shape_error(bn_tl2_check(96, 256, &(bn_tl_params){64, 96, 32}), "M = 96 is not a multiple of BM = 64");
+    expect_shape_error(bn_tl2_check(96, 256, &(bn_tl_params){64, 96, 32}),
+                       "M = 96 is not a multiple of BM = 64");
     expect_shape_error(bn_tl2_check(64, 256, &(bn_tl_params){64, 96, 64}), "bm = 64 must be 32");
-    expect_shape_error(bn_tl2_check(64, 256, &(bn_tl_params){64, 100, 32}), "BK = 100 is not a multiple of 24");
+    expect_shape_error(bn_tl2_check(64, 256, &(bn_tl_params){64, 100, 32}),
+                       "BK = 100 is not a multiple of 24");
     expect_shape_error(bn_tl2_check(64, 200, &(bn_tl_params){64, 96, 32}), "K2 = K mod BK = 8");
-    expect_shape_error(bn_tl2_check(64, 792, &(bn_tl_params){64, 504, 32}), "does not fit"); /* K2 = 288 */
-    expect_shape_error(bn_tl2_check(96, 256, &(bn_tl_params){48, 96, 32}), "BM = 48 is not a multiple of bm = 32");
-    expect_shape_error(bn_tl1_check(96, 256, &(bn_tl_params){96, 64, 48}), "bm = 48 must be 32 or 64");
-    expect_shape_error(bn_tl1_check(64, 200, &(bn_tl_params){64, 64, 32}), "K = 200 is not a multiple of BK = 64");
-    expect_shape_error(bn_tl1_check(64, 256, &(bn_tl_params){64, 4, 32}), "BK = 4 is not a multiple of 256/bm = 8");
+    expect_shape_error(bn_tl2_check(64, 792, &(bn_tl_params){64, 504, 32}),
+                       "does not fit"); /* K2 = 288 */
+    expect_shape_error(bn_tl2_check(96, 256, &(bn_tl_params){48, 96, 32}),
+                       "BM = 48 is not a multiple of bm = 32");
+    expect_shape_error(bn_tl1_check(96, 256, &(bn_tl_params){96, 64, 48}),
+                       "bm = 48 must be 32 or 64");
+    expect_shape_error(bn_tl1_check(64, 200, &(bn_tl_params){64, 64, 32}),
+                       "K = 200 is not a multiple of BK = 64");
+    expect_shape_error(bn_tl1_check(64, 256, &(bn_tl_params){64, 4, 32}),
+                       "BK = 4 is not a multiple of 256/bm = 8");
     expect_shape_error(bn_tl1_check(64, 256, &(bn_tl_params){0, 64, 32}), "must be positive");
     /* not ternary: a TL1 pair code 9, a TL2 magnitude 14, a TL2 tail pair code 15 */
     uint8_t d[4096] = {0};
@@ -257,18 +264,21 @@ static void test_shape_rules(void) {
     float s;
     memset(d, 0x44, 64 * 64 / 4);
     d[77] = 0x49;
-    expect_shape_error(bn_tl1_decode(d, bn_tl1_nbytes(64, 64), 64, 64, &(bn_tl_params){64, 64, 32}, w, &s),
-                       "byte 77 (0x49)");
+    expect_shape_error(
+        bn_tl1_decode(d, bn_tl1_nbytes(64, 64), 64, 64, &(bn_tl_params){64, 64, 32}, w, &s),
+        "byte 77 (0x49)");
     memset(d, 0, sizeof d);
     d[5] = 0xe0;
-    expect_shape_error(bn_tl2_decode(d, bn_tl2_nbytes(32, 128), 32, 128, &(bn_tl_params){32, 96, 32}, w, &s),
-                       "byte 5 (0xe0) holds a triple magnitude above 13");
+    expect_shape_error(
+        bn_tl2_decode(d, bn_tl2_nbytes(32, 128), 32, 128, &(bn_tl_params){32, 96, 32}, w, &s),
+        "byte 5 (0xe0) holds a triple magnitude above 13");
     d[5] = 0;
     const size_t two_at = 32 * 96 / 6 + 32 * 96 / 24;
     memset(d + two_at, 0x44, 32 * 32 / 4);
     d[two_at + 3] = 0x4f;
-    expect_shape_error(bn_tl2_decode(d, bn_tl2_nbytes(32, 128), 32, 128, &(bn_tl_params){32, 96, 32}, w, &s),
-                       "two-column part");
+    expect_shape_error(
+        bn_tl2_decode(d, bn_tl2_nbytes(32, 128), 32, 128, &(bn_tl_params){32, 96, 32}, w, &s),
+        "two-column part");
     /* too short a buffer */
     expect_shape_error(bn_tl2_decode(d, 100, 32, 128, &(bn_tl_params){32, 96, 32}, w, &s), "needs");
     /* default parameters fit every shape the layouts hold */
@@ -304,7 +314,8 @@ static void test_kernel_config(void) {
     CHECK(e && e->p.bm_tile == 320 && e->p.bk == 96 && e->p.bm_sub == 32 && e->line == 15);
     CHECK(bn_kernel_config_find(&c, 3200, 8641) == NULL);
     bn_kernel_config_free(&c);
-    const char *odd = "# comment\n; comment\n[A]\r\nM: 128\r\nK : 256\r\nBM=128\r\nBK= 96\r\nBMM =32\r\n";
+    const char *odd =
+        "# comment\n; comment\n[A]\r\nM: 128\r\nK : 256\r\nBM=128\r\nBK= 96\r\nBMM =32\r\n";
     CHECK(bn_kernel_config_parse(odd, strlen(odd), "odd.ini", &c) == BITNET_OK && c.n == 1 &&
           c.entries[0].m == 128 && c.entries[0].k == 256 && c.entries[0].p.bk == 96);
     bn_kernel_config_free(&c);
@@ -325,9 +336,11 @@ static void test_kernel_config(void) {
     expect_ini_error("[DEFAULT]\nm = 1\n", "[DEFAULT]");
     expect_ini_error("just text\n", "line 1: expected 'key = value'");
     expect_ini_error("[a]\nm = 1\x01\n", "control byte 0x01");
-    expect_ini_error("[a]\nm = 1\nk = 2\nbm = 3\nbk = 4\nbmm = 5\n[a]\n", "line 7: section [a] appears twice");
-    expect_ini_error("[a]\nm = 1\nk = 2\nbm = 3\nbk = 4\nbmm = 5\n[b]\nm = 1\nk = 2\nbm = 3\nbk = 4\nbmm = 6\n",
-                     "section [b] repeats the shape m = 1, k = 2 of the section at line 1");
+    expect_ini_error("[a]\nm = 1\nk = 2\nbm = 3\nbk = 4\nbmm = 5\n[a]\n",
+                     "line 7: section [a] appears twice");
+    expect_ini_error(
+        "[a]\nm = 1\nk = 2\nbm = 3\nbk = 4\nbmm = 5\n[b]\nm = 1\nk = 2\nbm = 3\nbk = 4\nbmm = 6\n",
+        "section [b] repeats the shape m = 1, k = 2 of the section at line 1");
     char *big = malloc(2000);
     memset(big, 'x', 1999);
     big[0] = '[';
@@ -344,9 +357,9 @@ static void test_kernel_config(void) {
 /* ------------------------------------------------------------------------- */
 
 typedef struct log_capture {
-    int repacked;   /* debug lines of a TL tensor repacked to i2_s */
-    int from_meta;  /* ... with its parameters from the file's metadata */
-    int from_ini;   /* ... from a kernel_config.ini */
+    int repacked;  /* debug lines of a TL tensor repacked to i2_s */
+    int from_meta; /* ... with its parameters from the file's metadata */
+    int from_ini;  /* ... from a kernel_config.ini */
     int from_preset;
     int i2s_assumed; /* info lines: I2_S block layout assumed */
 } log_capture;
@@ -563,7 +576,8 @@ static void test_kernel_config_models(void) {
     fixture_params(&p, BN_TYPE_TL2);
     p.no_layout_keys = true;
     const char *bare = write_fixture("bare-tl2.gguf", &p);
-    expect_load_error(bare, NULL, "TL2 tensor 'blk.0.attn_q.weight' (M = 256, K = 256): no BM/BK/bm",
+    expect_load_error(bare, NULL,
+                      "TL2 tensor 'blk.0.attn_q.weight' (M = 256, K = 256): no BM/BK/bm",
                       "--kernel-config");
     /* the ini bitnet.cpp would have used: the fixture's parameters per shape */
     static const int64_t shapes[4][2] = {{256, 256}, {128, 256}, {768, 256}, {256, 768}};
@@ -571,8 +585,9 @@ static void test_kernel_config_models(void) {
     for (int i = 0; i < 4; i++) {
         bn_tl_params tp;
         CHECK(bn_tl_default_params(BN_TYPE_TL2, shapes[i][0], shapes[i][1], &tp) == BITNET_OK);
-        snprintf(sec, sizeof sec, "[Kernels_%d]\nm = %lld\nk = %lld\nbm = %d\nbk = %d\nbmm = %d\n\n",
-                 i, (long long)shapes[i][0], (long long)shapes[i][1], tp.bm_tile, tp.bk, tp.bm_sub);
+        snprintf(sec, sizeof sec,
+                 "[Kernels_%d]\nm = %lld\nk = %lld\nbm = %d\nbk = %d\nbmm = %d\n\n", i,
+                 (long long)shapes[i][0], (long long)shapes[i][1], tp.bm_tile, tp.bk, tp.bm_sub);
         strcat(ini, sec);
     }
     const char *good = write_text("good.ini", ini);
@@ -582,19 +597,24 @@ static void test_kernel_config_models(void) {
     CHECKF(c.repacked > 0 && c.repacked == c.from_ini, "%d repacked, %d from the ini", c.repacked,
            c.from_ini);
     /* an ini without the shape, a bad ini, an ini whose numbers do not fit */
-    o.kernel_config = write_text("partial.ini", "[K]\nm = 256\nk = 256\nbm = 256\nbk = 96\nbmm = 32\n");
+    o.kernel_config =
+        write_text("partial.ini", "[K]\nm = 256\nk = 256\nbm = 256\nbk = 96\nbmm = 32\n");
     expect_load_error(bare, &o, "(M = 128, K = 256): no BM/BK/bm", "has no section");
-    o.kernel_config = write_text("bad.ini", "[K]\nm = 256\nk = 256\nbm = 256\nbk = 96\nbmm = 32\nzz = 1\n");
+    o.kernel_config =
+        write_text("bad.ini", "[K]\nm = 256\nk = 256\nbm = 256\nbk = 96\nbmm = 32\nzz = 1\n");
     expect_load_error(bare, &o, "bad.ini: line 7: unknown key 'zz'", NULL);
-    o.kernel_config = write_text("misfit.ini", "[K]\nm = 256\nk = 256\nbm = 256\nbk = 96\nbmm = 64\n");
+    o.kernel_config =
+        write_text("misfit.ini", "[K]\nm = 256\nk = 256\nbm = 256\nbk = 96\nbmm = 64\n");
     expect_load_error(bare, &o, "TL2 tensor 'blk.0.attn_q.weight'", "bm = 64 must be 32");
     o.kernel_config = path_of("missing.ini");
     expect_load_error(bare, &o, "missing.ini", NULL);
     /* the file's keys and the ini disagree */
     fixture_params(&p, BN_TYPE_TL2);
     const char *meta = path_of("meta-tl2.gguf");
-    o.kernel_config = write_text("conflict.ini", "[K]\nm = 256\nk = 256\nbm = 128\nbk = 96\nbmm = 32\n");
-    expect_load_error(meta, &o, "metadata says BM/BK/bm 256/96/32", "conflict.ini line 1 says 128/96/32");
+    o.kernel_config =
+        write_text("conflict.ini", "[K]\nm = 256\nk = 256\nbm = 128\nbk = 96\nbmm = 32\n");
+    expect_load_error(meta, &o, "metadata says BM/BK/bm 256/96/32",
+                      "conflict.ini line 1 says 128/96/32");
 }
 
 /* Rewrites `len` bytes at `at` bytes into tensor `tensor` of a copy of src. */
@@ -624,8 +644,8 @@ static void test_bad_files(void) {
     const uint8_t e = 0xee, nine = 0x94;
     expect_load_error(patched(meta2, "bad-tl2-mag.gguf", "blk.1.ffn_up.weight", 40, &e, 1), NULL,
                       "TL2 tensor 'blk.1.ffn_up.weight'", "triple magnitude above 13");
-    expect_load_error(patched(meta1, "bad-tl1-code.gguf", "blk.0.ffn_down.weight", 3, &nine, 1), NULL,
-                      "TL1 tensor 'blk.0.ffn_down.weight'", "pair code above 8");
+    expect_load_error(patched(meta1, "bad-tl1-code.gguf", "blk.0.ffn_down.weight", 3, &nine, 1),
+                      NULL, "TL1 tensor 'blk.0.ffn_down.weight'", "pair code above 8");
     /* a scale that is not finite and positive (read from inside the span) */
     const float neg = -1.0f;
     expect_load_error(patched(meta2, "bad-tl2-scale.gguf", "blk.0.attn_k.weight",
@@ -716,12 +736,14 @@ static void test_cli(void) {
              f, path_of("good.ini"));
     CHECKF(test_run(cmd, out, sizeof out) == 0, "%s", out);
     snprintf(cmd, sizeof cmd, "'%s' run -m '%s' -p hi --i2s-block 63 2>&1", bin, f);
-    CHECKF(test_run(cmd, out, sizeof out) == 2 && strstr(out, "--i2s-block: '63' is not one of 64, 128"),
+    CHECKF(test_run(cmd, out, sizeof out) == 2 &&
+               strstr(out, "--i2s-block: '63' is not one of 64, 128"),
            "%s", out);
     snprintf(cmd, sizeof cmd, "'%s' run -m '%s' -p hi --kernel-config 2>&1", bin, f);
-    CHECKF(test_run(cmd, out, sizeof out) == 2 && strstr(out, "--kernel-config needs a value"), "%s",
-           out);
-    snprintf(cmd, sizeof cmd, "'%s' inspect -m '%s' --i2s-block 64 2>&1", bin, path_of("i2s64-bare.gguf"));
+    CHECKF(test_run(cmd, out, sizeof out) == 2 && strstr(out, "--kernel-config needs a value"),
+           "%s", out);
+    snprintf(cmd, sizeof cmd, "'%s' inspect -m '%s' --i2s-block 64 2>&1", bin,
+             path_of("i2s64-bare.gguf"));
     CHECKF(test_run(cmd, out, sizeof out) == 0, "%s", out);
 }
 
@@ -731,11 +753,11 @@ static double now_s(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-#define RUN(fn)                                                  \
-    do {                                                         \
-        const double t0_ = now_s();                              \
-        fn();                                                    \
-        printf("%-28s %6.2f s\n", #fn, now_s() - t0_);           \
+#define RUN(fn)                                                                                    \
+    do {                                                                                           \
+        const double t0_ = now_s();                                                                \
+        fn();                                                                                      \
+        printf("%-28s %6.2f s\n", #fn, now_s() - t0_);                                             \
     } while (0)
 
 int main(void) {

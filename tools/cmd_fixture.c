@@ -79,7 +79,7 @@ static bool int_flag_parse(cli_args *a, bn_fixture_params *p, bool *ok, bool *n_
 }
 
 static const char *const kind_names[] = {"random", "peaked", NULL};
-static const char *const quant_names[] = {"i2_s", "f16",  "f32", "tq1_0",
+static const char *const quant_names[] = {"i2_s",  "f16", "f32", "tq1_0",
                                           "tq2_0", "tl1", "tl2", NULL};
 static const uint32_t quant_types[] = {BN_TYPE_I2_S,  BN_TYPE_F16, BN_TYPE_F32, BN_TYPE_TQ1_0,
                                        BN_TYPE_TQ2_0, BN_TYPE_TL1, BN_TYPE_TL2};

@@ -173,8 +173,8 @@ bitnet_status bn_fixture_check(const bn_fixture_params *p) {
         return BAD("--i2s-block %d: must be 64 or 128", p->i2s_block);
     if (p->i2s_block == 64 && p->quant != BN_TYPE_I2_S)
         return BAD("--i2s-block 64 needs --quant i2_s");
-    if (is_tl(p->quant) && (p->n_embd % BN_I2S_BLOCK != 0 || p->n_ff % BN_I2S_BLOCK != 0 ||
-                            p->block_scales))
+    if (is_tl(p->quant) &&
+        (p->n_embd % BN_I2S_BLOCK != 0 || p->n_ff % BN_I2S_BLOCK != 0 || p->block_scales))
         return BAD("--n-embd %d / --n-ff %d: both must be multiples of 128 for --quant %s (the "
                    "loader repacks it for the 128-value I2_S kernels), without --block-scales",
                    p->n_embd, p->n_ff, quant_name(p->quant));
@@ -656,8 +656,7 @@ static bitnet_status add_hparams(gen *g) {
         (st = bn_gguf_set_u32(w, K("vocab_size"), (uint32_t)g->n_vocab)))
         return st;
 #undef K
-    if (p->i2s_block == 64 && !p->no_layout_keys &&
-        (st = bn_gguf_set_u32(w, BN_I2S_BLOCK_KEY, 64)))
+    if (p->i2s_block == 64 && !p->no_layout_keys && (st = bn_gguf_set_u32(w, BN_I2S_BLOCK_KEY, 64)))
         return st;
     return BITNET_OK;
 }

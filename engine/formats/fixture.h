@@ -41,7 +41,7 @@ typedef struct bn_fixture_params {
     float rope_base;
     float rms_eps;
     uint64_t seed;
-    uint32_t quant;         /* bn_type of the projections: I2_S, TQ1_0, TQ2_0, TL1, TL2, F16 or F32 */
+    uint32_t quant;         /* projections: I2_S, TQ1_0, TQ2_0, TL1, TL2, F16, F32 */
     bn_vocab_kind vocab;    /* synthetic vocabulary: SPM or BPE */
     const char *vocab_from; /* copy every tokenizer.* key of this GGUF (NULL: synthetic) */
     const char *name;       /* general.name (NULL: "fixture-<arch>-<kind>") */

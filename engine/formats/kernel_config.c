@@ -2,9 +2,9 @@
  * checked before it is used, and every error names the file and line. */
 #include "kernel_config.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <inttypes.h>
 #include <string.h>
 #include <strings.h>
 
@@ -116,15 +116,12 @@ static bitnet_status key_value(parser *p, int line, const char *s, const char *e
     if (key < 0)
         return FAIL(p, line, "unknown key '%.*s' (known: m, k, bm, bk, bmm)",
                     (int)(klen > 60 ? 60 : klen), k);
-    if (!p->in_section)
-        return FAIL(p, line, "key '%s' comes before any [section]", key_names[key]);
+    if (!p->in_section) return FAIL(p, line, "key '%s' comes before any [section]", key_names[key]);
     if (p->cur.have[key])
-        return FAIL(p, line, "key '%s' appears twice in section [%s]", key_names[key],
-                    p->cur.name);
+        return FAIL(p, line, "key '%s' appears twice in section [%s]", key_names[key], p->cur.name);
     int64_t x = 0;
     const char *d = v;
-    if (d == ve)
-        return FAIL(p, line, "key '%s' has no value", key_names[key]);
+    if (d == ve) return FAIL(p, line, "key '%s' has no value", key_names[key]);
     for (; d < ve; d++) {
         if (*d < '0' || *d > '9' || x > (INT64_C(1) << 31))
             return FAIL(p, line, "key '%s': '%.*s' is not an integer in [1, 2147483647]",
@@ -159,8 +156,9 @@ bitnet_status bn_kernel_config_parse(const char *text, size_t len, const char *n
     memset(out, 0, sizeof *out);
     if (!name) name = "kernel_config.ini";
     if (len > BN_KERNEL_CONFIG_MAX_BYTES)
-        return bn_fail(BITNET_ERR_FORMAT, "%s: %zu bytes, more than the %u a kernel_config.ini may have",
-                       name, len, BN_KERNEL_CONFIG_MAX_BYTES);
+        return bn_fail(BITNET_ERR_FORMAT,
+                       "%s: %zu bytes, more than the %u a kernel_config.ini may have", name, len,
+                       BN_KERNEL_CONFIG_MAX_BYTES);
     /* upper bound on sections: one per line that can hold "[x]" */
     size_t cap = 1;
     for (size_t i = 0; i < len; i++) cap += text[i] == '\n';
@@ -181,7 +179,8 @@ bitnet_status bn_kernel_config_parse(const char *text, size_t len, const char *n
         line++;
     }
     if (!st) st = end_section(&p);
-    if (!st && c.n == 0) st = bn_fail(BITNET_ERR_FORMAT, "%s: no [section] with m, k, bm, bk, bmm", name);
+    if (!st && c.n == 0)
+        st = bn_fail(BITNET_ERR_FORMAT, "%s: no [section] with m, k, bm, bk, bmm", name);
     bn_free(p.names);
     if (st) {
         bn_kernel_config_free(&c);

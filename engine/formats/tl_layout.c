@@ -46,8 +46,7 @@ size_t bn_tl2_scale_offset(int64_t M, int64_t K) {
 
 static bitnet_status check_common(const char *type, int64_t M, int64_t K, const bn_tl_params *p) {
     if (M < 1 || K < 1 || M > (int64_t)1 << 31 || K > (int64_t)1 << 31)
-        return SHAPE_FAIL("%s: shape M = %" PRId64 ", K = %" PRId64 " is out of range", type, M,
-                          K);
+        return SHAPE_FAIL("%s: shape M = %" PRId64 ", K = %" PRId64 " is out of range", type, M, K);
     if (p->bm_tile < 1 || p->bk < 1 || p->bm_sub < 1)
         return SHAPE_FAIL("%s: BM = %d, BK = %d, bm = %d: all must be positive", type, p->bm_tile,
                           p->bk, p->bm_sub);
@@ -90,10 +89,10 @@ bitnet_status bn_tl2_check(int64_t M, int64_t K, const bn_tl_params *p) {
     const uint64_t K3 = (uint64_t)(K - K2);
     const uint64_t data = (uint64_t)M * K3 / 6 + (uint64_t)M * K3 / 24 + (uint64_t)M * K2 / 4;
     if (!span || data > span - TL_TAIL)
-        return SHAPE_FAIL("TL2: M = %" PRId64 ", K = %" PRId64 ", BK = %d: the packed data (%" PRIu64
-                          " bytes) does not fit the span rule's %zu bytes (K2 = %" PRId64
-                          " > 256?)",
-                          M, K, p->bk, data, span ? span - TL_TAIL : (size_t)0, K2);
+        return SHAPE_FAIL(
+            "TL2: M = %" PRId64 ", K = %" PRId64 ", BK = %d: the packed data (%" PRIu64
+            " bytes) does not fit the span rule's %zu bytes (K2 = %" PRId64 " > 256?)",
+            M, K, p->bk, data, span ? span - TL_TAIL : (size_t)0, K2);
     return BITNET_OK;
 }
 
@@ -113,21 +112,21 @@ static bool pair_values(int c, int8_t *w) {
 
 /* Calls at(byte offset, row, first column) for every code byte; the byte
  * holds columns col..col+3 of the row. */
-#define TL1_LOOP(M, K, p, ...)                                                                   \
-    do {                                                                                          \
-        const int64_t BM_ = (p)->bm_tile, BK_ = (p)->bk, bm_ = (p)->bm_sub, by_ = 256 / bm_;      \
-        size_t off = 0;                                                                           \
-        for (int64_t t = 0; t < (M) / BM_; t++)                                                   \
-            for (int64_t kb = 0; kb < (K) / BK_; kb++)                                            \
-                for (int64_t s = 0; s < BM_ / bm_; s++)                                           \
-                    for (int64_t g = 0; g < BK_ / by_; g++)                                       \
-                        for (int64_t u = 0; u < bm_ / 16; u++)                                    \
-                            for (int64_t q = 0; q < by_ / 4; q++)                                 \
-                                for (int64_t i = 0; i < 16; i++, off++) {                         \
-                                    const int64_t row = t * BM_ + s * bm_ + u * 16 + i;           \
-                                    const int64_t col = kb * BK_ + g * by_ + 4 * q;               \
-                                    __VA_ARGS__                                                   \
-                                }                                                                 \
+#define TL1_LOOP(M, K, p, ...)                                                                     \
+    do {                                                                                           \
+        const int64_t BM_ = (p)->bm_tile, BK_ = (p)->bk, bm_ = (p)->bm_sub, by_ = 256 / bm_;       \
+        size_t off = 0;                                                                            \
+        for (int64_t t = 0; t < (M) / BM_; t++)                                                    \
+            for (int64_t kb = 0; kb < (K) / BK_; kb++)                                             \
+                for (int64_t s = 0; s < BM_ / bm_; s++)                                            \
+                    for (int64_t g = 0; g < BK_ / by_; g++)                                        \
+                        for (int64_t u = 0; u < bm_ / 16; u++)                                     \
+                            for (int64_t q = 0; q < by_ / 4; q++)                                  \
+                                for (int64_t i = 0; i < 16; i++, off++) {                          \
+                                    const int64_t row = t * BM_ + s * bm_ + u * 16 + i;            \
+                                    const int64_t col = kb * BK_ + g * by_ + 4 * q;                \
+                                    __VA_ARGS__                                                    \
+                                }                                                                  \
     } while (0)
 
 bitnet_status bn_tl1_encode(const int8_t *codes, float scale, int64_t M, int64_t K,
@@ -168,8 +167,8 @@ bitnet_status bn_tl1_decode(const uint8_t *src, size_t src_size, int64_t M, int6
     });
     if (!ok)
         return bn_fail(BITNET_ERR_FORMAT,
-                       "TL1: byte %zu (0x%02x) holds a pair code above 8, which is not ternary", bad,
-                       src[bad]);
+                       "TL1: byte %zu (0x%02x) holds a pair code above 8, which is not ternary",
+                       bad, src[bad]);
     memcpy(scale, src + span - TL_TAIL, sizeof *scale);
     return BITNET_OK;
 }
@@ -211,56 +210,56 @@ static tl2_geom tl2_geometry(int64_t M, int64_t K, const bn_tl_params *p) {
 
 /* Index nibbles: [M/BM][K3/BK][BM/32][BK/6] steps of 32 bytes; the byte of
  * row r holds |v| of the triples at col and col + 3. */
-#define TL2_INDEX_LOOP(g, ...)                                                                   \
-    do {                                                                                          \
-        size_t base = 0;                                                                          \
-        for (int64_t t = 0; t < (g).M / (g).BM; t++)                                              \
-            for (int64_t kb = 0; kb < (g).K3 / (g).BK; kb++)                                      \
-                for (int64_t s = 0; s < (g).BM / 32; s++)                                         \
-                    for (int64_t gi = 0; gi < (g).BK / 6; gi++, base += 32)                       \
-                        for (int r = 0; r < 32; r++) {                                            \
-                            const size_t off = base + (size_t)tl2_pos(r);                         \
-                            const int64_t row = t * (g).BM + s * 32 + r;                          \
-                            const int64_t col = kb * (g).BK + 6 * gi;                             \
-                            __VA_ARGS__                                                           \
-                        }                                                                         \
+#define TL2_INDEX_LOOP(g, ...)                                                                     \
+    do {                                                                                           \
+        size_t base = 0;                                                                           \
+        for (int64_t t = 0; t < (g).M / (g).BM; t++)                                               \
+            for (int64_t kb = 0; kb < (g).K3 / (g).BK; kb++)                                       \
+                for (int64_t s = 0; s < (g).BM / 32; s++)                                          \
+                    for (int64_t gi = 0; gi < (g).BK / 6; gi++, base += 32)                        \
+                        for (int r = 0; r < 32; r++) {                                             \
+                            const size_t off = base + (size_t)tl2_pos(r);                          \
+                            const int64_t row = t * (g).BM + s * 32 + r;                           \
+                            const int64_t col = kb * (g).BK + 6 * gi;                              \
+                            __VA_ARGS__                                                            \
+                        }                                                                          \
     } while (0)
 
 /* Sign words: [M/BM][K3/BK][BM/32][BK/24] steps of 16 little-endian uint16;
  * triple q (0..7, columns col + 3q) of row r is bit 15 - (2q + r/16) of word
  * r % 16. */
-#define TL2_SIGN_LOOP(g, ...)                                                                    \
-    do {                                                                                          \
-        size_t base = (g).sign_at;                                                                \
-        for (int64_t t = 0; t < (g).M / (g).BM; t++)                                              \
-            for (int64_t kb = 0; kb < (g).K3 / (g).BK; kb++)                                      \
-                for (int64_t s = 0; s < (g).BM / 32; s++)                                         \
-                    for (int64_t h = 0; h < (g).BK / 24; h++, base += 32)                         \
-                        for (int r = 0; r < 32; r++)                                              \
-                            for (int q = 0; q < 8; q++) {                                         \
-                                const size_t word = base + 2 * (size_t)(r % 16);                  \
-                                const int bit = 15 - (2 * q + r / 16);                            \
-                                const int64_t row = t * (g).BM + s * 32 + r;                      \
-                                const int64_t col = kb * (g).BK + 24 * h + 3 * q;                 \
-                                __VA_ARGS__                                                       \
-                            }                                                                     \
+#define TL2_SIGN_LOOP(g, ...)                                                                      \
+    do {                                                                                           \
+        size_t base = (g).sign_at;                                                                 \
+        for (int64_t t = 0; t < (g).M / (g).BM; t++)                                               \
+            for (int64_t kb = 0; kb < (g).K3 / (g).BK; kb++)                                       \
+                for (int64_t s = 0; s < (g).BM / 32; s++)                                          \
+                    for (int64_t h = 0; h < (g).BK / 24; h++, base += 32)                          \
+                        for (int r = 0; r < 32; r++)                                               \
+                            for (int q = 0; q < 8; q++) {                                          \
+                                const size_t word = base + 2 * (size_t)(r % 16);                   \
+                                const int bit = 15 - (2 * q + r / 16);                             \
+                                const int64_t row = t * (g).BM + s * 32 + r;                       \
+                                const int64_t col = kb * (g).BK + 24 * h + 3 * q;                  \
+                                __VA_ARGS__                                                        \
+                            }                                                                      \
     } while (0)
 
 /* Two part: [M/BM][K2/32][BM/32][8] steps of 32 bytes; the byte of row r
  * holds the pairs at col and col + 2 (TL1's pair code). */
-#define TL2_TWO_LOOP(g, ...)                                                                     \
-    do {                                                                                          \
-        size_t base = (g).two_at;                                                                 \
-        for (int64_t t = 0; t < (g).M / (g).BM; t++)                                              \
-            for (int64_t blk = 0; blk < (g).K2 / 32; blk++)                                             \
-                for (int64_t s = 0; s < (g).BM / 32; s++)                                         \
-                    for (int64_t gi = 0; gi < 8; gi++, base += 32)                                \
-                        for (int r = 0; r < 32; r++) {                                            \
-                            const size_t off = base + (size_t)tl2_pos(r);                         \
-                            const int64_t row = t * (g).BM + s * 32 + r;                          \
-                            const int64_t col = (g).K3 + 32 * blk + 4 * gi;                         \
-                            __VA_ARGS__                                                           \
-                        }                                                                         \
+#define TL2_TWO_LOOP(g, ...)                                                                       \
+    do {                                                                                           \
+        size_t base = (g).two_at;                                                                  \
+        for (int64_t t = 0; t < (g).M / (g).BM; t++)                                               \
+            for (int64_t blk = 0; blk < (g).K2 / 32; blk++)                                        \
+                for (int64_t s = 0; s < (g).BM / 32; s++)                                          \
+                    for (int64_t gi = 0; gi < 8; gi++, base += 32)                                 \
+                        for (int r = 0; r < 32; r++) {                                             \
+                            const size_t off = base + (size_t)tl2_pos(r);                          \
+                            const int64_t row = t * (g).BM + s * 32 + r;                           \
+                            const int64_t col = (g).K3 + 32 * blk + 4 * gi;                        \
+                            __VA_ARGS__                                                            \
+                        }                                                                          \
     } while (0)
 
 bitnet_status bn_tl2_encode(const int8_t *codes, float scale, int64_t M, int64_t K,
@@ -279,7 +278,8 @@ bitnet_status bn_tl2_encode(const int8_t *codes, float scale, int64_t M, int64_t
         dst[off] = (uint8_t)((v0 < 0 ? -v0 : v0) << 4 | (v1 < 0 ? -v1 : v1));
     });
     TL2_SIGN_LOOP(g, {
-        if (triple_value(codes + row * K + col) < 0) dst[word + (bit >> 3)] |= (uint8_t)(1u << (bit & 7));
+        if (triple_value(codes + row * K + col) < 0)
+            dst[word + (bit >> 3)] |= (uint8_t)(1u << (bit & 7));
     });
     TL2_TWO_LOOP(g, {
         const int8_t *w = codes + row * K + col;
@@ -348,10 +348,11 @@ bitnet_status bn_tl_default_params(uint32_t type, int64_t M, int64_t K, bn_tl_pa
     if (type != BN_TYPE_TL1 && type != BN_TYPE_TL2)
         return bn_fail(BITNET_ERR_INVALID_ARGUMENT, "%s is not a TL type", bn_type_name(type));
     if (M < 1 || M % 32 != 0 || K < 1 || K % (tl1 ? 8 : 32) != 0)
-        return bn_fail(BITNET_ERR_INVALID_ARGUMENT,
-                       "%s needs M a multiple of 32 and K a multiple of %d; the shape is M = %" PRId64
-                       ", K = %" PRId64,
-                       tl1 ? "tl1" : "tl2", tl1 ? 8 : 32, M, K);
+        return bn_fail(
+            BITNET_ERR_INVALID_ARGUMENT,
+            "%s needs M a multiple of 32 and K a multiple of %d; the shape is M = %" PRId64
+            ", K = %" PRId64,
+            tl1 ? "tl1" : "tl2", tl1 ? 8 : 32, M, K);
     p->bm_sub = 32;
     p->bm_tile = 32;
     for (int bm = 256; bm >= 32; bm /= 2)

@@ -16,13 +16,13 @@ int bn_tl_meta_key(char *buf, size_t size, int64_t M, int64_t K, const char *fie
 }
 
 /* The three metadata keys of (M, K): 1 found, 0 none, or an error. */
-static int meta_params(const bn_gguf *g, int64_t M, int64_t K, bn_tl_params *p,
-                       bitnet_status *st) {
+static int meta_params(const bn_gguf *g, int64_t M, int64_t K, bn_tl_params *p, bitnet_status *st) {
     static const char *const fields[3] = {"bm", "bk", "bmm"};
     int *dst[3] = {&p->bm_tile, &p->bk, &p->bm_sub};
     int found = 0;
     char key[96];
-    for (int i = 0; i < 3; i++) found += bn_gguf_find(g, (bn_tl_meta_key(key, sizeof key, M, K, fields[i]), key)) != NULL;
+    for (int i = 0; i < 3; i++)
+        found += bn_gguf_find(g, (bn_tl_meta_key(key, sizeof key, M, K, fields[i]), key)) != NULL;
     if (found == 0) return 0;
     for (int i = 0; i < 3; i++) {
         bn_tl_meta_key(key, sizeof key, M, K, fields[i]);
@@ -63,8 +63,8 @@ bitnet_status bn_tl_resolve_params(const bn_tl_source *src, const char *tensor, 
                            "%s: %s tensor '%s' (M = %" PRId64 ", K = %" PRId64
                            "): the file's metadata says BM/BK/bm %d/%d/%d but %s line %d says "
                            "%d/%d/%d",
-                           g->path, tn, tensor, M, K, p->bm_tile, p->bk, p->bm_sub,
-                           src->ini->path, e->line, e->p.bm_tile, e->p.bk, e->p.bm_sub);
+                           g->path, tn, tensor, M, K, p->bm_tile, p->bk, p->bm_sub, src->ini->path,
+                           e->line, e->p.bm_tile, e->p.bk, e->p.bm_sub);
         *from = "the file's metadata";
         return BITNET_OK;
     }

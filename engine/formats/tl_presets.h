@@ -9,8 +9,8 @@
 #include "tl_layout.h"
 
 typedef struct bn_tl_preset {
-    uint32_t type;     /* BN_TYPE_TL1 or BN_TYPE_TL2 */
-    int64_t m, k;      /* rows (outputs), columns (inputs) */
+    uint32_t type; /* BN_TYPE_TL1 or BN_TYPE_TL2 */
+    int64_t m, k;  /* rows (outputs), columns (inputs) */
     bn_tl_params p;
     const char *model; /* the bitnet.cpp model name the shape belongs to */
 } bn_tl_preset;
