@@ -13,6 +13,7 @@
  * bad inputs are refused with messages naming the tensor. */
 #include <time.h>
 
+#include "alloc.h"
 #include "bitnet.h"
 #include "fixture.h"
 #include "gguf.h"
@@ -722,6 +723,31 @@ static void test_i2s64(void) {
     CHECK(bn_fixture_check(&p) == BITNET_ERR_INVALID_ARGUMENT);
 }
 
+/* Every allocation of a TL / 64-block load failing in turn: a clean
+ * BITNET_ERR_NOMEM each time, no leak (the ASan run checks), then success. */
+static void test_oom(void) {
+    const char *files[3] = {path_of("meta-tl1.gguf"), path_of("bare-tl2.gguf"),
+                            path_of("i2s64-key.gguf")};
+    for (int f = 0; f < 3; f++) {
+        bitnet_model_params mp = bitnet_model_default_params();
+        mp.kernel_config = f == 1 ? path_of("good.ini") : NULL;
+        long n = 0;
+        for (; n < 20000; n++) {
+            bn_alloc_fail_after(n, 1);
+            bitnet_model *m = bitnet_model_load(files[f], &mp);
+            bn_alloc_fail_after(-1, 0);
+            if (m) {
+                bitnet_model_free(m);
+                break;
+            }
+            CHECKF(strstr(bitnet_get_last_error(), "out of memory"), "%s n=%ld: '%s'", files[f], n,
+                   bitnet_get_last_error());
+        }
+        CHECKF(n < 20000, "%s: never loaded", files[f]);
+        printf("%s: %ld allocations, each failure reported\n", files[f], n);
+    }
+}
+
 /* `bitnet fixture --quant tl2` and the CLI flags. */
 static void test_cli(void) {
     const char *bin = test_env("BITNET_BIN", "bin/bitnet");
@@ -774,6 +800,7 @@ int main(void) {
     RUN(test_kernel_config_models);
     RUN(test_bad_files);
     RUN(test_i2s64);
+    RUN(test_oom);
     RUN(test_cli);
     TEST_END();
 }

@@ -115,7 +115,9 @@ bitnet_status bn_tl_load(const bn_tl_source *src, uint64_t nbytes, bn_weight *w)
     if (bn_mul_overflow_u64((uint64_t)M, (uint64_t)K, &n) || n > SIZE_MAX / 2)
         return bn_fail(BITNET_ERR_FORMAT, "%s: %s tensor '%s' is too large", g->path, tn, w->name);
     int8_t *codes = bn_malloc((size_t)n); /* [M][K] */
-    uint8_t *packed = bn_malloc((size_t)bn_i2s_nbytes((int64_t)n));
+    /* 64-byte aligned like the file's data (the SIMD kernels' row loads);
+     * bn_aligned_free is free(), so the model's bn_free of w->owned is right */
+    uint8_t *packed = bn_aligned_alloc((size_t)bn_i2s_nbytes((int64_t)n));
     w->owned = packed;
     if (!codes || !packed) {
         bn_free(codes);

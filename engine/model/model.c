@@ -197,7 +197,7 @@ static bitnet_status load_weight(const bitnet_model *m, const char *name, int64_
         w->row_bytes = (size_t)n_in / 4;
         memcpy(&w->scale, t->data + code_bytes, sizeof(float));
         if (m->i2s_block == 64) { /* bitnet.cpp ARM layout: repacked (i2s_blocks.h) */
-            uint8_t *mem = bn_malloc((size_t)code_bytes);
+            uint8_t *mem = bn_aligned_alloc((size_t)code_bytes); /* freed by bn_free: free() */
             if (!mem) return BITNET_ERR_NOMEM;
             bn_i2s64_to_i2s128(t->data, n_in * n_out, mem);
             w->owned = mem;
