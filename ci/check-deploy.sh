@@ -3,7 +3,7 @@
 # from PyPI and Debian: ci/check_deploy.py lists them. No Docker engine or
 # Kubernetes cluster is used. Exits 77 (skipped), saying why, when the tools'
 # virtual environment (build/venv-deploy, made by ci/install-deps.sh) is
-# missing. Argument: the built bitnet binary (default build/bin/bitnet).
+# missing. Arguments go to ci/check_deploy.py (--libs-of BIN, --serve BIN).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${DEPLOY_VENV:-build/venv-deploy}
@@ -12,4 +12,4 @@ if [ ! -x "$VENV/bin/python" ] || [ ! -x "$VENV/bin/hadolint" ] ||
   echo "SKIPPED: no $VENV with deploy/requirements.txt (ci/install-deps.sh makes it)"
   exit 77
 fi
-PATH="$VENV/bin:$PATH" exec "$VENV/bin/python" ci/check_deploy.py "${1:-build/bin/bitnet}"
+PATH="$VENV/bin:$PATH" exec "$VENV/bin/python" ci/check_deploy.py "$@"

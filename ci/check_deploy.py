@@ -19,6 +19,7 @@ Debian offer (ci/check-deploy.sh runs this in build/venv-deploy):
   its template placeholders filled in.
 
 Prints one line per check; exits 0 when all pass, 1 on a failure."""
+import argparse
 import json
 import os
 import re
@@ -81,7 +82,8 @@ def dockerfile_checks(bitnet_bin):
     for m in re.finditer(r"apt-get install ([^&]*)", joined):
         installed |= {w for w in m.group(1).split() if not w.startswith("-")}
     if not bitnet_bin or not os.path.exists(bitnet_bin) or not shutil.which("dpkg"):
-        print(f"skip  runtime libraries: no built binary ({bitnet_bin}) or no dpkg")
+        print(f"skip  runtime libraries: no gcc, non-sanitizer bitnet binary given "
+              f"('{bitnet_bin}') or no dpkg")
         return
     libs = re.findall(r"=> (/\S+)", run(["ldd", bitnet_bin]).stdout)
     missing = []
@@ -286,10 +288,15 @@ def adapter_rules():
 
 
 def main():
-    bitnet_bin = sys.argv[1] if len(sys.argv) > 1 else ""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--libs-of", default="", help="a bitnet binary built as the Dockerfile builds "
+                    "it (gcc, no sanitizer): the runtime stage must install its libraries")
+    ap.add_argument("--serve", default="", help="a bitnet binary: once it has `serve`, every "
+                    "rendered serve.yaml must load through it")
+    args = ap.parse_args()
     global serve_accepts
-    dockerfile_checks(bitnet_bin)
-    serve_accepts = make_serve_accepts(bitnet_bin)
+    dockerfile_checks(args.libs_of)
+    serve_accepts = make_serve_accepts(args.serve)
     yaml_lint()
     helm_lint()
     for label, values in VALUE_SETS.items():

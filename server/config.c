@@ -373,6 +373,9 @@ bool bn_srv_config_apply_yaml(bn_srv_config *cfg, const char *text, size_t len, 
             case YAML_MAPPING_START_EVENT:
                 if (state == BEFORE_MAP)
                     state = KEY;
+                else if (state == KEY)
+                    ok = fail(err, n, "%s: a mapping as a key is not allowed in a config file",
+                              where);
                 else
                     ok = fail(err, n, "%s: %s: the value must be a single value, not a mapping",
                               where, key_idx >= 0 ? settings[key_idx].key : "?");
