@@ -213,7 +213,7 @@ static void test_yaml_subset(void) {
     CHECK(yaml_err("host:\n  name: a\n",
                    "s.yaml:2: host: the value must be a single value, not a mapping"));
     CHECK(yaml_err("? {a: 1}\n: 2\n", "s.yaml:1: a mapping as a key is not allowed in a config "
-                                       "file"));
+                                      "file"));
     CHECK(yaml_err("- port\n", "s.yaml:1: a list is not allowed in a config file"));
     CHECK(yaml_err("just text\n",
                    "s.yaml:1: the file must be a mapping of key: value lines, not 'just text'"));
