@@ -12,42 +12,62 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FIELD(S, f) printf("%s\"%s\": [%zu, %zu]", first++ ? ", " : "", #f, offsetof(S, f), sizeof(((S *)0)->f))
-#define BEGIN(S) (printf("%s\"%s\": {\"sizeof\": %zu, \"fields\": {", n_struct++ ? ", " : "", #S, sizeof(S)), first = 0)
+#define FIELD(S, f)                                                                                \
+    printf("%s\"%s\": [%zu, %zu]", first++ ? ", " : "", #f, offsetof(S, f), sizeof(((S *)0)->f))
+#define BEGIN(S)                                                                                   \
+    (printf("%s\"%s\": {\"sizeof\": %zu, \"fields\": {", n_struct++ ? ", " : "", #S, sizeof(S)),   \
+     first = 0)
 #define END() printf("}}")
 
 static int layout(void) {
     int n_struct = 0, first;
     printf("{");
     BEGIN(bitnet_model_params);
-    FIELD(bitnet_model_params, log_callback); FIELD(bitnet_model_params, log_user_data);
-    FIELD(bitnet_model_params, use_mmap); FIELD(bitnet_model_params, vocab_only);
-    FIELD(bitnet_model_params, check_tensors); FIELD(bitnet_model_params, use_mlock);
+    FIELD(bitnet_model_params, log_callback);
+    FIELD(bitnet_model_params, log_user_data);
+    FIELD(bitnet_model_params, use_mmap);
+    FIELD(bitnet_model_params, vocab_only);
+    FIELD(bitnet_model_params, check_tensors);
+    FIELD(bitnet_model_params, use_mlock);
     END();
     BEGIN(bitnet_context_params);
-    FIELD(bitnet_context_params, n_ctx); FIELD(bitnet_context_params, n_batch);
-    FIELD(bitnet_context_params, n_threads); FIELD(bitnet_context_params, numerics);
-    FIELD(bitnet_context_params, isa); FIELD(bitnet_context_params, abort_callback);
-    FIELD(bitnet_context_params, abort_user_data); FIELD(bitnet_context_params, head_q8);
+    FIELD(bitnet_context_params, n_ctx);
+    FIELD(bitnet_context_params, n_batch);
+    FIELD(bitnet_context_params, n_threads);
+    FIELD(bitnet_context_params, numerics);
+    FIELD(bitnet_context_params, isa);
+    FIELD(bitnet_context_params, abort_callback);
+    FIELD(bitnet_context_params, abort_user_data);
+    FIELD(bitnet_context_params, head_q8);
     END();
     BEGIN(bitnet_sampler_params);
-    FIELD(bitnet_sampler_params, temperature); FIELD(bitnet_sampler_params, top_k);
-    FIELD(bitnet_sampler_params, top_p); FIELD(bitnet_sampler_params, min_p);
-    FIELD(bitnet_sampler_params, repeat_penalty); FIELD(bitnet_sampler_params, repeat_last_n);
+    FIELD(bitnet_sampler_params, temperature);
+    FIELD(bitnet_sampler_params, top_k);
+    FIELD(bitnet_sampler_params, top_p);
+    FIELD(bitnet_sampler_params, min_p);
+    FIELD(bitnet_sampler_params, repeat_penalty);
+    FIELD(bitnet_sampler_params, repeat_last_n);
     FIELD(bitnet_sampler_params, seed);
     END();
     BEGIN(bitnet_inference_params);
-    FIELD(bitnet_inference_params, n_predict); FIELD(bitnet_inference_params, parse_special);
-    FIELD(bitnet_inference_params, ignore_eos); FIELD(bitnet_inference_params, sampling);
-    FIELD(bitnet_inference_params, on_piece); FIELD(bitnet_inference_params, user_data);
+    FIELD(bitnet_inference_params, n_predict);
+    FIELD(bitnet_inference_params, parse_special);
+    FIELD(bitnet_inference_params, ignore_eos);
+    FIELD(bitnet_inference_params, sampling);
+    FIELD(bitnet_inference_params, on_piece);
+    FIELD(bitnet_inference_params, user_data);
     END();
     BEGIN(bitnet_inference_stats);
-    FIELD(bitnet_inference_stats, n_prompt); FIELD(bitnet_inference_stats, n_generated);
-    FIELD(bitnet_inference_stats, t_prompt_ms); FIELD(bitnet_inference_stats, t_gen_ms);
-    FIELD(bitnet_inference_stats, stop_reason); FIELD(bitnet_inference_stats, last_token);
+    FIELD(bitnet_inference_stats, n_prompt);
+    FIELD(bitnet_inference_stats, n_generated);
+    FIELD(bitnet_inference_stats, t_prompt_ms);
+    FIELD(bitnet_inference_stats, t_gen_ms);
+    FIELD(bitnet_inference_stats, stop_reason);
+    FIELD(bitnet_inference_stats, last_token);
     END();
     BEGIN(bitnet_chat_message);
-    FIELD(bitnet_chat_message, role); FIELD(bitnet_chat_message, content);
+    FIELD(bitnet_chat_message, role);
+    FIELD(bitnet_chat_message, content);
     END();
     printf("}\n");
     return 0;
@@ -97,6 +117,7 @@ int main(int argc, char **argv) {
     if (argc == 2 && !strcmp(argv[1], "layout")) return layout();
     if (argc == 6 && !strcmp(argv[1], "logits"))
         return logits(argv[2], argv[3], atoi(argv[4]), argv[5]);
-    fprintf(stderr, "usage: capi_dump layout | capi_dump logits MODEL IDS THREADS all|last|steps\n");
+    fprintf(stderr,
+            "usage: capi_dump layout | capi_dump logits MODEL IDS THREADS all|last|steps\n");
     return 2;
 }

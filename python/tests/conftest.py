@@ -6,7 +6,6 @@ CMake) come from ci/test-python-package.sh / CTest.
 
 import os
 import subprocess
-from pathlib import Path
 
 import pytest
 

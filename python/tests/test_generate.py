@@ -177,6 +177,8 @@ def test_gil_is_released_during_decode(small):
             ticks.append(time.perf_counter())
             time.sleep(0.001)
         t.join()
-        gaps = [b - a for a, b in zip(ticks, ticks[1:])]
-        # with the GIL held for the whole decode, one gap would span all of it
-        assert len(ticks) > 5 and max(gaps) < alone / 2, (len(ticks), max(gaps), alone)
+        # with the GIL held for the whole decode, this thread would tick once or
+        # twice, and one gap would span all of the decode
+        assert len(ticks) > 5, f"{len(ticks)} ticks during a {alone * 1e3:.0f} ms decode"
+        gap = max(b - a for a, b in zip(ticks, ticks[1:]))
+        assert gap < alone / 2, f"a {gap * 1e3:.0f} ms gap during a {alone * 1e3:.0f} ms decode"

@@ -3,11 +3,15 @@
 # against the installed tree four ways: pkg-config shared and static,
 # find_package shared and static. Each program runs from another directory and
 # must print what `bitnet run --temp 0` (the installed one) prints.
-#   run.sh BUILD_DIR [CC]
+#   run.sh BUILD_DIR [CC [SANITIZERS]]
+# SANITIZERS: the build's BITNET_SANITIZER (address,undefined): the consumer
+# is compiled with the same -fsanitize flags, as it must be to link with it.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "$1" && pwd)
 cc=${2:-cc}
+san=()
+[ -n "${3:-}" ] && san=(-fsanitize="$3" -fno-omit-frame-pointer)
 work=$build/consumer
 rm -rf "$work"
 mkdir -p "$work/run"
@@ -32,15 +36,16 @@ want=$("$prefix/bin/bitnet" run -m model.gguf -p "$prompt" -n 12 --temp 0 -t 1 2
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 pc_libdir=$(pkg-config --variable=libdir bitnet)
 # shared: rpath to the installed lib
-"$cc" "$here/consumer.c" -o pc_shared $(pkg-config --cflags --libs bitnet) -Wl,-rpath,"$pc_libdir"
+"$cc" "${san[@]}" "$here/consumer.c" -o pc_shared $(pkg-config --cflags --libs bitnet) -Wl,-rpath,"$pc_libdir"
 # static: the archive by path plus the private flags (pkg-config --static)
-"$cc" "$here/consumer.c" -o pc_static $(pkg-config --cflags bitnet) "$pc_libdir/libbitnet.a" \
+"$cc" "${san[@]}" "$here/consumer.c" -o pc_static $(pkg-config --cflags bitnet) "$pc_libdir/libbitnet.a" \
   $(pkg-config --static --libs bitnet | sed 's/\(^\| \)-lbitnet\( \|$\)/ /')
 
 for kind in shared static; do
   static=OFF
   [ $kind = static ] && static=ON
   cmake -S "$here" -B "cm_$kind" -DCMAKE_C_COMPILER="$cc" -DCMAKE_PREFIX_PATH="$prefix" \
+    -DCMAKE_C_FLAGS="${san[*]}" \
     -DBITNET_USE_STATIC_LIBS=$static >"cm_$kind.log" 2>&1 || { cat "cm_$kind.log"; exit 1; }
   cmake --build "cm_$kind" >>"cm_$kind.log" 2>&1 || { cat "cm_$kind.log"; exit 1; }
   cp "cm_$kind/consumer" "cm_$kind.bin"

@@ -120,7 +120,8 @@ class Llama:
         self.verbose = verbose
 
         def log(level: int, message: str) -> None:
-            print(message, file=sys.stderr)
+            if level <= 2:  # errors, warnings, info; not debug
+                print(message, file=sys.stderr)
 
         self._model = Model(
             model_path,
