@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 # gcc-aarch64-linux-gnu + qemu-user: the NEON kernels are cross-compiled and
 # tested under emulation (ci/test-neon.sh), so ARM users are not the first
 # to run them.
-PACKAGES=(gcc g++ clang libclang-rt-14-dev libomp-14-dev make cmake pkg-config libcjson-dev libpcre2-dev gnuplot-nox python3 python3-venv
+PACKAGES=(gcc g++ clang libclang-rt-14-dev libomp-14-dev make cmake pkg-config libcjson-dev libpcre2-dev libmicrohttpd-dev gnuplot-nox python3 python3-venv
           gcc-aarch64-linux-gnu qemu-user)
 missing=()
 for p in "${PACKAGES[@]}"; do
