@@ -529,6 +529,10 @@ static enum MHD_Result first_call(req_ctx *c, const char *url, const char *metho
             return fail(c, 401, "authentication_error", NULL, "Invalid API Key");
     }
     const char *cl = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "Content-Length");
+    /* both framings at once is how request smuggling starts: refuse it */
+    if (cl && MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "Transfer-Encoding"))
+        return fail(c, 400, "invalid_request_error", NULL,
+                    "both Content-Length and Transfer-Encoding");
     if (cl) {
         char *end;
         errno = 0;

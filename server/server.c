@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -129,6 +130,12 @@ static void *load_model(void *arg) {
     loader *ld = arg;
     bn_server *s = ld->s;
     const bn_serve_opts *o = s->opts;
+    /* testing aid: a slow load, to see /health answer 503 meanwhile */
+    const char *delay = getenv("BITNET_SERVE_TEST_LOAD_DELAY_MS");
+    if (delay && atoi(delay) > 0) {
+        struct timespec ts = {atoi(delay) / 1000, (atoi(delay) % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
     bitnet_model_params mp = bitnet_model_default_params();
     mp.log_callback = log_from_library;
     mp.log_user_data = s;
@@ -160,7 +167,6 @@ static void *load_model(void *arg) {
     bn_server_log(s, "info", "%d slots of %d tokens, %s, %d threads, %.1f MiB of contexts",
                   o->n_slots, bn_engine_slots_n_ctx(es), bn_engine_slots_isa(es),
                   bn_engine_slots_n_threads(es), (double)bn_engine_slots_memory(es) / 1048576.0);
-    s->limits = o->limits;
     s->limits.max_prompt = bn_engine_slots_n_ctx(es) - 1;
     bn_sched_opts so = {.queue_max = o->queue_max, .prefill_chunk = o->prefill_chunk};
     bn_sched *sched = bn_sched_new(m, es, &so);
@@ -204,6 +210,7 @@ int bn_serve_run(const bn_serve_opts *o) {
     memset(&s, 0, sizeof s);
     s.opts = o;
     atomic_init(&s.state, BN_STATE_LOADING);
+    s.limits = o->limits; /* max_prompt is set once the slots exist, before READY */
     atomic_init(&s.next_id, 0);
     pthread_mutex_init(&s.log_mu, NULL);
     if (!bn_http_start(&s)) {
