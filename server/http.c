@@ -637,6 +637,14 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!c) return;
     *con_cls = NULL;
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && c->status == 200) c->status = 499;
+    /* a stream whose client left: cancelled now (the scheduler frees the slot
+     * at its next step), and logged as such */
+    if (c->req && s->sched && !atomic_load(&c->req->cancelled)) {
+        pthread_mutex_lock(&c->req->mu);
+        bool running = c->req->finish == BN_FINISH_NONE;
+        pthread_mutex_unlock(&c->req->mu);
+        if (running) bn_sched_cancel(s->sched, c->req);
+    }
     bn_server_log_request(s, c->id, c->method, c->path, c->status ? c->status : 499, c->req,
                           bn_serve_now_ms() - c->t_start);
     bn_conn_guard_request_done(s->guard, guard_of(conn));

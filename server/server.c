@@ -92,13 +92,17 @@ void bn_server_log_request(bn_server *s, uint64_t id, const char *method, const 
          * for the fields it no longer writes, but take it for the sanitizers */
         pthread_mutex_lock((pthread_mutex_t *)&r->mu);
         double ttft = r->t_first_token_ms ? r->t_first_token_ms - r->t_submit_ms : -1;
+        /* still running but cancelled: the scheduler lets go at its next step */
+        const char *finish = r->finish == BN_FINISH_NONE && atomic_load(&r->cancelled)
+                                 ? "cancelled"
+                                 : bn_finish_name(r->finish);
         snprintf(text + n, sizeof text - (size_t)n,
                  " prompt=%d cached=%d completion=%d finish=%s ttft=%.1f ms", r->n_prompt,
-                 r->n_cached, r->n_generated, bn_finish_name(r->finish), ttft);
+                 r->n_cached, r->n_generated, finish, ttft);
         cJSON_AddNumberToObject(f, "prompt_tokens", r->n_prompt);
         cJSON_AddNumberToObject(f, "cached_tokens", r->n_cached);
         cJSON_AddNumberToObject(f, "completion_tokens", r->n_generated);
-        cJSON_AddStringToObject(f, "finish", bn_finish_name(r->finish));
+        cJSON_AddStringToObject(f, "finish", finish);
         cJSON_AddNumberToObject(f, "ttft_ms", ttft);
         pthread_mutex_unlock((pthread_mutex_t *)&r->mu);
     }
