@@ -2,19 +2,30 @@
  * exists). A step evaluates the jobs one after the other. */
 #include "engine_slots.h"
 
-#include <stdlib.h>
-
 #include "alloc.h"
 #include "error.h"
+
+typedef struct slot_abort {
+    bn_slot_abort_fn fn;
+    void *user_data;
+    int32_t slot;
+} slot_abort;
 
 struct bn_engine_slots {
     int32_t n_slots;
     int32_t n_ctx;
     bitnet_context **ctx; /* [n_slots] */
+    slot_abort *abort;    /* [n_slots] what each context's abort callback asks */
 };
 
+static bool abort_trampoline(void *user_data) {
+    const slot_abort *a = user_data;
+    return a->fn(a->user_data, a->slot);
+}
+
 bn_engine_slots *bn_engine_slots_new(const bitnet_model *model, const bitnet_context_params *cp,
-                                     int32_t n_slots) {
+                                     int32_t n_slots, bn_slot_abort_fn should_abort,
+                                     void *abort_user_data) {
     if (!model || !cp || n_slots < 1 || n_slots > 1024) {
         bn_fail(BITNET_ERR_INVALID_ARGUMENT, "engine slots: %d slots (1..1024)", n_slots);
         return NULL;
@@ -22,13 +33,20 @@ bn_engine_slots *bn_engine_slots_new(const bitnet_model *model, const bitnet_con
     bn_engine_slots *es = bn_calloc(1, sizeof *es);
     if (!es) return NULL;
     es->ctx = bn_calloc((size_t)n_slots, sizeof *es->ctx);
-    if (!es->ctx) {
+    es->abort = bn_calloc((size_t)n_slots, sizeof *es->abort);
+    if (!es->ctx || !es->abort) {
+        bn_free(es->ctx);
+        bn_free(es->abort);
         bn_free(es);
         return NULL;
     }
     es->n_slots = n_slots;
     for (int32_t i = 0; i < n_slots; i++) {
-        es->ctx[i] = bitnet_context_new(model, cp);
+        bitnet_context_params p = *cp;
+        es->abort[i] = (slot_abort){should_abort, abort_user_data, i};
+        p.abort_callback = should_abort ? abort_trampoline : NULL;
+        p.abort_user_data = should_abort ? &es->abort[i] : NULL;
+        es->ctx[i] = bitnet_context_new(model, &p);
         if (!es->ctx[i]) {
             bn_error_prefix("slot %d", i);
             bn_engine_slots_free(es);
@@ -43,6 +61,7 @@ void bn_engine_slots_free(bn_engine_slots *es) {
     if (!es) return;
     for (int32_t i = 0; i < es->n_slots; i++) bitnet_context_free(es->ctx ? es->ctx[i] : NULL);
     bn_free(es->ctx);
+    bn_free(es->abort);
     bn_free(es);
 }
 

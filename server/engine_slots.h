@@ -27,10 +27,17 @@ typedef struct bn_slot_job {
     const float *logits; /* [n_vocab] of the last token; valid until the next eval */
 } bn_slot_job;
 
-/* n_slots sequences of cp->n_ctx tokens each. NULL with the library's
+/* Polled while a slot's job is evaluated: true abandons it (the job's
+ * status is then BITNET_ERR_ABORTED and its tokens are not in the cache).
+ * A cancelled request's prompt chunk stops within a layer, not a chunk. */
+typedef bool (*bn_slot_abort_fn)(void *user_data, int32_t slot);
+
+/* n_slots sequences of cp->n_ctx tokens each (cp's own abort callback is
+ * replaced by should_abort, which may be NULL). NULL with the library's
  * message (bitnet_get_last_error) on failure. */
 bn_engine_slots *bn_engine_slots_new(const bitnet_model *model, const bitnet_context_params *cp,
-                                     int32_t n_slots);
+                                     int32_t n_slots, bn_slot_abort_fn should_abort,
+                                     void *abort_user_data);
 void bn_engine_slots_free(bn_engine_slots *es);
 
 /* Evaluates every job (each job's status says how it went; a failed job

@@ -33,6 +33,7 @@ typedef enum route {
     R_CHAT,
     R_TOKENIZE,
     R_DETOKENIZE,
+    R_METRICS,
 } route;
 
 /* Per request (libmicrohttpd's con_cls). Freed when both the request and a
@@ -49,6 +50,7 @@ typedef struct req_ctx {
     char *body; /* [len] */
     size_t len, cap;
     bool read_done;
+    bool submitted; /* the scheduler took the request */
     bn_request *req;
     atomic_int refs;
     /* streaming */
@@ -255,6 +257,10 @@ static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max) {
 
 static void stream_free(void *cls) { ctx_release(cls); }
 
+static void count_outcome(bn_server *s, bn_srv_outcome outcome) {
+    if (s->metrics.registry) bn_metric_inc(s->metrics.requests, outcome, 1);
+}
+
 static enum MHD_Result handle_completion(req_ctx *c, bn_req_kind kind) {
     bn_server *s = c->srv;
     bn_request *r = bn_request_new(c->id, kind);
@@ -262,9 +268,14 @@ static enum MHD_Result handle_completion(req_ctx *c, bn_req_kind kind) {
     c->req = r;
     bn_api_error err;
     if (!bn_openai_parse_request(c->body ? c->body : "", c->len, &s->limits, s->model,
-                                 s->chat_format, r, &err))
+                                 s->chat_format, r, &err)) {
+        count_outcome(s, BN_SRV_OUTCOME_ERROR);
         return send_error(c, &err, NULL);
-    switch (bn_sched_submit(s->sched, r)) {
+    }
+    bn_submit_result sub = bn_sched_submit(s->sched, r);
+    if (sub != BN_SUBMIT_OK) count_outcome(s, BN_SRV_OUTCOME_REJECTED);
+    c->submitted = sub == BN_SUBMIT_OK;
+    switch (sub) {
     case BN_SUBMIT_OK: break;
     case BN_SUBMIT_QUEUE_FULL:
         return fail(c, 503, "unavailable_error", NULL,
@@ -438,6 +449,17 @@ static enum MHD_Result handle_detokenize(req_ctx *c) {
     return send_json(c, 200, out);
 }
 
+/* Prometheus text (server/metrics.c); 501 as llama-server with --no-metrics. */
+static enum MHD_Result handle_metrics(req_ctx *c) {
+    bn_server *s = c->srv;
+    if (!s->metrics.registry)
+        return fail(c, 501, "not_supported_error", NULL,
+                    "metrics are off (start the server without --no-metrics)");
+    size_t len = 0;
+    char *text = bn_metrics_render(s->metrics.registry, &len);
+    return send_body(c, 200, text, BN_METRICS_CONTENT_TYPE, NULL);
+}
+
 /* ---- routing ---- */
 
 static route route_of(const char *path, const char **method_needed) {
@@ -455,6 +477,7 @@ static route route_of(const char *path, const char **method_needed) {
         {"/chat/completions", "POST", R_CHAT},
         {"/tokenize", "POST", R_TOKENIZE},
         {"/detokenize", "POST", R_DETOKENIZE},
+        {"/metrics", "GET", R_METRICS},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
         if (!strcmp(path, table[i].path)) {
@@ -570,6 +593,7 @@ static enum MHD_Result dispatch(req_ctx *c) {
     case R_CHAT: return handle_completion(c, BN_REQ_CHAT);
     case R_TOKENIZE: return handle_tokenize(c);
     case R_DETOKENIZE: return handle_detokenize(c);
+    case R_METRICS: return handle_metrics(c);
     default: break;
     }
     return fail(c, 404, "invalid_request_error", NULL, "no such endpoint");
@@ -645,8 +669,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         pthread_mutex_unlock(&c->req->mu);
         if (running) bn_sched_cancel(s->sched, c->req);
     }
-    bn_server_log_request(s, c->id, c->method, c->path, c->status ? c->status : 499, c->req,
-                          bn_serve_now_ms() - c->t_start);
+    double ms = bn_serve_now_ms() - c->t_start;
+    bn_server_log_request(s, c->id, c->method, c->path, c->status ? c->status : 499, c->req, ms);
+    if (c->submitted && s->metrics.registry) bn_metric_observe(s->metrics.request_duration, ms / 1e3);
     bn_conn_guard_request_done(s->guard, guard_of(conn));
     ctx_release(c);
 }

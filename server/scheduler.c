@@ -26,6 +26,7 @@ typedef struct slot {
     int32_t *counts;   /* [n_vocab] occurrences among the generated tokens (penalties) */
     bitnet_token *touched; /* [n_ctx] ids whose count is nonzero, to reset cheaply */
     int32_t n_touched;
+    double t_last_token_ms; /* for the per-token latency metric */
 } slot;
 
 struct bn_sched {
@@ -67,6 +68,8 @@ static void queue_drop_cancelled(bn_sched *s) {
             bn_request_finish_locked(r, BN_FINISH_CANCELLED, 0, NULL);
             pthread_mutex_unlock(&r->mu);
             s->stats.requests_cancelled++;
+            if (s->opts.metrics)
+                bn_metric_inc(s->opts.metrics->requests, BN_SRV_OUTCOME_CANCELLED, 1);
             bn_request_release(r);
         } else {
             s->queue[(s->q_head + kept) % s->ring_cap] = r;
@@ -92,6 +95,12 @@ static void end_request(bn_sched *s, slot *sl, bn_finish finish, int status, con
         s->stats.requests_done++;
     sl->req = NULL;
     pthread_mutex_unlock(&s->mu);
+    if (s->opts.metrics)
+        bn_metric_inc(s->opts.metrics->requests,
+                      finish == BN_FINISH_CANCELLED ? BN_SRV_OUTCOME_CANCELLED
+                      : finish == BN_FINISH_ERROR   ? BN_SRV_OUTCOME_ERROR
+                                                    : BN_SRV_OUTCOME_OK,
+                      1);
     bn_request_release(r);
     for (int32_t i = 0; i < sl->n_touched; i++) sl->counts[sl->touched[i]] = 0;
     sl->n_touched = 0;
@@ -185,7 +194,16 @@ static void sample_and_emit(bn_sched *s, slot *sl, const float *logits) {
         return;
     }
     bitnet_sampler_accept(sl->smp, tok);
-    if (r->t_first_token_ms == 0) r->t_first_token_ms = bn_serve_now_ms();
+    double now = bn_serve_now_ms();
+    bn_srv_metrics *mx = s->opts.metrics;
+    if (r->t_first_token_ms == 0) {
+        r->t_first_token_ms = now;
+        if (mx) bn_metric_observe(mx->ttft, (now - r->t_submit_ms) / 1e3);
+    } else if (mx) {
+        bn_metric_observe(mx->token_latency, (now - sl->t_last_token_ms) / 1e3);
+    }
+    sl->t_last_token_ms = now;
+    if (mx) bn_metric_inc(mx->generated_tokens, 0, 1);
     pthread_mutex_lock(&s->mu);
     s->stats.generated_tokens++;
     pthread_mutex_unlock(&s->mu);
@@ -260,6 +278,7 @@ static bool admit(bn_sched *s, bn_request *r) {
     r->n_cached = keep;
     s->stats.prompt_tokens += (uint64_t)r->n_prompt;
     s->stats.prompt_tokens_cached += (uint64_t)keep;
+    if (s->opts.metrics) bn_metric_inc(s->opts.metrics->prompt_tokens, 0, r->n_prompt);
     return true;
 }
 
@@ -287,6 +306,19 @@ static bool start_slot(bn_sched *s, slot *sl) {
 }
 
 /* ---- the worker ---- */
+
+static void publish_gauges(bn_sched *s) {
+    bn_srv_metrics *mx = s->opts.metrics;
+    if (!mx) return;
+    pthread_mutex_lock(&s->mu);
+    int32_t busy = 0;
+    for (int32_t i = 0; i < s->n_slots; i++) busy += s->slots[i].req != NULL;
+    double queued = s->q_len, used = (double)s->stats.kv_cells_used;
+    pthread_mutex_unlock(&s->mu);
+    bn_metric_set(mx->queue_depth, 0, queued);
+    bn_metric_set(mx->slots_busy, 0, busy);
+    bn_metric_set(mx->kv_used, 0, used);
+}
 
 static void run_step(bn_sched *s) {
     int32_t n_jobs = 0, budget = s->opts.prefill_chunk;
@@ -322,6 +354,10 @@ static void run_step(bn_sched *s) {
             /* the cache no longer says what `cached` says */
             sl->n_cached = 0;
             bn_engine_slots_keep(s->es, job->slot, 0);
+            if (job->status == BITNET_ERR_ABORTED) {
+                end_request(s, sl, BN_FINISH_CANCELLED, 0, NULL);
+                continue;
+            }
             bool full = job->status == BITNET_ERR_CONTEXT_FULL;
             end_request(s, sl, full ? BN_FINISH_LENGTH : BN_FINISH_ERROR, 500,
                         bitnet_get_last_error());
@@ -376,16 +412,28 @@ static void *worker(void *arg) {
         for (int32_t i = 0; i < s->n_slots; i++)
             if (started[i]) start_slot(s, &s->slots[i]);
         run_step(s);
+        publish_gauges(s); /* also after a step that ended every request */
     }
     return NULL;
 }
 
 /* ---- public ---- */
 
-bn_sched *bn_sched_new(const bitnet_model *model, bn_engine_slots *es, const bn_sched_opts *opts) {
+/* The engine's abort poll: the slot's request was cancelled. Runs on the
+ * worker thread, inside bn_engine_slots_eval. */
+static bool slot_cancelled(void *user_data, int32_t index) {
+    const bn_sched *s = user_data;
+    const bn_request *r = s->slots[index].req;
+    return r && atomic_load(&r->cancelled);
+}
+
+bn_sched *bn_sched_new(const bitnet_model *model, const bitnet_context_params *cp,
+                       int32_t n_slots, const bn_sched_opts *opts) {
     bn_sched *s = bn_calloc(1, sizeof *s);
-    if (!s) {
-        bn_engine_slots_free(es);
+    if (!s) return NULL;
+    bn_engine_slots *es = bn_engine_slots_new(model, cp, n_slots, slot_cancelled, s);
+    if (!es) {
+        bn_free(s);
         return NULL;
     }
     s->model = model;
@@ -527,3 +575,7 @@ void bn_sched_get_stats(bn_sched *s, bn_sched_stats *out) {
 }
 
 int32_t bn_sched_n_ctx(const bn_sched *s) { return s->n_ctx; }
+int32_t bn_sched_n_slots(const bn_sched *s) { return s->n_slots; }
+uint64_t bn_sched_memory(const bn_sched *s) { return bn_engine_slots_memory(s->es); }
+const char *bn_sched_isa(const bn_sched *s) { return bn_engine_slots_isa(s->es); }
+int32_t bn_sched_n_threads(const bn_sched *s) { return bn_engine_slots_n_threads(s->es); }

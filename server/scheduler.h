@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "engine_slots.h"
+#include "metrics.h"
 #include "request.h"
 
 typedef struct bn_sched bn_sched;
@@ -25,6 +26,9 @@ typedef struct bn_sched bn_sched;
 typedef struct bn_sched_opts {
     int32_t queue_max;     /* requests waiting for a slot before submit refuses (>= 0) */
     int32_t prefill_chunk; /* prompt tokens per step over all slots (>= 1) */
+    /* NULL: none. The scheduler counts tokens and finished requests, times the
+     * first and every later token, and sets the queue, slot and KV gauges. */
+    bn_srv_metrics *metrics;
 } bn_sched_opts;
 
 /* Counters and gauges (for /metrics and the logs). */
@@ -41,9 +45,16 @@ typedef enum bn_submit_result {
     BN_SUBMIT_STOPPING,   /* the server is draining */
 } bn_submit_result;
 
-/* Starts the worker. Takes ownership of `slots`. NULL on failure. */
-bn_sched *bn_sched_new(const bitnet_model *model, bn_engine_slots *slots,
-                       const bn_sched_opts *opts);
+/* Starts the worker over n_slots engine slots of cp (made here, so that a
+ * cancelled request's evaluation can be abandoned mid-way). NULL on failure
+ * (bitnet_get_last_error says why). */
+bn_sched *bn_sched_new(const bitnet_model *model, const bitnet_context_params *cp,
+                       int32_t n_slots, const bn_sched_opts *opts);
+/* Bytes of KV cache and scratch, the ISA and threads (for the log). */
+uint64_t bn_sched_memory(const bn_sched *s);
+const char *bn_sched_isa(const bn_sched *s);
+int32_t bn_sched_n_threads(const bn_sched *s);
+int32_t bn_sched_n_slots(const bn_sched *s);
 /* Stops the worker (cancelling what runs) and frees everything. */
 void bn_sched_free(bn_sched *s);
 

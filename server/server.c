@@ -31,6 +31,9 @@ void bn_serve_default_opts(bn_serve_opts *o) {
     o->read_timeout_s = 10;
     o->drain_timeout_s = 10;
     o->max_connections = 256;
+    o->use_mmap = true;
+    o->metrics = true;
+    o->log_level = 2;
 }
 
 static void iso_time(char *buf, size_t n) {
@@ -66,7 +69,15 @@ static void emit(bn_server *s, const char *level, cJSON *fields, const char *tex
     cJSON_free(line);
 }
 
+static int level_rank(const char *level) {
+    static const char *const names[] = {"error", "warn", "info", "debug"};
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(level, names[i])) return i;
+    return 2;
+}
+
 void bn_server_log(bn_server *s, const char *level, const char *fmt, ...) {
+    if (level_rank(level) > s->opts->log_level) return;
     char text[1024];
     va_list ap;
     va_start(ap, fmt);
@@ -77,6 +88,7 @@ void bn_server_log(bn_server *s, const char *level, const char *fmt, ...) {
 
 void bn_server_log_request(bn_server *s, uint64_t id, const char *method, const char *path,
                            int status, const bn_request *r, double ms) {
+    if (s->opts->log_level < 2) return;
     char text[512];
     int n = snprintf(text, sizeof text, "req %llu %s %s %d %.1f ms", (unsigned long long)id,
                      method, path, status, ms);
@@ -118,8 +130,7 @@ typedef struct loader {
 static void log_from_library(bitnet_log_level level, const char *message, void *user_data) {
     bn_server *s = user_data;
     static const char *const names[] = {"error", "warn", "info", "debug"};
-    if (level <= BITNET_LOG_WARN || (s->opts->verbose && level <= BITNET_LOG_INFO))
-        bn_server_log(s, names[level], "%s", message);
+    bn_server_log(s, names[level], "%s", message);
 }
 
 static void base_name(const char *path, char *out, size_t n) {
@@ -143,6 +154,9 @@ static void *load_model(void *arg) {
     bitnet_model_params mp = bitnet_model_default_params();
     mp.log_callback = log_from_library;
     mp.log_user_data = s;
+    mp.use_mmap = o->use_mmap;
+    mp.use_mlock = o->mlock;
+    mp.check_tensors = o->check_tensors;
     bitnet_model *m = bitnet_model_load(o->model_path, &mp);
     if (!m) {
         bn_server_log(s, "error", "%s", bitnet_get_last_error());
@@ -151,35 +165,40 @@ static void *load_model(void *arg) {
     }
     bitnet_context_params cp = bitnet_context_default_params();
     int32_t train = bitnet_model_n_ctx_train(m);
-    cp.n_ctx = o->n_ctx ? o->n_ctx / o->n_slots : (train > 0 && train < 4096 ? train : 4096);
+    /* -c is shared by the slots; 0: the training context, shared too */
+    cp.n_ctx = (o->n_ctx ? o->n_ctx : train) / o->n_slots;
     cp.n_threads = o->n_threads;
     cp.isa = o->isa;
+    cp.numerics = o->numerics;
     if (cp.n_ctx < 8) {
-        bn_server_log(s, "error", "-c %d over %d slots leaves %d tokens per slot (at least 8)",
-                      o->n_ctx, o->n_slots, cp.n_ctx);
+        bn_server_log(s, "error", "a context of %d over %d slots leaves %d tokens a slot (at least 8)",
+                      o->n_ctx ? o->n_ctx : train, o->n_slots, cp.n_ctx);
         bitnet_model_free(m);
         atomic_store(&ld->done, true);
         return NULL;
     }
-    bn_engine_slots *es = bn_engine_slots_new(m, &cp, o->n_slots);
-    if (!es) {
+    if (o->metrics && !bn_srv_metrics_init(&s->metrics, o->n_slots, (double)cp.n_ctx * o->n_slots)) {
+        bn_server_log(s, "error", "cannot set up the metrics: out of memory");
+        bitnet_model_free(m);
+        atomic_store(&ld->done, true);
+        return NULL;
+    }
+    bn_sched_opts so = {.queue_max = o->queue_max,
+                        .prefill_chunk = o->prefill_chunk,
+                        .metrics = o->metrics ? &s->metrics : NULL};
+    bn_sched *sched = bn_sched_new(m, &cp, o->n_slots, &so);
+    if (!sched) {
         bn_server_log(s, "error", "%s", bitnet_get_last_error());
+        bn_srv_metrics_free(&s->metrics);
         bitnet_model_free(m);
         atomic_store(&ld->done, true);
         return NULL;
     }
     bn_server_log(s, "info", "%d slots of %d tokens, %s, %d threads, %.1f MiB of contexts",
-                  o->n_slots, bn_engine_slots_n_ctx(es), bn_engine_slots_isa(es),
-                  bn_engine_slots_n_threads(es), (double)bn_engine_slots_memory(es) / 1048576.0);
-    s->limits.max_prompt = bn_engine_slots_n_ctx(es) - 1;
-    bn_sched_opts so = {.queue_max = o->queue_max, .prefill_chunk = o->prefill_chunk};
-    bn_sched *sched = bn_sched_new(m, es, &so);
-    if (!sched) {
-        bn_server_log(s, "error", "cannot start the scheduler: out of memory");
-        bitnet_model_free(m);
-        atomic_store(&ld->done, true);
-        return NULL;
-    }
+                  bn_sched_n_slots(sched), bn_sched_n_ctx(sched), bn_sched_isa(sched),
+                  bn_sched_n_threads(sched), (double)bn_sched_memory(sched) / 1048576.0);
+    int32_t room = bn_sched_n_ctx(sched) - 1; /* one token must fit after the prompt */
+    if (s->limits.max_prompt <= 0 || s->limits.max_prompt > room) s->limits.max_prompt = room;
     s->chat_format = o->chat_format_set ? o->chat_format : bn_chat_format_detect(m);
     if (o->alias)
         snprintf(s->model_name, sizeof s->model_name, "%s", o->alias);
@@ -268,6 +287,7 @@ int bn_serve_run(const bn_serve_opts *o) {
     }
     bn_http_stop(&s); /* waits for the connection threads */
     bn_sched_free(s.sched);
+    bn_srv_metrics_free(&s.metrics);
     bitnet_model_free(s.model);
     bn_server_log(&s, "info", "stopped");
     pthread_mutex_destroy(&s.log_mu);

@@ -29,8 +29,11 @@ typedef struct bn_serve_opts {
     double read_timeout_s;    /* to read one request, headers and body */
     double drain_timeout_s;   /* SIGTERM: time given to running requests */
     int32_t max_connections;
+    bitnet_numerics numerics;
+    bool use_mmap, mlock, check_tensors;
+    bool metrics;  /* serve /metrics */
     bool log_json;
-    bool verbose;
+    int log_level; /* 0 error, 1 warn, 2 info, 3 debug */
 } bn_serve_opts;
 
 void bn_serve_default_opts(bn_serve_opts *o);

@@ -29,6 +29,7 @@ typedef struct bn_server {
     int64_t created; /* Unix time the model was loaded */
     atomic_uint_fast64_t next_id;
     bn_conn_guard *guard;
+    bn_srv_metrics metrics; /* registry NULL when --no-metrics */
     pthread_mutex_t log_mu;
     struct MHD_Daemon *daemon;
 } bn_server;

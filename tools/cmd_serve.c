@@ -1,121 +1,79 @@
-/* bitnet serve: parses the flags and runs the server (server/). Built only
- * when libmicrohttpd is found (BITNET_HAVE_SERVE). */
+/* bitnet serve: reads the settings (server/config.c: defaults < config file
+ * < BITNET_* < flags) and runs the server (server/server.c). Built only when
+ * libmicrohttpd is found (BITNET_HAVE_SERVE). */
+#include <stdlib.h>
 #include <string.h>
 
-#include "cli_args.h"
+#include "cli.h"
+#include "config.h"
 #include "server.h"
 
-static void usage(FILE *out) {
-    fprintf(out,
-            "usage: bitnet serve -m FILE [options]\n"
-            "  -m, --model FILE        GGUF model\n"
-            "      --host ADDR         address to listen on (default 127.0.0.1)\n"
-            "      --port N            port (default 8080; 0: any free port, logged)\n"
-            "  -np, --parallel N       slots: requests decoded together (default 1)\n"
-            "  -c, --ctx-size N        context over all slots, split evenly (default: the\n"
-            "                          model's, capped at 4096, per slot)\n"
-            "  -t, --threads N         threads (default: physical cores)\n"
-            "  -n, --n-predict N       most tokens a request may generate, and the default\n"
-            "                          when it names none (default 1024)\n"
-            "      --api-key KEY       require 'Authorization: Bearer KEY' (not on /health)\n"
-            "      --cors ORIGIN       send Access-Control-Allow-Origin: ORIGIN (default: off)\n"
-            "  -a, --alias NAME        model name in responses (default: the file name)\n"
-            "      --chat-template NAME  bitnet, llama3, falcon3 or chatml (default: detected)\n"
-            "      --queue N           requests that may wait for a slot (default 16; more: 503)\n"
-            "      --prefill-chunk N   prompt tokens evaluated per step (default 64)\n"
-            "      --max-body BYTES    largest request body (default 1048576)\n"
-            "      --max-stop N        stop strings per request (default 16)\n"
-            "      --timeout S         seconds to read one request (default 10)\n"
-            "      --drain-timeout S   seconds running requests get after SIGTERM (default 10)\n"
-            "      --max-connections N (default 256)\n"
-            "      --isa ISA           ref, avx2, avx512, neon (default: best for this CPU)\n"
-            "      --log-json          log one JSON object per line\n"
-            "  -v, --verbose           log loading details\n");
-}
+extern char **environ;
 
-static cli_parse_status parse(int argc, char **argv, bn_serve_opts *o, cli_args *a) {
+/* The settings as the server takes them. */
+static void to_opts(const bn_srv_config *c, bn_serve_opts *o) {
     bn_serve_default_opts(o);
-    cli_args_init(a, argc, argv);
-    while (cli_args_next(a)) {
-        bool ok = true;
-        long long v = 0;
-        double d = 0;
-        if (cli_args_is(a, "-h", "--help")) return CLI_PARSE_HELP;
-        if (cli_args_is(a, "-m", "--model"))
-            ok = cli_args_value(a, &o->model_path);
-        else if (cli_args_is(a, NULL, "--host"))
-            ok = cli_args_value(a, &o->host);
-        else if (cli_args_is(a, NULL, "--port") && (ok = cli_args_int(a, 0, 65535, &v)))
-            o->port = (int)v;
-        else if ((cli_args_is(a, "-np", "--parallel")) && (ok = cli_args_int(a, 1, 256, &v)))
-            o->n_slots = (int32_t)v;
-        else if (cli_args_is(a, "-c", "--ctx-size") && (ok = cli_args_int(a, 0, 1 << 24, &v)))
-            o->n_ctx = (int32_t)v;
-        else if (cli_args_is(a, "-t", "--threads") && (ok = cli_args_int(a, 1, 1024, &v)))
-            o->n_threads = (int32_t)v;
-        else if (cli_args_is(a, "-n", "--n-predict") && (ok = cli_args_int(a, 1, 1 << 20, &v)))
-            o->limits.max_tokens = (int32_t)v;
-        else if (cli_args_is(a, NULL, "--api-key"))
-            ok = cli_args_value(a, &o->api_key) &&
-                 (*o->api_key || cli_args_fail(a, "--api-key: the key is empty"));
-        else if (cli_args_is(a, NULL, "--cors"))
-            ok = cli_args_value(a, &o->cors_origin);
-        else if (cli_args_is(a, "-a", "--alias"))
-            ok = cli_args_value(a, &o->alias);
-        else if (cli_args_is(a, NULL, "--isa"))
-            ok = cli_args_value(a, &o->isa);
-        else if (cli_args_is(a, NULL, "--chat-template")) {
-            const char *name = NULL;
-            ok = cli_args_value(a, &name);
-            if (ok && !bn_chat_format_parse(name, &o->chat_format))
-                ok = cli_args_fail(
-                    a, "--chat-template: unknown format '%s' (bitnet, llama3, falcon3, chatml)",
-                    name);
-            o->chat_format_set = true;
-        } else if (cli_args_is(a, NULL, "--queue") && (ok = cli_args_int(a, 0, 1 << 16, &v)))
-            o->queue_max = (int32_t)v;
-        else if (cli_args_is(a, NULL, "--prefill-chunk") && (ok = cli_args_int(a, 1, 1 << 16, &v)))
-            o->prefill_chunk = (int32_t)v;
-        else if (cli_args_is(a, NULL, "--max-body") && (ok = cli_args_int(a, 64, 1 << 30, &v)))
-            o->limits.max_body = (size_t)v;
-        else if (cli_args_is(a, NULL, "--max-stop") && (ok = cli_args_int(a, 0, 1024, &v)))
-            o->limits.max_stop = (int32_t)v;
-        else if (cli_args_is(a, NULL, "--timeout") && (ok = cli_args_float(a, 0.1, 3600, &d)))
-            o->read_timeout_s = d;
-        else if (cli_args_is(a, NULL, "--drain-timeout") && (ok = cli_args_float(a, 0, 3600, &d)))
-            o->drain_timeout_s = d;
-        else if (cli_args_is(a, NULL, "--max-connections") && (ok = cli_args_int(a, 1, 65536, &v)))
-            o->max_connections = (int32_t)v;
-        else if (cli_args_is(a, NULL, "--log-json"))
-            o->log_json = true;
-        else if (cli_args_is(a, "-v", "--verbose"))
-            o->verbose = true;
-        else if (ok)
-            return cli_args_unknown(a);
-        if (!ok) return CLI_PARSE_ERROR;
-    }
-    if (!o->model_path) {
-        cli_args_fail(a, "-m is required");
-        return CLI_PARSE_ERROR;
-    }
-    if (o->n_ctx && o->n_ctx / o->n_slots < 8) {
-        cli_args_fail(a, "-c %d over %d slots leaves fewer than 8 tokens per slot", o->n_ctx,
-                      o->n_slots);
-        return CLI_PARSE_ERROR;
-    }
-    return CLI_PARSED;
+    o->model_path = c->model;
+    o->host = c->host;
+    o->port = (int)c->port;
+    o->alias = c->alias[0] ? c->alias : NULL;
+    o->api_key = c->api_key[0] ? c->api_key : NULL;
+    o->cors_origin = c->cors[0] ? c->cors : NULL;
+    o->isa = strcmp(c->isa, "auto") ? c->isa : NULL;
+    o->chat_format_set = c->chat_template[0] && bn_chat_format_parse(c->chat_template, &o->chat_format);
+    o->n_slots = (int32_t)c->n_parallel;
+    o->n_ctx = (int32_t)c->n_ctx;
+    o->n_threads = (int32_t)c->n_threads;
+    o->queue_max = (int32_t)c->queue_size;
+    o->prefill_chunk = (int32_t)c->n_batch;
+    o->limits.max_body = (size_t)c->max_body_bytes;
+    o->limits.max_tokens = (int32_t)c->max_tokens;
+    o->limits.max_prompt = (int32_t)c->max_prompt_tokens; /* 0: the slot's context */
+    o->limits.max_stop = (int32_t)c->max_stop;
+    o->read_timeout_s = (double)c->timeout;
+    o->drain_timeout_s = c->drain_timeout;
+    o->numerics = c->numerics == BN_SRV_NUMERICS_EXACT ? BITNET_NUMERICS_EXACT : BITNET_NUMERICS_COMPAT;
+    o->use_mmap = c->mmap;
+    o->mlock = c->mlock;
+    o->check_tensors = c->check_tensors;
+    o->metrics = c->metrics;
+    o->log_json = c->log_format == BN_SRV_LOG_JSON;
+    o->log_level = c->log_level;
 }
 
 int cmd_serve(int argc, char **argv) {
-    bn_serve_opts o;
-    cli_args args;
-    switch (parse(argc, argv, &o, &args)) {
-    case CLI_PARSE_HELP: usage(stdout); return cli_finish_stdout("serve");
-    case CLI_PARSE_ERROR:
-        cli_args_report("serve", &args);
-        usage(stderr);
-        return CLI_USAGE;
-    case CLI_PARSED: break;
+    bn_srv_config *cfg = calloc(1, sizeof *cfg); /* large: paths and sources */
+    if (!cfg) {
+        fprintf(stderr, "bitnet serve: out of memory\n");
+        return CLI_RUNTIME;
     }
-    return bn_serve_run(&o);
+    char err[1024];
+    int rc = -1;
+    switch (bn_srv_config_load(argc, argv, environ, cfg, err, sizeof err)) {
+    case BN_SRV_CONFIG_HELP:
+        bn_srv_config_usage(stdout);
+        rc = cli_finish_stdout("serve");
+        break;
+    case BN_SRV_CONFIG_ERROR:
+        fprintf(stderr, "bitnet serve: %s\n", err);
+        rc = CLI_USAGE;
+        break;
+    case BN_SRV_CONFIG_OK: break;
+    }
+    if (rc < 0 && cfg->print_config)
+        rc = bn_srv_config_print(cfg, stdout) ? cli_finish_stdout("serve") : CLI_RUNTIME;
+    if (rc < 0) {
+        bn_serve_opts o;
+        to_opts(cfg, &o);
+        if (o.n_ctx && o.n_ctx / o.n_slots < 8) {
+            fprintf(stderr,
+                    "bitnet serve: --ctx-size %d over %d slots leaves fewer than 8 tokens a slot\n",
+                    o.n_ctx, o.n_slots);
+            rc = CLI_USAGE;
+        } else {
+            rc = bn_serve_run(&o);
+        }
+    }
+    free(cfg);
+    return rc;
 }

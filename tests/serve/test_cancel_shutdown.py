@@ -49,7 +49,7 @@ def wait_for(pred, limit, what):
 
 @pytest.fixture
 def slow(start_server, small_model):
-    return start_server(small_model, "--isa", "ref", "-np", "1", "--queue", "1", "-c", "4096",
+    return start_server(small_model, "--isa", "ref", "-np", "1", "--queue-size", "1", "-c", "4096",
                         "-n", "2000")
 
 
@@ -134,7 +134,7 @@ def stream_collect(port, results, i, body):
 
 
 def test_h14_sigterm_drains(start_server, small_model):
-    s = start_server(small_model, "--isa", "ref", "-np", "2", "--queue", "4",
+    s = start_server(small_model, "--isa", "ref", "-np", "2", "--queue-size", "4",
                      "--drain-timeout", "30")
     body = {"prompt": "hello", "max_tokens": 60, "temperature": 0, "ignore_eos": True,
             "stream": True}

@@ -13,7 +13,7 @@ COMPLETION = b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: applica
 
 @pytest.fixture
 def server(start_server, tiny_model):
-    return start_server(tiny_model, "--timeout", "2", "-n", "64", "--max-body", "65536")
+    return start_server(tiny_model, "--timeout", "2", "-n", "64", "--max-body-bytes", "65536")
 
 
 def error_of(body):
@@ -215,7 +215,7 @@ def test_h7_out_of_range(server, extra, param):
 
 
 def test_h7_many_stop_strings(start_server, tiny_model):
-    s = start_server(tiny_model, "--max-body", "2000000")
+    s = start_server(tiny_model, "--max-body-bytes", "2000000")
     st, _, out = post_json(s.port, "/v1/completions", {"prompt": "a", "stop": ["abc"] * 100000})
     assert st == 400 and error_of(out)["param"] == "stop"
     assert "100000 strings; the limit is 16" in error_of(out)["message"]

@@ -24,7 +24,7 @@ def bitnet_run(model, prompt, n, chat=False):
 @pytest.fixture
 def server(start_server, tiny_model):
     # a small prefill chunk: the prompt is evaluated over several steps
-    return start_server(tiny_model, "-np", "4", "-c", "4096", "--prefill-chunk", "3")
+    return start_server(tiny_model, "-np", "4", "-c", "4096", "-b", "3")
 
 
 def client(server):
