@@ -1,11 +1,7 @@
-/* The scheduler's view of the engine: N independent sequences ("slots"), each
- * with its own KV cache, evaluated together one step at a time.
- *
- * This is the only file that knows how slots map onto libbitnet. Today each
- * slot owns a bitnet_context (correct, but N x the KV memory and one pass
- * over the weights per slot and step). The interface is shaped after the
- * multi-sequence API (bitnet_decode_batch over one context, a sequence id per
- * slot), so switching to it changes engine_slots.c only. */
+/* The scheduler's view of the engine: N independent sequences ("slots"),
+ * each with its own tokens in the KV cache, evaluated together one step at a
+ * time. This is the only file that knows how slots map onto libbitnet: the
+ * sequences of one context and bitnet_decode_batch() (engine_slots.c). */
 #ifndef BN_ENGINE_SLOTS_H
 #define BN_ENGINE_SLOTS_H
 
@@ -27,9 +23,9 @@ typedef struct bn_slot_job {
     const float *logits; /* [n_vocab] of the last token; valid until the next eval */
 } bn_slot_job;
 
-/* Polled while a slot's job is evaluated: true abandons it (the job's
- * status is then BITNET_ERR_ABORTED and its tokens are not in the cache).
- * A cancelled request's prompt chunk stops within a layer, not a chunk. */
+/* Polled while a step is evaluated, for each slot in it: true abandons the
+ * step (every job's status is then BITNET_ERR_ABORTED and no token of it is
+ * in the cache), so a cancelled request's prompt chunk stops within a layer. */
 typedef bool (*bn_slot_abort_fn)(void *user_data, int32_t slot);
 
 /* n_slots sequences of cp->n_ctx tokens each (cp's own abort callback is
@@ -40,9 +36,10 @@ bn_engine_slots *bn_engine_slots_new(const bitnet_model *model, const bitnet_con
                                      void *abort_user_data);
 void bn_engine_slots_free(bn_engine_slots *es);
 
-/* Evaluates every job (each job's status says how it went; a failed job
- * leaves its slot's cache as it was). Returns BITNET_OK when all succeeded,
- * else the first failure's status. */
+/* Evaluates every job in one step (each job's status says how it went). A
+ * failed step leaves every slot's cache as it was: BITNET_ERR_ABORTED when
+ * the abort poll asked for any of its slots. Returns BITNET_OK when all
+ * succeeded, else the failure's status. */
 bitnet_status bn_engine_slots_eval(bn_engine_slots *es, bn_slot_job *jobs, int32_t n_jobs);
 
 /* Keeps the first n_keep tokens of a slot's cache (0 empties it). */

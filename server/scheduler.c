@@ -350,14 +350,16 @@ static void run_step(bn_sched *s) {
         bn_slot_job *job = &s->jobs[j];
         slot *sl = &s->slots[job->slot];
         bn_request *r = sl->req;
+        if (job->status == BITNET_ERR_ABORTED) {
+            /* the step was abandoned for a cancelled request: nothing of it is
+             * in the cache; the others run their jobs again next step */
+            if (atomic_load(&r->cancelled)) end_request(s, sl, BN_FINISH_CANCELLED, 0, NULL);
+            continue;
+        }
         if (job->status != BITNET_OK) {
             /* the cache no longer says what `cached` says */
             sl->n_cached = 0;
             bn_engine_slots_keep(s->es, job->slot, 0);
-            if (job->status == BITNET_ERR_ABORTED) {
-                end_request(s, sl, BN_FINISH_CANCELLED, 0, NULL);
-                continue;
-            }
             bool full = job->status == BITNET_ERR_CONTEXT_FULL;
             end_request(s, sl, full ? BN_FINISH_LENGTH : BN_FINISH_ERROR, 500,
                         bitnet_get_last_error());
