@@ -203,10 +203,6 @@ static void sample_and_emit(bn_sched *s, slot *sl, const float *logits) {
         bn_metric_observe(mx->token_latency, (now - sl->t_last_token_ms) / 1e3);
     }
     sl->t_last_token_ms = now;
-    if (mx) bn_metric_inc(mx->generated_tokens, 0, 1);
-    pthread_mutex_lock(&s->mu);
-    s->stats.generated_tokens++;
-    pthread_mutex_unlock(&s->mu);
     if (!p->ignore_eos && bitnet_token_is_eog(s->model, tok)) {
         bn_stream_push(&sl->stream, "", 0, -1, true);
         release_pending(sl, true);
@@ -215,8 +211,12 @@ static void sample_and_emit(bn_sched *s, slot *sl, const float *logits) {
     }
     if (sl->counts[tok]++ == 0) sl->touched[sl->n_touched++] = tok;
     pthread_mutex_lock(&r->mu);
-    r->n_generated++;
+    r->n_generated++; /* as usage.completion_tokens counts: without the EOG token */
     pthread_mutex_unlock(&r->mu);
+    if (mx) bn_metric_inc(mx->generated_tokens, 0, 1);
+    pthread_mutex_lock(&s->mu);
+    s->stats.generated_tokens++;
+    pthread_mutex_unlock(&s->mu);
     if (p->logprobs) {
         bn_token_logprob lp;
         fill_logprobs(logits, s->n_vocab, tok, p->top_logprobs, &lp);
