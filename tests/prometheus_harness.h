@@ -79,7 +79,8 @@ static inline int prom_free_port(void) {
 static inline char *prom_http_get(int port, const char *path, int timeout_ms) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0) return NULL;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -131,9 +132,10 @@ static inline bool prom_start(prom *p, const char *bin, const char *dir, const c
     snprintf(data, sizeof data, "%s/data", dir);
     FILE *f = fopen(conf, "w");
     if (!f) return false;
-    fprintf(f, "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
-               "scrape_configs:\n  - job_name: bitnet\n    metrics_path: /metrics\n"
-               "    static_configs:\n      - targets: ['%s']\n",
+    fprintf(f,
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+            "scrape_configs:\n  - job_name: bitnet\n    metrics_path: /metrics\n"
+            "    static_configs:\n      - targets: ['%s']\n",
             target);
     fclose(f);
     p->port = prom_free_port();

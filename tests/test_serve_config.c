@@ -37,11 +37,13 @@ static bn_srv_config_status load(const char *const *args, const char *const *env
 static const char *where(const char *key) { return cfg.origin[bn_srv_setting_find(key)].where; }
 
 /* Expects an error whose message is exactly `want`. */
-#define CHECK_ERR(args, env, want)                                                        \
-    do {                                                                                  \
-        bn_srv_config_status st_ = load(args, env);                                       \
-        CHECKF(st_ == BN_SRV_CONFIG_ERROR && !strcmp(err, want), "status %d, got '%s', " \
-               "want '%s'", st_, err, want);                                              \
+#define CHECK_ERR(args, env, want)                                                                 \
+    do {                                                                                           \
+        bn_srv_config_status st_ = load(args, env);                                                \
+        CHECKF(st_ == BN_SRV_CONFIG_ERROR && !strcmp(err, want),                                   \
+               "status %d, got '%s', "                                                             \
+               "want '%s'",                                                                        \
+               st_, err, want);                                                                    \
     } while (0)
 
 static bool yaml_err(const char *text, const char *want) {
@@ -49,7 +51,8 @@ static bool yaml_err(const char *text, const char *want) {
     err[0] = '\0';
     bool ok = bn_srv_config_apply_yaml(&cfg, text, strlen(text), "s.yaml", err, sizeof err);
     if (ok || strcmp(err, want)) {
-        fprintf(stderr, "yaml '%s': %s '%s', want '%s'\n", text, ok ? "accepted" : "got", err, want);
+        fprintf(stderr, "yaml '%s': %s '%s', want '%s'\n", text, ok ? "accepted" : "got", err,
+                want);
         return false;
     }
     return true;
@@ -121,7 +124,8 @@ static void test_bad_values(void) {
               "port: 'http' is not an integer (from flag --port)");
     CHECK_ERR(ARGS("-m", "m"), ENV("BITNET_PORT=70000"),
               "port: 70000 is out of range [0, 65535] (from env BITNET_PORT)");
-    CHECK_ERR(ARGS("-m", "m"), ENV("BITNET_PORT="), "port: '' is not an integer (from env BITNET_PORT)");
+    CHECK_ERR(ARGS("-m", "m"), ENV("BITNET_PORT="),
+              "port: '' is not an integer (from env BITNET_PORT)");
     CHECK_ERR(ARGS("-m", "m"), ENV("BITNET_PORT= 80"),
               "port: ' 80' is not an integer (from env BITNET_PORT)");
     CHECK_ERR(ARGS("-m", "m", "-np", "99999999999999999999"), NULL,
@@ -208,6 +212,8 @@ static void test_yaml_subset(void) {
                                      "config file"));
     CHECK(yaml_err("host:\n  name: a\n",
                    "s.yaml:2: host: the value must be a single value, not a mapping"));
+    CHECK(yaml_err("? {a: 1}\n: 2\n", "s.yaml:1: a mapping as a key is not allowed in a config "
+                                      "file"));
     CHECK(yaml_err("- port\n", "s.yaml:1: a list is not allowed in a config file"));
     CHECK(yaml_err("just text\n",
                    "s.yaml:1: the file must be a mapping of key: value lines, not 'just text'"));
@@ -218,9 +224,9 @@ static void test_yaml_subset(void) {
     CHECK(yaml_err("port: [1\n", "s.yaml:2:1: YAML: did not find expected ',' or ']' while "
                                  "parsing a flow sequence"));
     CHECK(yaml_err("host: 'open\n", "s.yaml:2:1: YAML: found unexpected end of stream while "
-                                     "scanning a quoted scalar"));
+                                    "scanning a quoted scalar"));
     CHECK(yaml_err("host: a\n port: 1\n", "s.yaml:2:6: YAML: mapping values are not allowed "
-                                           "in this context"));
+                                          "in this context"));
     CHECK(yaml_err("host: \"a\\tb\"\n", "host: control character 0x09 at byte 1 (from s.yaml:1)"));
     CHECK(yaml_err("host: \xc3\x28\n", "s.yaml: invalid UTF-8 at byte 6"));
     bn_srv_config_defaults(&cfg);

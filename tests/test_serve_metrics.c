@@ -97,14 +97,18 @@ static void test_bad_registrations(void) {
           strstr(bitnet_get_last_error(), "'ok_total' registered twice"));
     CHECK(!bn_metrics_counter(m, "1abc", "", NULL, NULL) &&
           strstr(bitnet_get_last_error(), "bad metric name '1abc'"));
-    CHECK(!bn_metrics_counter(m, "a-b", "", NULL, NULL) && !bn_metrics_counter(m, "", "", NULL, NULL) &&
-          !bn_metrics_counter(m, NULL, "", NULL, NULL) && !bn_metrics_counter(NULL, "x", "", NULL, NULL));
-    CHECK(!bn_metrics_gauge(m, "g1", "", "a:b", one) && !bn_metrics_gauge(m, "g2", "", "__x", one) &&
-          !bn_metrics_gauge(m, "g3", "", "le", one) && !bn_metrics_gauge(m, "g4", "", "x", NULL) &&
-          !bn_metrics_gauge(m, "g5", "", "x", none) && !bn_metrics_gauge(m, "g6", "", "x", many));
+    CHECK(!bn_metrics_counter(m, "a-b", "", NULL, NULL) &&
+          !bn_metrics_counter(m, "", "", NULL, NULL) &&
+          !bn_metrics_counter(m, NULL, "", NULL, NULL) &&
+          !bn_metrics_counter(NULL, "x", "", NULL, NULL));
+    CHECK(!bn_metrics_gauge(m, "g1", "", "a:b", one) &&
+          !bn_metrics_gauge(m, "g2", "", "__x", one) && !bn_metrics_gauge(m, "g3", "", "le", one) &&
+          !bn_metrics_gauge(m, "g4", "", "x", NULL) && !bn_metrics_gauge(m, "g5", "", "x", none) &&
+          !bn_metrics_gauge(m, "g6", "", "x", many));
     CHECK(strstr(bitnet_get_last_error(), "17 label values, want 1..16"));
     CHECK(bn_metrics_histogram(m, "h_ok", "", up, 2));
-    CHECK(!bn_metrics_histogram(m, "h1", "", down, 2) && !bn_metrics_histogram(m, "h2", "", same, 2) &&
+    CHECK(!bn_metrics_histogram(m, "h1", "", down, 2) &&
+          !bn_metrics_histogram(m, "h2", "", same, 2) &&
           !bn_metrics_histogram(m, "h3", "", inf, 2) && !bn_metrics_histogram(m, "h4", "", up, 0) &&
           !bn_metrics_histogram(m, "h5", "", NULL, 1) &&
           !bn_metrics_histogram(m, "h6", "", up, BN_METRIC_MAX_BUCKETS + 1));
@@ -164,11 +168,17 @@ static void test_threads(void) {
     bn_metrics_free(s.m);
 }
 
-static const char *const srv_names[] = {
-    "bitnet_requests_total", "bitnet_prompt_tokens_total", "bitnet_generated_tokens_total",
-    "bitnet_time_to_first_token_seconds", "bitnet_time_per_output_token_seconds",
-    "bitnet_request_duration_seconds", "bitnet_queue_depth", "bitnet_slots_busy",
-    "bitnet_slots_total", "bitnet_kv_cache_used_cells", "bitnet_kv_cache_cells"};
+static const char *const srv_names[] = {"bitnet_requests_total",
+                                        "bitnet_prompt_tokens_total",
+                                        "bitnet_generated_tokens_total",
+                                        "bitnet_time_to_first_token_seconds",
+                                        "bitnet_time_per_output_token_seconds",
+                                        "bitnet_request_duration_seconds",
+                                        "bitnet_queue_depth",
+                                        "bitnet_slots_busy",
+                                        "bitnet_slots_total",
+                                        "bitnet_kv_cache_used_cells",
+                                        "bitnet_kv_cache_cells"};
 
 static void test_server_set(void) {
     bn_srv_metrics sm;
@@ -187,7 +197,8 @@ static void test_server_set(void) {
                                "bitnet_requests_total{outcome=\"cancelled\"} 1\n"
                                "bitnet_requests_total{outcome=\"rejected\"} 0\n"));
     CHECK(text && strstr(text, "bitnet_generated_tokens_total 17\n"));
-    CHECK(text && strstr(text, "bitnet_slots_total 4\n") && strstr(text, "bitnet_kv_cache_cells 8192\n"));
+    CHECK(text && strstr(text, "bitnet_slots_total 4\n") &&
+          strstr(text, "bitnet_kv_cache_cells 8192\n"));
     CHECK(text && strstr(text, "bitnet_time_to_first_token_seconds_bucket{le=\"0.1\"} 0\n"
                                "bitnet_time_to_first_token_seconds_bucket{le=\"0.25\"} 1\n"));
     free(text);

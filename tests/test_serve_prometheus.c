@@ -123,17 +123,17 @@ int main(void) {
                bin, e.port, v, prom_now() - t0);
         CHECK(prom_target(&p, health, sizeof health, error, sizeof error));
         CHECKF(!strcmp(health, "up") && !error[0], "target %s: %s", health, error);
-        CHECKF(prom_query(&p, "bitnet_prompt_tokens_total", v, sizeof v) && !strcmp(v, "567"),
-               "%s", v);
+        CHECKF(prom_query(&p, "bitnet_prompt_tokens_total", v, sizeof v) && !strcmp(v, "567"), "%s",
+               v);
         CHECKF(prom_query(&p, "bitnet_requests_total{outcome=\"cancelled\"}", v, sizeof v) &&
                    !strcmp(v, "1"),
                "%s", v);
         CHECKF(prom_query(&p, "sum(bitnet_requests_total)", v, sizeof v) && !strcmp(v, "8"), "%s",
                v);
-        CHECKF(prom_query(&p, "bitnet_time_to_first_token_seconds_bucket{le=\"0.1\"}", v,
-                          sizeof v) &&
-                   !strcmp(v, "5"),
-               "%s", v);
+        CHECKF(
+            prom_query(&p, "bitnet_time_to_first_token_seconds_bucket{le=\"0.1\"}", v, sizeof v) &&
+                !strcmp(v, "5"),
+            "%s", v);
         CHECKF(prom_query(&p, "bitnet_time_per_output_token_seconds_count", v, sizeof v) &&
                    !strcmp(v, "8"),
                "%s", v);
