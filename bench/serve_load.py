@@ -4,7 +4,8 @@
 Starts the server on a free loopback port and then:
   soak:  --clients streaming clients, each sending request after request for
          --duration seconds; every request must succeed (200, a stream ending
-         in [DONE], the token count asked for), and the server's RSS, sampled
+         in [DONE], the token count asked for), and the server's anonymous
+         RSS (RssAnon: heap and stacks, not the mapped model file), sampled
          every 0.5 s, must not grow by more than --max-rss-growth-mib after the
          first tenth of the run (a leak shows as steady growth).
   sweep: for each N in --sweep, N clients for --sweep-duration seconds:
@@ -39,7 +40,7 @@ def rss_mib(pid):
     try:
         with open("/proc/%d/status" % pid) as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith("RssAnon:"):
                     return int(line.split()[1]) / 1024.0
     except OSError:
         pass

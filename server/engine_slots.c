@@ -37,8 +37,8 @@ bn_engine_slots *bn_engine_slots_new(const bitnet_model *model, const bitnet_con
     if (!model || !cp || n_slots < 1 || n_slots > 64 || cp->n_ctx < 1 ||
         cp->n_ctx > INT32_MAX / n_slots) {
         bn_fail(BITNET_ERR_INVALID_ARGUMENT,
-                "engine slots: %d slots of %d tokens (1..64 slots, the product below 2^31)", n_slots,
-                cp ? cp->n_ctx : 0);
+                "engine slots: %d slots of %d tokens (1..64 slots, the product below 2^31)",
+                n_slots, cp ? cp->n_ctx : 0);
         return NULL;
     }
     bn_engine_slots *es = bn_calloc(1, sizeof *es);
@@ -83,7 +83,8 @@ bitnet_status bn_engine_slots_eval(bn_engine_slots *es, bn_slot_job *jobs, int32
         jobs[j].logits = NULL;
         jobs[j].status = BITNET_OK;
         if (jobs[j].slot < 0 || jobs[j].slot >= es->n_slots || jobs[j].n < 1 || !jobs[j].tokens)
-            return jobs[j].status = bn_fail(BITNET_ERR_INVALID_ARGUMENT, "engine slots: bad job %d", j);
+            return jobs[j].status =
+                       bn_fail(BITNET_ERR_INVALID_ARGUMENT, "engine slots: bad job %d", j);
         total += jobs[j].n;
     }
     if (total == 0) return BITNET_OK;

@@ -64,7 +64,8 @@ typedef struct req_ctx {
 static void ctx_release(req_ctx *c) {
     if (atomic_fetch_sub(&c->refs, 1) != 1) return;
     if (c->req) {
-        if (c->srv->sched && c->req->finish == BN_FINISH_NONE) bn_sched_cancel(c->srv->sched, c->req);
+        if (c->srv->sched && c->req->finish == BN_FINISH_NONE)
+            bn_sched_cancel(c->srv->sched, c->req);
         bn_request_release(c->req);
     }
     bn_free(c->body);
@@ -90,7 +91,8 @@ static enum MHD_Result send_body(req_ctx *c, int status, char *body, const char 
                                  const char *retry_after) {
     if (!body) {
         status = 500;
-        body = bn_strdup("{\"error\":{\"code\":500,\"message\":\"out of memory\",\"type\":\"server_error\",\"param\":null}}");
+        body = bn_strdup("{\"error\":{\"code\":500,\"message\":\"out of "
+                         "memory\",\"type\":\"server_error\",\"param\":null}}");
         if (!body) return MHD_NO;
     }
     struct MHD_Response *resp =
@@ -212,15 +214,17 @@ static char *next_event(req_ctx *c, bool *end, bool *gone) {
         c->text_pos = r->text_len;
         c->lp_pos = r->n_lp;
     } else if (r->finish == BN_FINISH_STOP || r->finish == BN_FINISH_LENGTH) {
-        ev = bn_openai_chunk_sse(r, s->model, s->model_name, s->created, "", 0, NULL, 0,
-                                 r->finish, false);
+        ev = bn_openai_chunk_sse(r, s->model, s->model_name, s->created, "", 0, NULL, 0, r->finish,
+                                 false);
         c->finish_sent = true;
     } else {
         /* an error after the 200 went out: an error event, then [DONE] */
         bn_api_error e;
         bn_api_fail(&e, r->finish == BN_FINISH_ERROR && r->http_status ? r->http_status : 503,
                     r->finish == BN_FINISH_ERROR ? "server_error" : "unavailable_error", NULL, "%s",
-                    r->finish == BN_FINISH_ERROR ? r->error : "the request was cancelled (the server is shutting down)");
+                    r->finish == BN_FINISH_ERROR
+                        ? r->error
+                        : "the request was cancelled (the server is shutting down)");
         char *json = bn_openai_error_json(&e);
         if (json) {
             size_t n = strlen(json);
@@ -284,8 +288,8 @@ static enum MHD_Result handle_completion(req_ctx *c, bn_req_kind kind) {
         return fail(c, 503, "unavailable_error", NULL, "the server is shutting down");
     }
     if (r->p.stream) {
-        struct MHD_Response *resp =
-            MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_reader, c, stream_free);
+        struct MHD_Response *resp = MHD_create_response_from_callback(
+            MHD_SIZE_UNKNOWN, 4096, stream_reader, c, stream_free);
         if (!resp) return MHD_NO;
         atomic_fetch_add(&c->refs, 1);
         MHD_add_response_header(resp, "Content-Type", "text/event-stream");
@@ -365,17 +369,22 @@ static enum MHD_Result handle_tokenize(req_ctx *c) {
     const cJSON *content = cJSON_GetObjectItemCaseSensitive(root, "content");
     const cJSON *add = cJSON_GetObjectItemCaseSensitive(root, "add_special");
     const cJSON *pieces = cJSON_GetObjectItemCaseSensitive(root, "with_pieces");
-    if (!cJSON_IsString(content) || (add && !cJSON_IsBool(add)) || (pieces && !cJSON_IsBool(pieces))) {
+    if (!cJSON_IsString(content) || (add && !cJSON_IsBool(add)) ||
+        (pieces && !cJSON_IsBool(pieces))) {
         cJSON_Delete(root);
         return fail(c, 400, "invalid_request_error",
-                    !cJSON_IsString(content) ? "content" : add && !cJSON_IsBool(add) ? "add_special" : "with_pieces",
+                    !cJSON_IsString(content)    ? "content"
+                    : add && !cJSON_IsBool(add) ? "add_special"
+                                                : "with_pieces",
                     "'content' must be a string; 'add_special' and 'with_pieces' true or false");
     }
     const bitnet_model *m = c->srv->model;
     bool add_special = add && cJSON_IsTrue(add);
     int32_t n = bitnet_tokenize(m, content->valuestring, -1, NULL, 0, add_special, true);
-    bitnet_token *toks = n != INT32_MIN ? bn_malloc_array((size_t)(n < 0 ? -n : 1) + 1, sizeof *toks) : NULL;
-    if (toks && n < 0) n = bitnet_tokenize(m, content->valuestring, -1, toks, -n, add_special, true);
+    bitnet_token *toks =
+        n != INT32_MIN ? bn_malloc_array((size_t)(n < 0 ? -n : 1) + 1, sizeof *toks) : NULL;
+    if (toks && n < 0)
+        n = bitnet_tokenize(m, content->valuestring, -1, toks, -n, add_special, true);
     if (!toks || n < 0) {
         bn_free(toks);
         cJSON_Delete(root);
@@ -410,7 +419,8 @@ static enum MHD_Result handle_detokenize(req_ctx *c) {
     const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "tokens");
     if (!cJSON_IsArray(arr)) {
         cJSON_Delete(root);
-        return fail(c, 400, "invalid_request_error", "tokens", "'tokens' must be an array of token ids");
+        return fail(c, 400, "invalid_request_error", "tokens",
+                    "'tokens' must be an array of token ids");
     }
     int n = cJSON_GetArraySize(arr);
     int32_t n_vocab = bitnet_model_n_vocab(c->srv->model);
@@ -505,20 +515,26 @@ static enum MHD_Result sum_header(void *cls, enum MHD_ValueKind kind, const char
 /* Checks made once the headers are in, before any body is read. */
 static enum MHD_Result first_call(req_ctx *c, const char *url, const char *method) {
     bn_server *s = c->srv;
-    if (strlen(url) > MAX_URI) return fail(c, 414, "invalid_request_error", NULL, "the URI is longer than 8192 bytes");
+    if (strlen(url) > MAX_URI)
+        return fail(c, 414, "invalid_request_error", NULL, "the URI is longer than 8192 bytes");
     size_t header_bytes = 0;
     MHD_get_connection_values(c->conn, MHD_HEADER_KIND, sum_header, &header_bytes);
     if (header_bytes > MAX_HEADER_BYTES)
-        return fail(c, 431, "invalid_request_error", NULL, "the request headers are larger than 8192 bytes");
+        return fail(c, 431, "invalid_request_error", NULL,
+                    "the request headers are larger than 8192 bytes");
     const char *needed = NULL;
     c->route = route_of(c->path, &needed);
     if (!strcmp(method, "OPTIONS")) {
-        if (!s->opts->cors_origin) return fail(c, 405, "invalid_request_error", NULL, "CORS is off (start the server with --cors ORIGIN)");
-        struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+        if (!s->opts->cors_origin)
+            return fail(c, 405, "invalid_request_error", NULL,
+                        "CORS is off (start the server with --cors ORIGIN)");
+        struct MHD_Response *resp =
+            MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
         if (!resp) return MHD_NO;
         add_common_headers(c, resp);
         MHD_add_response_header(resp, "Access-Control-Allow-Methods", "GET, POST, OPTIONS");
-        MHD_add_response_header(resp, "Access-Control-Allow-Headers", "Authorization, Content-Type");
+        MHD_add_response_header(resp, "Access-Control-Allow-Headers",
+                                "Authorization, Content-Type");
         MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
         c->status = 204;
         enum MHD_Result rc = MHD_queue_response(c->conn, 204, resp);
@@ -560,10 +576,12 @@ static enum MHD_Result first_call(req_ctx *c, const char *url, const char *metho
         char *end;
         errno = 0;
         unsigned long long n = strtoull(cl, &end, 10);
-        if (errno || *end || end == cl) return fail(c, 400, "invalid_request_error", NULL, "bad Content-Length");
+        if (errno || *end || end == cl)
+            return fail(c, 400, "invalid_request_error", NULL, "bad Content-Length");
         if (n > s->limits.max_body) {
             char msg[96];
-            snprintf(msg, sizeof msg, "the body has %llu bytes; the limit is %zu", n, s->limits.max_body);
+            snprintf(msg, sizeof msg, "the body has %llu bytes; the limit is %zu", n,
+                     s->limits.max_body);
             return fail(c, 413, "invalid_request_error", NULL, msg);
         }
     }
@@ -580,8 +598,10 @@ static enum MHD_Result dispatch(req_ctx *c) {
     bn_server *s = c->srv;
     int state = atomic_load_explicit(&s->state, memory_order_acquire);
     if (c->route == R_HEALTH) {
-        if (state == BN_STATE_LOADING) return fail(c, 503, "unavailable_error", NULL, "Loading model");
-        if (state == BN_STATE_DRAINING) return fail(c, 503, "unavailable_error", NULL, "Shutting down");
+        if (state == BN_STATE_LOADING)
+            return fail(c, 503, "unavailable_error", NULL, "Loading model");
+        if (state == BN_STATE_DRAINING)
+            return fail(c, 503, "unavailable_error", NULL, "Shutting down");
         cJSON *root = cJSON_CreateObject();
         cJSON_AddStringToObject(root, "status", "ok");
         return send_json(c, 200, root);
@@ -671,7 +691,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     }
     double ms = bn_serve_now_ms() - c->t_start;
     bn_server_log_request(s, c->id, c->method, c->path, c->status ? c->status : 499, c->req, ms);
-    if (c->submitted && s->metrics.registry) bn_metric_observe(s->metrics.request_duration, ms / 1e3);
+    if (c->submitted && s->metrics.registry)
+        bn_metric_observe(s->metrics.request_duration, ms / 1e3);
     bn_conn_guard_request_done(s->guard, guard_of(conn));
     ctx_release(c);
 }
@@ -719,12 +740,12 @@ bool bn_http_start(bn_server *s) {
     s->guard = bn_conn_guard_new(o->read_timeout_s * 1e3);
     if (!s->guard) return false;
     s->daemon = MHD_start_daemon(
-        flags, (uint16_t)o->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-        s, MHD_OPTION_SOCK_ADDR, &addr,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
-        s, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)o->max_connections,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)(o->read_timeout_s + 0.999),
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768, MHD_OPTION_END);
+        flags, (uint16_t)o->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+        MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned int)o->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned int)(o->read_timeout_s + 0.999), MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)32768, MHD_OPTION_END);
     if (!s->daemon) {
         bn_server_log(s, "error", "cannot listen on %s:%d: %s", o->host, o->port,
                       errno ? strerror(errno) : "libmicrohttpd refused to start");

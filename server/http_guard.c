@@ -111,8 +111,10 @@ bn_guarded_conn *bn_conn_guard_open(bn_conn_guard *g, int fd) {
 void bn_conn_guard_close(bn_conn_guard *g, bn_guarded_conn *c) {
     if (!c) return;
     pthread_mutex_lock(&g->mu);
-    if (c->prev) c->prev->next = c->next;
-    else g->head = c->next;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        g->head = c->next;
     if (c->next) c->next->prev = c->prev;
     pthread_mutex_unlock(&g->mu);
     bn_free(c);

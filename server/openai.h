@@ -12,12 +12,12 @@
 
 /* Limits a request is checked against (docs/server.md lists them). */
 typedef struct bn_serve_limits {
-    size_t max_body;          /* bytes of a request body */
-    int32_t max_tokens;       /* most tokens one request may ask to generate (also the default) */
-    int32_t max_prompt;       /* most prompt tokens (<= the slot context - 1) */
-    int32_t max_stop;         /* number of stop strings */
-    int32_t max_stop_len;     /* bytes of one stop string */
-    int32_t max_messages;     /* chat messages */
+    size_t max_body;      /* bytes of a request body */
+    int32_t max_tokens;   /* most tokens one request may ask to generate (also the default) */
+    int32_t max_prompt;   /* most prompt tokens (<= the slot context - 1) */
+    int32_t max_stop;     /* number of stop strings */
+    int32_t max_stop_len; /* bytes of one stop string */
+    int32_t max_messages; /* chat messages */
 } bn_serve_limits;
 
 /* An error answer: HTTP status, OpenAI error type, the offending field. */
@@ -28,8 +28,8 @@ typedef struct bn_api_error {
     char message[512];
 } bn_api_error;
 
-bool bn_api_fail(bn_api_error *e, int status, const char *type, const char *param,
-                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+bool bn_api_fail(bn_api_error *e, int status, const char *type, const char *param, const char *fmt,
+                 ...) __attribute__((format(printf, 5, 6)));
 
 /* Parses a /v1/completions or /v1/chat/completions body into r->p and
  * r->prompt (tokenized; the chat messages rendered in `fmt` first). */

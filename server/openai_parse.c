@@ -11,8 +11,8 @@
 #include "json_util.h"
 #include "openai.h"
 
-bool bn_api_fail(bn_api_error *e, int status, const char *type, const char *param,
-                 const char *fmt, ...) {
+bool bn_api_fail(bn_api_error *e, int status, const char *type, const char *param, const char *fmt,
+                 ...) {
     e->status = status;
     e->type = type;
     snprintf(e->param, sizeof e->param, "%s", param ? param : "");
@@ -124,7 +124,8 @@ static bool parse_common(const cJSON *root, const bn_serve_limits *lim, int32_t 
     p->sampling.seed = (uint64_t)v;
     v = 1;
     if (!get_int(root, "n", 1, INT32_MAX, &v, err)) return false;
-    if (v != 1) return BAD("n", "'n' is %lld; this server returns one choice per request", (long long)v);
+    if (v != 1)
+        return BAD("n", "'n' is %lld; this server returns one choice per request", (long long)v);
     bool echo = false;
     if (!get_bool(root, "echo", &echo, err)) return false;
     if (echo) return BAD("echo", "'echo' is not supported");
@@ -132,7 +133,8 @@ static bool parse_common(const cJSON *root, const bn_serve_limits *lim, int32_t 
         !get_bool(root, "ignore_eos", &p->ignore_eos, err))
         return false;
     const cJSON *so = field(root, "stream_options");
-    if (so && !cJSON_IsObject(so)) return BAD("stream_options", "'stream_options' must be an object");
+    if (so && !cJSON_IsObject(so))
+        return BAD("stream_options", "'stream_options' must be an object");
     if (so && !get_bool(so, "include_usage", &p->include_usage, err)) {
         snprintf(err->param, sizeof err->param, "stream_options.include_usage");
         return false;
@@ -143,8 +145,7 @@ static bool parse_common(const cJSON *root, const bn_serve_limits *lim, int32_t 
     if (kind == BN_REQ_CHAT) {
         if (!get_bool(root, "logprobs", &p->logprobs, err)) return false;
         if (!get_int(root, "top_logprobs", 0, BN_SERVE_MAX_TOP_LOGPROBS, &v, err)) return false;
-        if (v && !p->logprobs)
-            return BAD("top_logprobs", "'top_logprobs' needs 'logprobs': true");
+        if (v && !p->logprobs) return BAD("top_logprobs", "'top_logprobs' needs 'logprobs': true");
     } else {
         const cJSON *lp = field(root, "logprobs");
         if (lp && cJSON_IsBool(lp)) {
@@ -220,7 +221,8 @@ static char *render_messages(const cJSON *root, const bn_serve_limits *lim, bn_c
         const cJSON *msg = cJSON_GetArrayItem(msgs, i);
         char param[64];
         snprintf(param, sizeof param, "messages[%d].role", i);
-        const cJSON *role = cJSON_IsObject(msg) ? cJSON_GetObjectItemCaseSensitive(msg, "role") : NULL;
+        const cJSON *role =
+            cJSON_IsObject(msg) ? cJSON_GetObjectItemCaseSensitive(msg, "role") : NULL;
         if (!cJSON_IsObject(msg)) {
             snprintf(param, sizeof param, "messages[%d]", i);
             ok = BAD(param, "'%s' must be an object", param);
@@ -251,9 +253,10 @@ static char *render_messages(const cJSON *root, const bn_serve_limits *lim, bn_c
         if (prompt)
             bn_chat_render(fmt, m, (size_t)n, true, prompt, len + 1);
         else
-            bn_api_fail(err, len < 0 ? 400 : 500, len < 0 ? "invalid_request_error" : "server_error",
-                        "messages", "the messages cannot be rendered as %s chat: %s",
-                        bn_chat_format_name(fmt), bitnet_get_last_error());
+            bn_api_fail(err, len < 0 ? 400 : 500,
+                        len < 0 ? "invalid_request_error" : "server_error", "messages",
+                        "the messages cannot be rendered as %s chat: %s", bn_chat_format_name(fmt),
+                        bitnet_get_last_error());
     }
     for (int i = 0; contents && i < n; i++) bn_free(contents[i]);
     bn_free(contents);
@@ -286,7 +289,8 @@ static bool parse_prompt(const cJSON *root, const bitnet_model *model, bn_reques
     if (n == 1 && cJSON_IsString(cJSON_GetArrayItem(p, 0)))
         return tokenize_text(model, cJSON_GetArrayItem(p, 0)->valuestring, r, err, "prompt");
     if (n >= 1 && cJSON_IsString(cJSON_GetArrayItem(p, 0)))
-        return BAD("prompt", "'prompt' has %d strings; this server takes one prompt per request", n);
+        return BAD("prompt", "'prompt' has %d strings; this server takes one prompt per request",
+                   n);
     r->prompt = bn_malloc_array((size_t)(n ? n : 1), sizeof *r->prompt);
     if (!r->prompt) return bn_api_fail(err, 500, "server_error", NULL, "out of memory");
     int32_t n_vocab = bitnet_model_n_vocab(model);

@@ -76,7 +76,8 @@ static cJSON *logprobs_json(const bn_request *r, const bitnet_model *model,
             cJSON *e = token_entry(model, lp[i].token, lp[i].logprob);
             cJSON *top = cJSON_AddArrayToObject(e, "top_logprobs");
             for (int32_t k = 0; k < lp[i].n_top; k++)
-                cJSON_AddItemToArray(top, token_entry(model, lp[i].top_token[k], lp[i].top_logprob[k]));
+                cJSON_AddItemToArray(top,
+                                     token_entry(model, lp[i].top_token[k], lp[i].top_logprob[k]));
             cJSON_AddItemToArray(content, e);
         }
         return o;
@@ -87,7 +88,8 @@ static cJSON *logprobs_json(const bn_request *r, const bitnet_model *model,
     cJSON *offs = cJSON_AddArrayToObject(o, "text_offset");
     for (int32_t i = 0; i < n_lp; i++) {
         cJSON *e = token_entry(model, lp[i].token, lp[i].logprob);
-        cJSON_AddItemToArray(tokens, cJSON_CreateString(cJSON_GetObjectItem(e, "token")->valuestring));
+        cJSON_AddItemToArray(tokens,
+                             cJSON_CreateString(cJSON_GetObjectItem(e, "token")->valuestring));
         cJSON_AddItemToArray(lps, cJSON_CreateNumber(lp[i].logprob));
         cJSON *top = cJSON_CreateObject();
         for (int32_t k = 0; k < lp[i].n_top; k++) {

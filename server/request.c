@@ -89,8 +89,7 @@ bool bn_request_append_logprob_locked(bn_request *r, const bn_token_logprob *lp)
     return true;
 }
 
-void bn_request_finish_locked(bn_request *r, bn_finish finish, int http_status,
-                              const char *error) {
+void bn_request_finish_locked(bn_request *r, bn_finish finish, int http_status, const char *error) {
     if (r->finish != BN_FINISH_NONE) return;
     r->finish = finish;
     r->http_status = http_status;

@@ -32,9 +32,9 @@ typedef struct bn_req_params {
     int32_t max_tokens;
     bitnet_sampler_params sampling;
     float presence_penalty, frequency_penalty; /* OpenAI's, over the generated tokens */
-    char **stop; /* [n_stop] NUL-terminated, non-empty */
+    char **stop;                               /* [n_stop] NUL-terminated, non-empty */
     int32_t n_stop;
-    bool logprobs;       /* return the chosen token's log-probability */
+    bool logprobs;        /* return the chosen token's log-probability */
     int32_t top_logprobs; /* and this many alternatives (0..BN_SERVE_MAX_TOP_LOGPROBS) */
     bool stream, include_usage, ignore_eos;
 } bn_req_params;
@@ -62,9 +62,9 @@ typedef struct bn_request {
     pthread_mutex_t mu;
     pthread_cond_t cv; /* signalled whenever output is appended or the request ends */
     bn_finish finish;
-    int http_status;  /* for BN_FINISH_ERROR */
-    char error[256];  /* for BN_FINISH_ERROR */
-    char *text;       /* released text: never retracted (stop strings are held back first) */
+    int http_status; /* for BN_FINISH_ERROR */
+    char error[256]; /* for BN_FINISH_ERROR */
+    char *text;      /* released text: never retracted (stop strings are held back first) */
     size_t text_len, text_cap;
     bn_token_logprob *lp; /* [n_lp] when p.logprobs */
     int32_t n_lp, lp_cap;

@@ -14,16 +14,16 @@
 typedef struct slot {
     bn_request *req; /* NULL: free */
     bitnet_sampler *smp;
-    int32_t n_done;  /* prompt tokens in the cache */
-    bool has_next;   /* next_tok sampled and not yet evaluated */
+    int32_t n_done; /* prompt tokens in the cache */
+    bool has_next;  /* next_tok sampled and not yet evaluated */
     bitnet_token next_tok;
-    bn_stream stream;  /* whole UTF-8 characters */
-    char *pending;     /* generated text held back by the stop-string check */
+    bn_stream stream; /* whole UTF-8 characters */
+    char *pending;    /* generated text held back by the stop-string check */
     size_t pending_len, pending_cap;
-    bool oom;          /* an append failed: end the request with an error */
+    bool oom;             /* an append failed: end the request with an error */
     bitnet_token *cached; /* [n_ctx] tokens in the slot's KV cache, for prefix reuse */
     int32_t n_cached;
-    int32_t *counts;   /* [n_vocab] occurrences among the generated tokens (penalties) */
+    int32_t *counts;       /* [n_vocab] occurrences among the generated tokens (penalties) */
     bitnet_token *touched; /* [n_ctx] ids whose count is nonzero, to reset cheaply */
     int32_t n_touched;
     double t_last_token_ms; /* for the per-token latency metric */
@@ -34,9 +34,9 @@ struct bn_sched {
     bn_engine_slots *es;
     bn_sched_opts opts;
     int32_t n_vocab, n_ctx, n_slots;
-    slot *slots;        /* [n_slots] */
-    float *logits_buf;  /* [n_vocab] penalised copy */
-    bn_slot_job *jobs;  /* [n_slots] */
+    slot *slots;       /* [n_slots] */
+    float *logits_buf; /* [n_vocab] penalised copy */
+    bn_slot_job *jobs; /* [n_slots] */
 
     pthread_mutex_t mu;
     pthread_cond_t wake;
@@ -161,8 +161,10 @@ static void fill_logprobs(const float *logits, int32_t n_vocab, bitnet_token tok
         float v = logits[i];
         int32_t k = out->n_top;
         if (k == n_top && v <= out->top_logprob[k - 1]) continue;
-        if (k < n_top) out->n_top++;
-        else k--;
+        if (k < n_top)
+            out->n_top++;
+        else
+            k--;
         while (k > 0 && out->top_logprob[k - 1] < v) {
             out->top_logprob[k] = out->top_logprob[k - 1];
             out->top_token[k] = out->top_token[k - 1];
@@ -171,7 +173,8 @@ static void fill_logprobs(const float *logits, int32_t n_vocab, bitnet_token tok
         out->top_logprob[k] = v;
         out->top_token[k] = i;
     }
-    for (int32_t k = 0; k < out->n_top; k++) out->top_logprob[k] = (float)(out->top_logprob[k] - lse);
+    for (int32_t k = 0; k < out->n_top; k++)
+        out->top_logprob[k] = (float)(out->top_logprob[k] - lse);
 }
 
 /* Samples the next token of a slot whose logits are ready, and passes its
@@ -227,8 +230,8 @@ static void sample_and_emit(bn_sched *s, slot *sl, const float *logits) {
     char piece[256];
     int32_t n = bitnet_token_to_piece(s->model, tok, piece, (int32_t)sizeof piece, false);
     if (n < 0) n = 0; /* a piece over 256 bytes is in no real vocabulary */
-    bool last = r->n_generated >= p->max_tokens ||
-                bn_engine_slots_n_past(s->es, r->slot) + 1 > s->n_ctx;
+    bool last =
+        r->n_generated >= p->max_tokens || bn_engine_slots_n_past(s->es, r->slot) + 1 > s->n_ctx;
     bn_stream_push(&sl->stream, piece, (size_t)n, tok, last);
     if (sl->oom) {
         end_request(s, sl, BN_FINISH_ERROR, 500, "out of memory");
@@ -248,8 +251,7 @@ static void sample_and_emit(bn_sched *s, slot *sl, const float *logits) {
 
 /* ---- admission ---- */
 
-static int32_t common_prefix(const bitnet_token *a, int32_t na, const bitnet_token *b,
-                             int32_t nb) {
+static int32_t common_prefix(const bitnet_token *a, int32_t na, const bitnet_token *b, int32_t nb) {
     int32_t n = 0;
     while (n < na && n < nb && a[n] == b[n]) n++;
     return n;
@@ -261,8 +263,7 @@ static bool admit(bn_sched *s, bn_request *r) {
     int32_t best = -1, best_len = -1;
     for (int32_t i = 0; i < s->n_slots; i++) {
         if (s->slots[i].req) continue;
-        int32_t n = common_prefix(s->slots[i].cached, s->slots[i].n_cached, r->prompt,
-                                  r->n_prompt);
+        int32_t n = common_prefix(s->slots[i].cached, s->slots[i].n_cached, r->prompt, r->n_prompt);
         if (n > best_len) {
             best = i;
             best_len = n;
@@ -429,8 +430,8 @@ static bool slot_cancelled(void *user_data, int32_t index) {
     return r && atomic_load(&r->cancelled);
 }
 
-bn_sched *bn_sched_new(const bitnet_model *model, const bitnet_context_params *cp,
-                       int32_t n_slots, const bn_sched_opts *opts) {
+bn_sched *bn_sched_new(const bitnet_model *model, const bitnet_context_params *cp, int32_t n_slots,
+                       const bn_sched_opts *opts) {
     bn_sched *s = bn_calloc(1, sizeof *s);
     if (!s) return NULL;
     bn_engine_slots *es = bn_engine_slots_new(model, cp, n_slots, slot_cancelled, s);

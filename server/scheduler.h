@@ -48,8 +48,8 @@ typedef enum bn_submit_result {
 /* Starts the worker over n_slots engine slots of cp (made here, so that a
  * cancelled request's evaluation can be abandoned mid-way). NULL on failure
  * (bitnet_get_last_error says why). */
-bn_sched *bn_sched_new(const bitnet_model *model, const bitnet_context_params *cp,
-                       int32_t n_slots, const bn_sched_opts *opts);
+bn_sched *bn_sched_new(const bitnet_model *model, const bitnet_context_params *cp, int32_t n_slots,
+                       const bn_sched_opts *opts);
 /* Bytes of KV cache and scratch, the ISA and threads (for the log). */
 uint64_t bn_sched_memory(const bn_sched *s);
 const char *bn_sched_isa(const bn_sched *s);

@@ -90,8 +90,8 @@ void bn_server_log_request(bn_server *s, uint64_t id, const char *method, const 
                            int status, const bn_request *r, double ms) {
     if (s->opts->log_level < 2) return;
     char text[512];
-    int n = snprintf(text, sizeof text, "req %llu %s %s %d %.1f ms", (unsigned long long)id,
-                     method, path, status, ms);
+    int n = snprintf(text, sizeof text, "req %llu %s %s %d %.1f ms", (unsigned long long)id, method,
+                     path, status, ms);
     cJSON *f = cJSON_CreateObject();
     cJSON_AddStringToObject(f, "event", "request");
     cJSON_AddNumberToObject(f, "id", (double)id);
@@ -123,8 +123,8 @@ void bn_server_log_request(bn_server *s, uint64_t id, const char *method, const 
 
 typedef struct loader {
     bn_server *s;
-    bool ok;           /* read after the join */
-    atomic_bool done;  /* polled by the main thread */
+    bool ok;          /* read after the join */
+    atomic_bool done; /* polled by the main thread */
 } loader;
 
 static void log_from_library(bitnet_log_level level, const char *message, void *user_data) {
@@ -171,13 +171,15 @@ static void *load_model(void *arg) {
     cp.isa = o->isa;
     cp.numerics = o->numerics;
     if (cp.n_ctx < 8) {
-        bn_server_log(s, "error", "a context of %d over %d slots leaves %d tokens a slot (at least 8)",
+        bn_server_log(s, "error",
+                      "a context of %d over %d slots leaves %d tokens a slot (at least 8)",
                       o->n_ctx ? o->n_ctx : train, o->n_slots, cp.n_ctx);
         bitnet_model_free(m);
         atomic_store(&ld->done, true);
         return NULL;
     }
-    if (o->metrics && !bn_srv_metrics_init(&s->metrics, o->n_slots, (double)cp.n_ctx * o->n_slots)) {
+    if (o->metrics &&
+        !bn_srv_metrics_init(&s->metrics, o->n_slots, (double)cp.n_ctx * o->n_slots)) {
         bn_server_log(s, "error", "cannot set up the metrics: out of memory");
         bitnet_model_free(m);
         atomic_store(&ld->done, true);

@@ -6,8 +6,7 @@
 /* First occurrence of needle[0..m) in text[0..len) (memmem is not in C11). */
 static const char *find(const char *text, size_t len, const char *needle, size_t m) {
     if (m == 0 || m > len) return NULL;
-    for (const char *p = text; (p = memchr(p, needle[0], len - m + 1 - (size_t)(p - text)));
-         p++)
+    for (const char *p = text; (p = memchr(p, needle[0], len - m + 1 - (size_t)(p - text))); p++)
         if (!memcmp(p, needle, m)) return p;
     return NULL;
 }

@@ -43,8 +43,12 @@ static void test_stop_scan(void) {
 }
 
 static void test_clean_text(void) {
-    char *t = bn_serve_clean_text("a\xff" "b\0c\xe2\x82", 7);
-    CHECK(t && !strcmp(t, "a\xEF\xBF\xBD" "b\xEF\xBF\xBD" "c\xEF\xBF\xBD\xEF\xBF\xBD"));
+    char *t = bn_serve_clean_text("a\xff"
+                                  "b\0c\xe2\x82",
+                                  7);
+    CHECK(t && !strcmp(t, "a\xEF\xBF\xBD"
+                          "b\xEF\xBF\xBD"
+                          "c\xEF\xBF\xBD\xEF\xBF\xBD"));
     free(t);
     t = bn_serve_clean_text("\xe2\x82\xac ok", 6);
     CHECK(t && !strcmp(t, "\xe2\x82\xac ok"));
@@ -52,14 +56,19 @@ static void test_clean_text(void) {
     bn_api_error e;
     bn_api_fail(&e, 400, "invalid_request_error", "temperature", "say \"%s\"\n", "x");
     char *json = bn_openai_error_json(&e);
-    CHECK(json && !strcmp(json, "{\"error\":{\"code\":400,\"message\":\"say \\\"x\\\"\\n\",\"type\":"
-                                "\"invalid_request_error\",\"param\":\"temperature\"}}"));
+    CHECK(json &&
+          !strcmp(json, "{\"error\":{\"code\":400,\"message\":\"say \\\"x\\\"\\n\",\"type\":"
+                        "\"invalid_request_error\",\"param\":\"temperature\"}}"));
     free(json);
 }
 
 static bn_serve_limits limits(void) {
-    bn_serve_limits l = {.max_body = 1 << 16, .max_tokens = 64, .max_prompt = 100, .max_stop = 4,
-                         .max_stop_len = 8, .max_messages = 8};
+    bn_serve_limits l = {.max_body = 1 << 16,
+                         .max_tokens = 64,
+                         .max_prompt = 100,
+                         .max_stop = 4,
+                         .max_stop_len = 8,
+                         .max_messages = 8};
     return l;
 }
 
@@ -104,11 +113,12 @@ static void test_parse(const bitnet_model *m) {
     CHECK(r && r->p.sampling.temperature == bitnet_sampler_default_params().temperature);
     bn_request_release(r);
     /* chat: rendered in the format given, then tokenized */
-    r = parse(m, BN_REQ_CHAT,
-              "{\"messages\":[{\"role\":\"system\",\"content\":\"s\"},{\"role\":\"user\","
-              "\"content\":[{\"type\":\"text\",\"text\":\"a\"},{\"type\":\"text\",\"text\":\"b\"}]}],"
-              "\"logprobs\":true,\"top_logprobs\":2}",
-              &err);
+    r = parse(
+        m, BN_REQ_CHAT,
+        "{\"messages\":[{\"role\":\"system\",\"content\":\"s\"},{\"role\":\"user\","
+        "\"content\":[{\"type\":\"text\",\"text\":\"a\"},{\"type\":\"text\",\"text\":\"b\"}]}],"
+        "\"logprobs\":true,\"top_logprobs\":2}",
+        &err);
     CHECKF(r, "%s", err.message);
     if (r) {
         bitnet_chat_message msgs[2] = {{"system", "s"}, {"user", "ab"}};
@@ -127,7 +137,8 @@ static void test_parse(const bitnet_model *m) {
         int status;
     } bad[] = {
         {BN_REQ_COMPLETION, "{\"prompt\":\"a\",\"max_tokens\":65}", "max_tokens", 400},
-        {BN_REQ_COMPLETION, "{\"prompt\":\"a\",\"stop\":[\"a\",\"b\",\"c\",\"d\",\"e\"]}", "stop", 400},
+        {BN_REQ_COMPLETION, "{\"prompt\":\"a\",\"stop\":[\"a\",\"b\",\"c\",\"d\",\"e\"]}", "stop",
+         400},
         {BN_REQ_COMPLETION, "{\"prompt\":\"a\",\"stop\":\"123456789\"}", "stop", 400},
         {BN_REQ_COMPLETION, "{\"prompt\":\"a\",\"top_k\":1e300}", "top_k", 400},
         {BN_REQ_COMPLETION, "{\"prompt\":\"a\",\"seed\":9007199254740993}", "seed", 400},
@@ -144,7 +155,8 @@ static void test_parse(const bitnet_model *m) {
             CHECKF(r != NULL, "%s: %s", bad[i].body, err.message);
         } else {
             CHECKF(!r && err.status == bad[i].status && !strcmp(err.param, bad[i].param),
-                   "%s: status %d param '%s' (%s)", bad[i].body, err.status, err.param, err.message);
+                   "%s: status %d param '%s' (%s)", bad[i].body, err.status, err.param,
+                   err.message);
         }
         bn_request_release(r);
     }
@@ -154,7 +166,8 @@ static void test_parse(const bitnet_model *m) {
     for (int i = 0; i < 101; i++) strcat(big, i ? ",1" : "1");
     strcat(big, "]}");
     r = parse(m, BN_REQ_COMPLETION, big, &err);
-    CHECK(!r && !strcmp(err.param, "prompt") && strstr(err.message, "101 tokens; the limit is 100"));
+    CHECK(!r && !strcmp(err.param, "prompt") &&
+          strstr(err.message, "101 tokens; the limit is 100"));
 }
 
 /* Every allocation of a parse failing in turn: an error or a success, never a
@@ -171,7 +184,8 @@ static void test_parse_oom(const bitnet_model *m) {
         bn_alloc_fail_after(-1, 0);
         if (!r) {
             failures++;
-            CHECKF(err.status == 500 || err.status == 400 || err.status == 0, "k=%ld: %d", k, err.status);
+            CHECKF(err.status == 500 || err.status == 400 || err.status == 0, "k=%ld: %d", k,
+                   err.status);
         }
         bn_request_release(r);
     }

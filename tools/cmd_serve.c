@@ -20,7 +20,8 @@ static void to_opts(const bn_srv_config *c, bn_serve_opts *o) {
     o->api_key = c->api_key[0] ? c->api_key : NULL;
     o->cors_origin = c->cors[0] ? c->cors : NULL;
     o->isa = strcmp(c->isa, "auto") ? c->isa : NULL;
-    o->chat_format_set = c->chat_template[0] && bn_chat_format_parse(c->chat_template, &o->chat_format);
+    o->chat_format_set =
+        c->chat_template[0] && bn_chat_format_parse(c->chat_template, &o->chat_format);
     o->n_slots = (int32_t)c->n_parallel;
     o->n_ctx = (int32_t)c->n_ctx;
     o->n_threads = (int32_t)c->n_threads;
@@ -32,7 +33,8 @@ static void to_opts(const bn_srv_config *c, bn_serve_opts *o) {
     o->limits.max_stop = (int32_t)c->max_stop;
     o->read_timeout_s = (double)c->timeout;
     o->drain_timeout_s = c->drain_timeout;
-    o->numerics = c->numerics == BN_SRV_NUMERICS_EXACT ? BITNET_NUMERICS_EXACT : BITNET_NUMERICS_COMPAT;
+    o->numerics =
+        c->numerics == BN_SRV_NUMERICS_EXACT ? BITNET_NUMERICS_EXACT : BITNET_NUMERICS_COMPAT;
     o->use_mmap = c->mmap;
     o->mlock = c->mlock;
     o->check_tensors = c->check_tensors;
