@@ -199,8 +199,11 @@ static void sample_and_emit(bn_sched *s, slot *sl, const float *logits) {
     bitnet_sampler_accept(sl->smp, tok);
     double now = bn_serve_now_ms();
     bn_srv_metrics *mx = s->opts.metrics;
-    if (r->t_first_token_ms == 0) {
-        r->t_first_token_ms = now;
+    pthread_mutex_lock(&r->mu); /* the connection's log line reads it */
+    bool first = r->t_first_token_ms == 0;
+    if (first) r->t_first_token_ms = now;
+    pthread_mutex_unlock(&r->mu);
+    if (first) {
         if (mx) bn_metric_observe(mx->ttft, (now - r->t_submit_ms) / 1e3);
     } else if (mx) {
         bn_metric_observe(mx->token_latency, (now - sl->t_last_token_ms) / 1e3);
@@ -276,7 +279,9 @@ static bool admit(bn_sched *s, bn_request *r) {
     /* at least the last prompt token is evaluated again: its logits start the reply */
     int32_t keep = best_len < r->n_prompt ? best_len : r->n_prompt - 1;
     sl->n_done = keep;
+    pthread_mutex_lock(&r->mu); /* s->mu, then r->mu: the one lock order */
     r->n_cached = keep;
+    pthread_mutex_unlock(&r->mu);
     s->stats.prompt_tokens += (uint64_t)r->n_prompt;
     s->stats.prompt_tokens_cached += (uint64_t)keep;
     if (s->opts.metrics) bn_metric_inc(s->opts.metrics->prompt_tokens, 0, r->n_prompt);
@@ -287,7 +292,10 @@ static bool admit(bn_sched *s, bn_request *r) {
 static bool start_slot(bn_sched *s, slot *sl) {
     bn_request *r = sl->req;
     if (bn_engine_slots_keep(s->es, r->slot, sl->n_done) != BITNET_OK) {
-        sl->n_done = r->n_cached = 0;
+        sl->n_done = 0;
+        pthread_mutex_lock(&r->mu);
+        r->n_cached = 0;
+        pthread_mutex_unlock(&r->mu);
         bn_engine_slots_keep(s->es, r->slot, 0);
     }
     sl->n_cached = sl->n_done;
