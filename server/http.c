@@ -712,7 +712,11 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 
 static void mhd_log(void *cls, const char *fmt, va_list ap) {
     char msg[512];
+    /* libmicrohttpd hands us its own format strings */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
     vsnprintf(msg, sizeof msg, fmt, ap);
+#pragma GCC diagnostic pop
     size_t n = strlen(msg);
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) msg[--n] = '\0';
     bn_server_log(cls, "warn", "http: %s", msg);
