@@ -287,3 +287,14 @@ def test_h13_loading(start_server, tiny_model):
         assert time.time() - t0 < 30
         time.sleep(0.05)
     s.assert_serving()
+
+
+def test_bad_model_or_settings_exit_with_a_message(workdir):
+    import subprocess
+    from serve_util import bitnet_bin
+    r = subprocess.run([bitnet_bin(), "serve", "-m", "/nonexistent.gguf", "--port", "0"],
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and "/nonexistent.gguf: cannot open" in r.stderr
+    r = subprocess.run([bitnet_bin(), "serve", "-m", "x.gguf", "--port", "http"],
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "'http' is not an integer (from flag --port)" in r.stderr
