@@ -86,7 +86,7 @@ def test_h10_disconnect_while_streaming(slow):
         buf += a.recv(65536)
     a.close()
     # the slot is free at once: 1000 tokens would take ~12 s
-    quick(slow, 3)
+    quick(slow, 5)
     wait_for(lambda: cancelled_lines(slow), 3, "no cancelled request in the log")
     (_, status, completion), = cancelled_lines(slow)
     assert 0 < int(completion) < 400
@@ -97,7 +97,7 @@ def test_h10_disconnect_while_prefilling(slow):
     a = open_request(slow.port, "/v1/completions", dict(LONG, prompt="word " * 600))
     time.sleep(1.0)
     a.close()
-    quick(slow, 4)
+    quick(slow, 6)
     (_, _, completion), = cancelled_lines(slow)
     assert completion == "0"
 
@@ -114,14 +114,14 @@ def test_h10_disconnect_while_queued(slow):
     assert completion == "0"
     assert b"[DONE]" not in a.recv(65536)  # A is still streaming
     a.close()
-    quick(slow, 4)
+    quick(slow, 6)
 
 
 def test_h10_disconnect_non_streaming(slow):
     a = open_request(slow.port, "/v1/completions", LONG)
     time.sleep(1.0)
     a.close()
-    quick(slow, 3)
+    quick(slow, 5)
     (_, _, completion), = cancelled_lines(slow)
     assert 0 < int(completion) < 400
 
