@@ -85,7 +85,11 @@ def dockerfile_checks(bitnet_bin):
         print(f"skip  runtime libraries: no gcc, non-sanitizer bitnet binary given "
               f"('{bitnet_bin}') or no dpkg")
         return
-    libs = re.findall(r"=> (/\S+)", run(["ldd", bitnet_bin]).stdout)
+    # Only the libraries the binary names itself (DT_NEEDED): the packages
+    # installed for those pull their own dependencies through apt.
+    needed = set(re.findall(r"\(NEEDED\).*\[(.*)\]", run(["readelf", "-d", bitnet_bin]).stdout))
+    libs = [path for name, path in re.findall(r"(\S+) => (/\S+)", run(["ldd", bitnet_bin]).stdout)
+            if name in needed]
     missing = []
     for lib in libs:
         owner = run(["dpkg", "-S", os.path.realpath(lib)])

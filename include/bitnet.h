@@ -235,6 +235,7 @@ typedef struct bitnet_context_params {
      * gives the perplexity change), so it is off by default and is not
      * bitnet.cpp-compatible. */
     bool head_q8;
+    /* ABI 2 appended the field below. */
     /* Most sequences the KV cache holds at once, 1..64 (default 1; 0 means
      * 1): sequence ids 0..n_seq_max-1 for bitnet_decode_batch(). All of them
      * share the n_ctx cells of the cache (a cell shared by bitnet_kv_seq_cp()

@@ -190,7 +190,8 @@ static bool set_value(bn_srv_config *cfg, int idx, const char *v, text_kind kind
         if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
             return fail(err, n, "%s: control character 0x%02x at byte %zu (from %s)", s->key,
                         (unsigned char)v[i], i, where);
-    if (s->type != BN_SRV_STR && kind == TEXT_QUOTED)
+    /* an enum value is a name, so quoting it ("json") is as good as not */
+    if (s->type != BN_SRV_STR && s->type != BN_SRV_ENUM && kind == TEXT_QUOTED)
         return fail(err, n, "%s: expected %s, got the quoted string \"%s\" (from %s)", s->key,
                     s->type == BN_SRV_BOOL ? "true or false" : "a number", v, where);
     switch (s->type) {

@@ -637,6 +637,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         c->srv = s;
         c->conn = conn;
         c->id = atomic_fetch_add(&s->next_id, 1) + 1;
+        atomic_fetch_add(&s->n_open_requests, 1);
         c->t_start = bn_serve_now_ms();
         atomic_init(&c->refs, 1);
         snprintf(c->method, sizeof c->method, "%s", method);
@@ -695,6 +696,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         bn_metric_observe(s->metrics.request_duration, ms / 1e3);
     bn_conn_guard_request_done(s->guard, guard_of(conn));
     ctx_release(c);
+    atomic_fetch_sub(&s->n_open_requests, 1);
 }
 
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,

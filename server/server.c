@@ -237,6 +237,7 @@ int bn_serve_run(const bn_serve_opts *o) {
     atomic_init(&s.state, BN_STATE_LOADING);
     s.limits = o->limits; /* max_prompt is set once the slots exist, before READY */
     atomic_init(&s.next_id, 0);
+    atomic_init(&s.n_open_requests, 0);
     pthread_mutex_init(&s.log_mu, NULL);
     if (!bn_http_start(&s)) {
         pthread_mutex_destroy(&s.log_mu);
@@ -286,6 +287,14 @@ int bn_serve_run(const bn_serve_opts *o) {
             while (!bn_sched_idle(s.sched))
                 if (wait_signal(&set, 20)) _exit(1);
         }
+        /* finished generations still send their last chunks: stopping the
+         * daemon now would cut those streams short of `data: [DONE]` */
+        while (atomic_load(&s.n_open_requests) > 0 &&
+               bn_serve_now_ms() - t0 < o->drain_timeout_s * 1e3 + 2e3)
+            if (wait_signal(&set, 20)) {
+                bn_server_log(&s, "warn", "second signal: exiting now");
+                _exit(1);
+            }
     }
     bn_http_stop(&s); /* waits for the connection threads */
     bn_sched_free(s.sched);

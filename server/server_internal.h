@@ -28,6 +28,10 @@ typedef struct bn_server {
     char model_name[256];
     int64_t created; /* Unix time the model was loaded */
     atomic_uint_fast64_t next_id;
+    /* requests whose response has not been completed (or abandoned) yet: a
+     * drain waits for these too, since a finished generation may still have
+     * its last chunks and `data: [DONE]` to send */
+    atomic_int n_open_requests;
     bn_conn_guard *guard;
     bn_srv_metrics metrics; /* registry NULL when --no-metrics */
     pthread_mutex_t log_mu;

@@ -238,6 +238,10 @@ static void test_yaml_subset(void) {
     CHECKF(bn_srv_config_apply_yaml(&cfg, flow, strlen(flow), "s.yaml", err, sizeof err), "%s",
            err);
     CHECK(cfg.port == 9000 && !strcmp(cfg.host, "::1") && !strcmp(cfg.alias, "it's"));
+    /* an enum name may be quoted (Helm's `quote` writes it so) */
+    CHECKF(bn_srv_config_apply_yaml(&cfg, "log_format: \"json\"\n", 19, "s.yaml", err, sizeof err),
+           "%s", err);
+    CHECK(cfg.log_format == BN_SRV_LOG_JSON);
     CHECK(bn_srv_config_apply_yaml(&cfg, "# only a comment\n", 17, "s.yaml", err, sizeof err));
     CHECK(bn_srv_config_apply_yaml(&cfg, "", 0, "s.yaml", err, sizeof err) && cfg.port == 9000);
 

@@ -64,6 +64,8 @@ class ContextParams(Structure):
         ("abort_callback", ABORT_CALLBACK),
         ("abort_user_data", c_void_p),
         ("head_q8", c_bool),
+        # ABI 2
+        ("n_seq_max", c_int32),
     ]
 
 
