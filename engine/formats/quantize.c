@@ -6,6 +6,7 @@
 #include "error.h"
 #include "f16.h"
 #include "ref/kernels_ref.h"
+#include "ref/quant_embd_ref.h"
 #include "types.h"
 
 void bn_ternarize_absmean(const float *w, int64_t n, int8_t *codes, float *scale) {
@@ -136,4 +137,19 @@ bitnet_status bn_quantize_ternary_blocks(const int8_t *codes, int64_t n, float s
                 ((uint16_t *)out)[b * BN_QK_K + j] = bn_f32_to_f16(x[j]);
     }
     return BITNET_OK;
+}
+
+bool bn_quantize_row_float(uint32_t type, const float *x, void *dst, int64_t n) {
+    switch (type) {
+    case BN_TYPE_F32: memcpy(dst, x, (size_t)n * sizeof(float)); return true;
+    case BN_TYPE_F16:
+        for (int64_t i = 0; i < n; i++) ((uint16_t *)dst)[i] = bn_f32_to_f16(x[i]);
+        return true;
+    case BN_TYPE_BF16:
+        for (int64_t i = 0; i < n; i++) ((uint16_t *)dst)[i] = bn_f32_to_bf16(x[i]);
+        return true;
+    case BN_TYPE_Q8_0: bn_quantize_row_q8_0_ref(x, dst, n); return true;
+    case BN_TYPE_Q6_K: bn_quantize_row_q6_k_ref(x, dst, n); return true;
+    default: return false;
+    }
 }
