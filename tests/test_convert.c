@@ -293,34 +293,71 @@ static void test_quantize_fixture(void) {
     CHECK(!file_exists(path_of("q-bad.gguf")));
 }
 
-/* A float model whose projections are master weights (not ternary): auto
- * picks absmean, and the written codes are bn_ternarize_absmean's. */
-static void test_absmean(void) {
-    const char *f32 = write_fixture("m-f32.gguf", "bitnet", BN_TYPE_F32, BN_VOCAB_SPM, false);
+/* A copy of an F32 model with every projection rewritten: perturbed (master
+ * weights, not ternary) or stored as BF16. */
+enum { REWRITE_MASTER, REWRITE_BF16 };
+static void rewrite_projections(const char *src, const char *dst, int how) {
     bn_gguf *g = NULL;
-    CHECK(bn_gguf_open(f32, true, &g) == BITNET_OK);
+    CHECK(bn_gguf_open(src, true, &g) == BITNET_OK);
     if (!g) return;
     bn_gguf_writer *w = bn_gguf_writer_new();
     for (uint64_t i = 0; i < g->n_kv; i++) CHECK(bn_gguf_set_kv_copy(w, &g->kv[i]) == BITNET_OK);
-    float *bufs[64] = {0};
+    void *bufs[64] = {0};
     int nb = 0;
     for (uint64_t i = 0; i < g->n_tensors; i++) {
         const bn_gguf_tensor *t = &g->tensors[i];
         const void *data = t->data;
-        if (strstr(t->name, "blk.") && t->ne[1] > 1) { /* a projection: perturb it */
+        uint32_t type = t->type;
+        uint64_t nbytes = t->nbytes;
+        if (strstr(t->name, "blk.") && t->ne[1] > 1 && nb < 64) { /* a projection */
             const int64_t n = t->ne[0] * t->ne[1];
-            float *x = malloc((size_t)n * sizeof *x);
-            memcpy(x, t->data, (size_t)n * sizeof *x);
-            for (int64_t k = 0; k < n; k++) x[k] = x[k] * (1.0f + 0.3f * frand()) + 0.01f * frand();
-            bufs[nb++] = x;
-            data = x;
+            const float *x = (const float *)t->data;
+            if (how == REWRITE_MASTER) {
+                float *y = malloc((size_t)n * sizeof *y);
+                for (int64_t k = 0; k < n; k++) y[k] = x[k] * (1.0f + 0.3f * frand()) + 0.01f * frand();
+                data = bufs[nb++] = y;
+            } else {
+                uint16_t *y = malloc((size_t)n * sizeof *y);
+                for (int64_t k = 0; k < n; k++) y[k] = bn_f32_to_bf16(x[k]); /* exact here */
+                data = bufs[nb++] = y;
+                type = BN_TYPE_BF16;
+                nbytes = (uint64_t)n * 2;
+            }
         }
-        CHECK(bn_gguf_add_tensor(w, t->name, t->type, t->n_dims, t->ne, data, t->nbytes, false) ==
+        CHECK(bn_gguf_add_tensor(w, t->name, type, t->n_dims, t->ne, data, nbytes, false) ==
               BITNET_OK);
     }
-    const char *master = path_of("m-master.gguf");
-    CHECK(bn_gguf_write(w, master) == BITNET_OK);
+    CHECK(bn_gguf_write(w, dst) == BITNET_OK);
     bn_gguf_writer_free(w);
+    bn_gguf_close(g);
+    for (int i = 0; i < nb; i++) free(bufs[i]);
+}
+
+/* quantize of a BF16 model (projections widened to F32 at load) */
+static void test_quantize_bf16(void) {
+    const char *i2s = path_of("q-i2s.gguf"); /* from test_quantize_fixture */
+    const char *bf16 = path_of("q-bf16.gguf");
+    rewrite_projections(path_of("q-f32.gguf"), bf16, REWRITE_BF16);
+    bn_gguf *g = NULL;
+    CHECK(bn_gguf_open(bf16, true, &g) == BITNET_OK);
+    const bn_gguf_tensor *t = g ? bn_gguf_find_tensor(g, "blk.0.ffn_up.weight") : NULL;
+    CHECK(t && t->type == BN_TYPE_BF16);
+    bn_gguf_close(g);
+    const char *bin = test_env("BITNET_BIN", "bin/bitnet");
+    char cmd[8192], out[16384];
+    const char *q = path_of("q-bf16-to-i2s.gguf");
+    snprintf(cmd, sizeof cmd, "'%s' quantize '%s' '%s' i2_s 2>&1", bin, bf16, q);
+    CHECKF(test_run(cmd, out, sizeof out) == 0 && strstr(out, "14 float already ternary"), "%s",
+           out);
+    CHECK(same_tensors(i2s, q));
+}
+
+/* A float model whose projections are master weights (not ternary): auto
+ * picks absmean, and the written codes are bn_ternarize_absmean's. */
+static void test_absmean(void) {
+    const char *f32 = write_fixture("m-f32.gguf", "bitnet", BN_TYPE_F32, BN_VOCAB_SPM, false);
+    const char *master = path_of("m-master.gguf");
+    rewrite_projections(f32, master, REWRITE_MASTER);
     const char *out = path_of("m-i2s.gguf");
     bn_export_result r;
     CHECK(export_to(master, out, BN_TYPE_I2_S, BN_TYPE_F16, &r) == BITNET_OK);
@@ -346,10 +383,23 @@ static void test_absmean(void) {
     }
     bn_gguf_close(o);
     bn_gguf_close(mg);
-    bn_gguf_close(g);
-    for (int i = 0; i < nb; i++) free(bufs[i]);
-    /* the model still runs and predicts like the ternary one often enough:
-     * not a numeric claim, only that the file is a working model */
+    /* --ternarize presigned keeps only the signs: other codes */
+    bitnet_model *m = bitnet_model_load(master, NULL);
+    bn_export_params p;
+    bn_export_default_params(&p);
+    p.ternarize = BN_TERNARIZE_PRESIGNED;
+    CHECK(m && bn_export_gguf(m, &p, path_of("m-signs.gguf"), &r) == BITNET_OK);
+    CHECK(r.n_presigned == 14 && r.n_absmean == 0);
+    bitnet_model_free(m);
+    CHECK(!same_tensors(out, path_of("m-signs.gguf")));
+    /* absmean scales are arbitrary floats: into TQ (an F16 scale per block)
+     * they round, and the result says so; into i2_s they do not */
+    CHECK(export_to(out, path_of("m-tq2.gguf"), BN_TYPE_TQ2_0, BN_EXPORT_KEEP, &r) == BITNET_OK);
+    CHECKF(r.n_codes == 14 && r.n_scale_rounded == 14, "%d rounded", r.n_scale_rounded);
+    CHECK(export_to(out, path_of("m-i2s-again.gguf"), BN_TYPE_I2_S, BN_EXPORT_KEEP, &r) ==
+          BITNET_OK);
+    CHECK(r.n_codes == 14 && r.n_scale_rounded == 0);
+    CHECK(same_tensors(out, path_of("m-i2s-again.gguf")));
     int32_t V = 0;
     float *l = model_logits(out, &V);
     CHECK(l != NULL);
@@ -507,11 +557,19 @@ static void test_embedding_quantizers(void) {
         se += (double)(x[i] - y[i]) * (x[i] - y[i]);
         ss += (double)x[i] * x[i];
     }
+    int off_grid = 0;
     for (int g = 0; g < N / 16; g++) { /* per group: within one step of the group's scale */
         const float d = bn_f16_to_f32(b6[g / 16].d) * (float)b6[g / 16].scales[g % 16];
-        for (int i = 0; i < 16; i++)
-            worst = fmax(worst, fabs((double)x[16 * g + i] - y[16 * g + i]) / fabs((double)d));
+        for (int i = 0; i < 16; i++) {
+            const double err = fabs((double)x[16 * g + i] - y[16 * g + i]) / fabs((double)d);
+            worst = fmax(worst, err);
+            /* codes are recomputed with the stored scales: a value not at
+             * the ends of the 6-bit range is within half a step */
+            const double l = rint((double)y[16 * g + i] / (double)d);
+            if (l > -32 && l < 31 && err > 0.5 + 1e-4) off_grid++;
+        }
     }
+    CHECKF(off_grid == 0, "q6_K: %d values not rounded to the nearest step", off_grid);
     printf("q6_K: relative RMS error %.4g, worst error %.3g steps\n", sqrt(se / ss), worst);
     CHECKF(sqrt(se / ss) < 0.02, "q6_K relative RMS error %.4g", sqrt(se / ss));
     CHECKF(worst <= 1.0, "q6_K: an error of %.3g steps", worst);
@@ -754,6 +812,7 @@ int main(void) {
     test_lossless();
     test_block_scaled();
     test_quantize_fixture();
+    test_quantize_bf16();
     test_absmean();
     test_bitnet_cpp_layout();
     test_bad_input();
