@@ -806,6 +806,97 @@ static void test_progress_and_cli(void) {
            "%s", out);
 }
 
+/* ------------------------------------------------------------------------- */
+/* The Python reference reads what we write                                   */
+/* ------------------------------------------------------------------------- */
+
+/* Teacher-forced logits of the engine's sequence (see model_logits) from the
+ * numpy reference for each file: out[i] = [N_SEQ][V] floats, or NULL. */
+static bool python_logits(const char *py, const char *const *files, int n, float **out,
+                          int32_t V) {
+    const char *reqs = path_of("py-requests.jsonl");
+    FILE *f = fopen(reqs, "w");
+    if (!f) return false;
+    for (int i = 0; i < n; i++) {
+        fprintf(f, "{\"id\":\"l%d\",\"op\":\"load\",\"numerics\":\"compat\",\"model\":\"%s\"}\n", i,
+                files[i]);
+        fprintf(f, "{\"id\":\"g%d\",\"op\":\"logits\",\"top_k\":1,\"full\":true,\"out\":\"%s.py\","
+                   "\"tokens\":[",
+                i, files[i]);
+        for (int k = 0; k < N_SEQ; k++) fprintf(f, "%s%d", k ? "," : "", (k * 41 + 7) % V);
+        fputs("]}\n", f);
+    }
+    fclose(f);
+    char cmd[8192], resp[65536];
+    snprintf(cmd, sizeof cmd,
+             "cd '%s/baseline/python' && OMP_NUM_THREADS=1 timeout 300 '%s' -m bitnet_ref.runner < "
+             "'%s'",
+             test_env("BITNET_SOURCE_DIR", "."), py, reqs);
+    const int rc = test_run(cmd, resp, sizeof resp);
+    CHECKF(rc == 0 && !strstr(resp, "\"ok\": false") && !strstr(resp, "\"ok\":false"),
+           "python reference: rc %d: %s", rc, resp);
+    for (int i = 0; i < n; i++) {
+        char p[4200];
+        snprintf(p, sizeof p, "%s.py", files[i]);
+        size_t len = 0;
+        out[i] = (float *)test_read_file(p, &len);
+        CHECKF(out[i] && len == (size_t)N_SEQ * (size_t)V * sizeof(float), "%s: %zu bytes", p, len);
+    }
+    return rc == 0;
+}
+
+/* mean KL(P_a || P_b) over the N_SEQ positions, and top-1 agreement */
+static void kld_top1(const float *a, const float *b, int32_t V, double *kld, double *top1) {
+    *kld = 0;
+    int same = 0;
+    for (int t = 0; t < N_SEQ; t++) {
+        const float *x = a + (size_t)t * V, *y = b + (size_t)t * V;
+        double mx = x[0], my = y[0], zx = 0, zy = 0, k = 0;
+        int ax = 0, ay = 0;
+        for (int i = 1; i < V; i++) {
+            if (x[i] > mx) mx = x[i], ax = i;
+            if (y[i] > my) my = y[i], ay = i;
+        }
+        for (int i = 0; i < V; i++) zx += exp(x[i] - mx), zy += exp(y[i] - my);
+        for (int i = 0; i < V; i++) {
+            const double lpx = x[i] - mx - log(zx), lpy = y[i] - my - log(zy);
+            k += exp(lpx) * (lpx - lpy);
+        }
+        *kld += k / N_SEQ;
+        same += ax == ay;
+    }
+    *top1 = (double)same / N_SEQ;
+}
+
+static void test_python_reference(void) {
+    const char *py = test_env("BITNET_PYTHON", "");
+    if (!py[0] || access(py, X_OK) != 0) {
+        printf("python reference check skipped: no BITNET_PYTHON ('%s')\n", py);
+        return;
+    }
+    const char *files[] = {path_of("src-bitnet-b1.58.gguf"), path_of("out-bitnet-b1.58-tq1_0.gguf"),
+                           path_of("out-bitnet-b1.58-tq2_0.gguf"), path_of("e-q6_K.gguf")};
+    int32_t V = 0;
+    float *eng = model_logits(files[3], &V); /* its first half: the prefill, [N_SEQ][V] */
+    float *ref[4] = {0};
+    if (eng && python_logits(py, files, 4, ref, V) && ref[0] && ref[1] && ref[2] && ref[3]) {
+        const size_t bytes = (size_t)N_SEQ * (size_t)V * sizeof(float);
+        /* the reference decodes tq1_0/tq2_0 to the same codes and scale */
+        CHECK(!memcmp(ref[0], ref[1], bytes));
+        CHECK(!memcmp(ref[0], ref[2], bytes));
+        /* and runs the q6_K embedding like the engine (the tolerance of
+         * test_xval_python: random ternary models are chaotic under int8
+         * activation quantization) */
+        double kld, top1;
+        kld_top1(ref[3], eng, V, &kld, &top1);
+        printf("python reference vs engine, q6_K embedding: mean KLD %.3g, top-1 %.2f\n", kld,
+               top1);
+        CHECKF(kld <= 0.01 && top1 >= 0.9, "mean KLD %.3g, top-1 %.2f", kld, top1);
+    }
+    for (int i = 0; i < 4; i++) free(ref[i]);
+    free(eng);
+}
+
 int main(void) {
     dir = test_tmpdir("convert");
     test_embedding_quantizers();
@@ -818,5 +909,6 @@ int main(void) {
     test_bad_input();
     test_atomic();
     test_progress_and_cli();
+    test_python_reference();
     TEST_END();
 }
