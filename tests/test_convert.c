@@ -738,6 +738,11 @@ static void test_atomic(void) {
     CHECKF(strstr(bitnet_get_last_error(), "blk.1.ffn_down.weight") &&
                strstr(bitnet_get_last_error(), "code 3"),
            "%s", bitnet_get_last_error());
+    /* the same through the i2_s-to-i2_s copy, which checks the bytes too */
+    CHECK(export_to(bad, out, BN_TYPE_I2_S, BN_EXPORT_KEEP, NULL) == BITNET_ERR_FORMAT);
+    CHECKF(strstr(bitnet_get_last_error(), "blk.1.ffn_down.weight") &&
+               strstr(bitnet_get_last_error(), "code 3 at byte 100 "),
+           "%s", bitnet_get_last_error());
     char *now = test_read_file(out, NULL);
     CHECK(now && !strcmp(now, "previous contents"));
     free(now);

@@ -118,6 +118,8 @@ bitnet_status bn_export_hparams(bn_gguf_writer *w, const char *arch, const char 
  * Tensor production
  * ------------------------------------------------------------------------- */
 
+static const char *src_path(const bitnet_model *m) { return m->file ? m->file->path : "model"; }
+
 typedef struct exporter exporter;
 
 /* One tensor produced at write time. */
@@ -147,19 +149,39 @@ static void report(exporter *ex, const export_item *it, uint64_t nbytes) {
                         ex->n_items, it->name);
 }
 
+/* The first byte of an I2_S code run holding a code 3 (both bits of a pair
+ * set), or -1. */
+static int64_t find_code3(const uint8_t *data, int64_t n_bytes) {
+    for (int64_t i = 0; i < n_bytes; i++)
+        if (data[i] & (data[i] >> 1) & 0x55) return i;
+    return -1;
+}
+
+static bitnet_status code3_error(const export_item *it, int64_t byte) {
+    return bn_fail(BITNET_ERR_FORMAT,
+                   "%s: tensor '%s' has the invalid 2-bit code 3 at byte %" PRId64
+                   " of its codes (run with --check-tensors to find such files at load)",
+                   src_path(it->ex->m), it->name, byte);
+}
+
 /* Codes of a weight held as I2_S codes (an I2_S file, a repacked TQ file),
- * block-scaled ones included; code 3 is refused (the loader checks it only
+ * block-scaled ones included: value j of 128-block b is in byte 32·b + j % 32
+ * at bits 6 - 2·(j / 32). Code 3 is refused (the loader checks codes only
  * with --check-tensors). */
 static bitnet_status codes_of(const export_item *it, int8_t *codes) {
     const bn_weight *w = it->w;
     const int64_t n = w->n_in * w->n_out;
-    static const int8_t value_of_code[4] = {-1, 0, 1, 9};
-    for (int64_t e = 0; e < n; e++) {
-        codes[e] = value_of_code[bn_i2s_code(w->data, e)];
-        if (codes[e] == 9)
-            return bn_fail(BITNET_ERR_FORMAT,
-                           "%s: tensor '%s' has the invalid 2-bit code 3 at element %" PRId64,
-                           it->ex->m->file ? it->ex->m->file->path : "model", it->name, e);
+    const int64_t bad = find_code3(w->data, n / 4);
+    if (bad >= 0) return code3_error(it, bad);
+    for (int64_t b = 0; b < n / BN_I2S_BLOCK; b++) {
+        const uint8_t *src = w->data + b * 32;
+        int8_t *c = codes + b * BN_I2S_BLOCK;
+        for (int i = 0; i < 32; i++) {
+            c[i] = (int8_t)((src[i] >> 6 & 3) - 1);
+            c[32 + i] = (int8_t)((src[i] >> 4 & 3) - 1);
+            c[64 + i] = (int8_t)((src[i] >> 2 & 3) - 1);
+            c[96 + i] = (int8_t)((src[i] & 3) - 1);
+        }
     }
     return BITNET_OK;
 }
@@ -231,6 +253,16 @@ static bitnet_status fill_float_projection(export_item *it, void *dst) {
 static bitnet_status fill_ternary_projection(export_item *it, void *dst, uint64_t nbytes) {
     const bn_weight *w = it->w;
     const int64_t n = w->n_in * w->n_out;
+    if (w->type == BN_TYPE_I2_S && !w->blk_scale && it->type == BN_TYPE_I2_S) {
+        /* the same layout: the codes as they are, the tail rewritten */
+        const int64_t bad = find_code3(w->data, n / 4);
+        if (bad >= 0) return code3_error(it, bad);
+        memcpy(dst, w->data, (size_t)(n / 4));
+        memcpy((uint8_t *)dst + n / 4, &w->scale, sizeof(float));
+        memset((uint8_t *)dst + n / 4 + 4, 0, BN_I2S_TAIL - 4);
+        it->ex->r->n_codes++;
+        return BITNET_OK;
+    }
     int8_t *codes = bn_malloc((size_t)n); /* [n_out][n_in] */
     if (!codes)
         return bn_fail(BITNET_ERR_NOMEM, "%s: out of memory for %" PRId64 " codes", it->name, n);
@@ -298,8 +330,6 @@ static bitnet_status fill_item(void *ctx, void *dst, uint64_t nbytes) {
 /* ---------------------------------------------------------------------------
  * Planning
  * ------------------------------------------------------------------------- */
-
-static const char *src_path(const bitnet_model *m) { return m->file ? m->file->path : "model"; }
 
 static bitnet_status add_item(exporter *ex, bn_gguf_writer *w, const char *name,
                               const bn_weight *wt, uint32_t type, bool projection) {

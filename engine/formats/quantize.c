@@ -54,13 +54,13 @@ uint64_t bn_i2s_nbytes(int64_t n) { return (uint64_t)n / 4 + BN_I2S_TAIL; }
 
 void bn_i2s_pack(const int8_t *codes, int64_t n, float scale, uint8_t *out) {
     const int64_t packed = n / 4;
-    memset(out, 0, (size_t)packed);
-    for (int64_t e = 0; e < n; e++) {
-        const int64_t block = e / BN_I2S_BLOCK;
-        const int j = (int)(e % BN_I2S_BLOCK);
-        uint8_t *byte = &out[block * 32 + j % 32];
-        const int shift = 6 - 2 * (j / 32);
-        *byte = (uint8_t)((*byte & ~(3u << shift)) | ((unsigned)(codes[e] + 1) << shift));
+    /* value j of a 128-block: byte j % 32, bits 6 - 2·(j / 32) */
+    for (int64_t b = 0; b < n / BN_I2S_BLOCK; b++) {
+        const int8_t *c = codes + b * BN_I2S_BLOCK;
+        uint8_t *o = out + b * 32;
+        for (int i = 0; i < 32; i++)
+            o[i] = (uint8_t)((unsigned)(c[i] + 1) << 6 | (unsigned)(c[32 + i] + 1) << 4 |
+                             (unsigned)(c[64 + i] + 1) << 2 | (unsigned)(c[96 + i] + 1));
     }
     memcpy(out + packed, &scale, sizeof scale); /* little-endian hosts only, like the reader */
     memset(out + packed + 4, 0, BN_I2S_TAIL - 4);
