@@ -257,7 +257,8 @@ static void test_block_scaled(void) {
 /* ------------------------------------------------------------------------- */
 
 static void test_quantize_fixture(void) {
-    const char *i2s = write_fixture("q-i2s.gguf", "bitnet-b1.58", BN_TYPE_I2_S, BN_VOCAB_BPE, false);
+    const char *i2s =
+        write_fixture("q-i2s.gguf", "bitnet-b1.58", BN_TYPE_I2_S, BN_VOCAB_BPE, false);
     const char *f32 = write_fixture("q-f32.gguf", "bitnet-b1.58", BN_TYPE_F32, BN_VOCAB_BPE, false);
     const char *f16 = write_fixture("q-f16.gguf", "bitnet-b1.58", BN_TYPE_F16, BN_VOCAB_BPE, false);
     const char *bin = test_env("BITNET_BIN", "bin/bitnet");
@@ -288,8 +289,7 @@ static void test_quantize_fixture(void) {
     free(a);
     free(b);
     /* an I2_S input is not what quantize reads: it names the tensor and says why */
-    snprintf(cmd, sizeof cmd, "'%s' quantize '%s' '%s' i2_s 2>&1", bin, i2s,
-             path_of("q-bad.gguf"));
+    snprintf(cmd, sizeof cmd, "'%s' quantize '%s' '%s' i2_s 2>&1", bin, i2s, path_of("q-bad.gguf"));
     CHECKF(test_run(cmd, out, sizeof out) == 1 && strstr(out, "blk.0.attn_q.weight") &&
                strstr(out, "i2_s") && strstr(out, "bitnet convert"),
            "%s", out);
@@ -317,7 +317,8 @@ static void rewrite_projections(const char *src, const char *dst, int how) {
             const float *x = (const float *)t->data;
             if (how == REWRITE_MASTER) {
                 float *y = malloc((size_t)n * sizeof *y);
-                for (int64_t k = 0; k < n; k++) y[k] = x[k] * (1.0f + 0.3f * frand()) + 0.01f * frand();
+                for (int64_t k = 0; k < n; k++)
+                    y[k] = x[k] * (1.0f + 0.3f * frand()) + 0.01f * frand();
                 data = bufs[nb++] = y;
             } else {
                 uint16_t *y = malloc((size_t)n * sizeof *y);
@@ -426,13 +427,18 @@ static void test_bitnet_cpp_layout(void) {
     char arch[64];
     CHECK(bn_gguf_get_cstr(g, "general.architecture", arch, sizeof arch) == BITNET_OK &&
           !strcmp(arch, "bitnet-b1.58"));
-    static const char *const u32_keys[] = {
-        "bitnet-b1.58.vocab_size", "bitnet-b1.58.context_length",
-        "bitnet-b1.58.embedding_length", "bitnet-b1.58.block_count",
-        "bitnet-b1.58.feed_forward_length", "bitnet-b1.58.rope.dimension_count",
-        "bitnet-b1.58.attention.head_count", "bitnet-b1.58.attention.head_count_kv",
-        "general.file_type", "general.quantization_version", "tokenizer.ggml.bos_token_id",
-        "tokenizer.ggml.eos_token_id"};
+    static const char *const u32_keys[] = {"bitnet-b1.58.vocab_size",
+                                           "bitnet-b1.58.context_length",
+                                           "bitnet-b1.58.embedding_length",
+                                           "bitnet-b1.58.block_count",
+                                           "bitnet-b1.58.feed_forward_length",
+                                           "bitnet-b1.58.rope.dimension_count",
+                                           "bitnet-b1.58.attention.head_count",
+                                           "bitnet-b1.58.attention.head_count_kv",
+                                           "general.file_type",
+                                           "general.quantization_version",
+                                           "tokenizer.ggml.bos_token_id",
+                                           "tokenizer.ggml.eos_token_id"};
     const uint32_t want[] = {512, 256, 256, 2, 512, 64, 4, 2, 40, 2, 0, 0};
     for (size_t i = 0; i < sizeof u32_keys / sizeof u32_keys[0]; i++) {
         const bn_gguf_kv *kv = bn_gguf_find(g, u32_keys[i]);
@@ -478,7 +484,7 @@ static void test_bitnet_cpp_layout(void) {
     CHECK(e && e->type == BN_TYPE_F16 && e->ne[0] == 256 && e->ne[1] == 512);
     const bn_gguf_tensor *on = bn_gguf_find_tensor(g, "output_norm.weight");
     CHECK(on && on->type == BN_TYPE_F32);
-    static const char *const proj[] = {"attn_q", "attn_k", "attn_v", "attn_output",
+    static const char *const proj[] = {"attn_q",   "attn_k", "attn_v",  "attn_output",
                                        "ffn_gate", "ffn_up", "ffn_down"};
     static const char *const norms[] = {"attn_norm", "attn_sub_norm", "ffn_norm", "ffn_sub_norm"};
     for (int il = 0; il < 2; il++) {
@@ -588,7 +594,8 @@ static void test_embedding_quantizers(void) {
     /* whole models: the embedding written is the reference quantizer's output
      * for each source row, and the model runs it like an f32 embedding of the
      * same (dequantized) values */
-    const char *src = write_fixture("e-src.gguf", "bitnet-b1.58", BN_TYPE_I2_S, BN_VOCAB_SPM, false);
+    const char *src =
+        write_fixture("e-src.gguf", "bitnet-b1.58", BN_TYPE_I2_S, BN_VOCAB_SPM, false);
     static const uint32_t types[] = {BN_TYPE_Q8_0, BN_TYPE_Q6_K};
     bitnet_model *sm = bitnet_model_load(src, NULL);
     CHECK(sm != NULL);
@@ -683,7 +690,8 @@ static void test_bad_input(void) {
     bitnet_model *vm = bitnet_model_load(src, &mp);
     bn_export_params ep;
     bn_export_default_params(&ep);
-    CHECK(vm && bn_export_gguf(vm, &ep, path_of("b-out.gguf"), NULL) == BITNET_ERR_INVALID_ARGUMENT &&
+    CHECK(vm &&
+          bn_export_gguf(vm, &ep, path_of("b-out.gguf"), NULL) == BITNET_ERR_INVALID_ARGUMENT &&
           strstr(bitnet_get_last_error(), "vocab_only"));
     bitnet_model_free(vm);
     /* a shape the type cannot hold: n_ff 384 is not a multiple of 256 (tq) */
@@ -821,16 +829,16 @@ static void test_progress_and_cli(void) {
 
 /* Teacher-forced logits of the engine's sequence (see model_logits) from the
  * numpy reference for each file: out[i] = [N_SEQ][V] floats, or NULL. */
-static bool python_logits(const char *py, const char *const *files, int n, float **out,
-                          int32_t V) {
+static bool python_logits(const char *py, const char *const *files, int n, float **out, int32_t V) {
     const char *reqs = path_of("py-requests.jsonl");
     FILE *f = fopen(reqs, "w");
     if (!f) return false;
     for (int i = 0; i < n; i++) {
         fprintf(f, "{\"id\":\"l%d\",\"op\":\"load\",\"numerics\":\"compat\",\"model\":\"%s\"}\n", i,
                 files[i]);
-        fprintf(f, "{\"id\":\"g%d\",\"op\":\"logits\",\"top_k\":1,\"full\":true,\"out\":\"%s.py\","
-                   "\"tokens\":[",
+        fprintf(f,
+                "{\"id\":\"g%d\",\"op\":\"logits\",\"top_k\":1,\"full\":true,\"out\":\"%s.py\","
+                "\"tokens\":[",
                 i, files[i]);
         for (int k = 0; k < N_SEQ; k++) fprintf(f, "%s%d", k ? "," : "", (k * 41 + 7) % V);
         fputs("]}\n", f);

@@ -25,8 +25,7 @@ bool cli_export_type_parse(cli_args *a, const char *flag, const char *v, bool pr
                              "%s: '%s' cannot be written yet (the TL1/TL2 encoder is not in this "
                              "build); one of %s",
                              flag, v, bn_export_type_list(true));
-    return cli_args_fail(a, "%s: '%s' is not one of %s", flag, v,
-                         bn_export_type_list(projection));
+    return cli_args_fail(a, "%s: '%s' is not one of %s", flag, v, bn_export_type_list(projection));
 }
 
 static const char *const ternarize_names[] = {"auto", "absmean", "presigned", NULL};
@@ -79,8 +78,8 @@ static bool is_float_type(uint32_t t) {
 static bool check_float_source(const char *cmd, const bitnet_model *m, const char *path) {
     for (int il = 0; il < m->hp.n_layer; il++) {
         const bn_layer *L = &m->layers[il];
-        const bn_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->ffn_gate, &L->ffn_up,
-                                 &L->ffn_down};
+        const bn_weight *ws[] = {&L->wq,       &L->wk,     &L->wv,      &L->wo,
+                                 &L->ffn_gate, &L->ffn_up, &L->ffn_down};
         for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) {
             if (is_float_type(ws[i]->type)) continue;
             const bn_gguf_tensor *t = m->file ? bn_gguf_find_tensor(m->file, ws[i]->name) : NULL;
@@ -114,8 +113,8 @@ int cli_export_run(const char *cmd, export_options *o, bool float_only) {
         return st == BITNET_ERR_INVALID_ARGUMENT ? CLI_USAGE : CLI_RUNTIME;
     }
     if (!o->quiet) {
-        printf("wrote %s: %.2f MiB, %d tensors, %.1f s\n", o->out,
-               (double)r.file_bytes / 1048576.0, r.n_tensors, (cli_now_ms() - ps.t0) / 1000.0);
+        printf("wrote %s: %.2f MiB, %d tensors, %.1f s\n", o->out, (double)r.file_bytes / 1048576.0,
+               r.n_tensors, (cli_now_ms() - ps.t0) / 1000.0);
         printf("  projections: %d re-encoded from ternary codes, %d float already ternary, %d "
                "ternarized by absmean, %d written as float\n",
                r.n_codes, r.n_presigned, r.n_absmean, r.n_float);

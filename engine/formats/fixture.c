@@ -569,10 +569,16 @@ static bitnet_status add_hparams(gen *g) {
     char def_name[96];
     snprintf(def_name, sizeof def_name, "fixture-%s-%s", p->arch,
              p->kind == BN_FIXTURE_PEAKED ? "peaked" : "random");
-    const bn_hparams hp = {.n_vocab = g->n_vocab, .n_ctx_train = p->n_ctx, .n_embd = p->n_embd,
-                           .n_ff = p->n_ff, .n_layer = p->n_layer, .n_head = p->n_head,
-                           .n_head_kv = p->n_head_kv, .n_rot = p->n_embd / p->n_head,
-                           .rope_base = p->rope_base, .rms_eps = p->rms_eps};
+    const bn_hparams hp = {.n_vocab = g->n_vocab,
+                           .n_ctx_train = p->n_ctx,
+                           .n_embd = p->n_embd,
+                           .n_ff = p->n_ff,
+                           .n_layer = p->n_layer,
+                           .n_head = p->n_head,
+                           .n_head_kv = p->n_head_kv,
+                           .n_rot = p->n_embd / p->n_head,
+                           .rope_base = p->rope_base,
+                           .rms_eps = p->rms_eps};
     return bn_export_hparams(g->w, p->arch, p->name ? p->name : def_name, &hp,
                              bn_export_ftype(p->quant));
 }

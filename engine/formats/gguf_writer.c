@@ -223,9 +223,9 @@ bitnet_status bn_gguf_set_kv_copy(bn_gguf_writer *w, const bn_gguf_kv *kv) {
     return BITNET_OK;
 }
 
-static bitnet_status add_tensor(bn_gguf_writer *w, const char *name, uint32_t type,
-                                uint32_t n_dims, const int64_t *ne, const void *data,
-                                uint64_t nbytes, bool copy, bn_gguf_fill_fn fill, void *fill_ctx) {
+static bitnet_status add_tensor(bn_gguf_writer *w, const char *name, uint32_t type, uint32_t n_dims,
+                                const int64_t *ne, const void *data, uint64_t nbytes, bool copy,
+                                bn_gguf_fill_fn fill, void *fill_ctx) {
     size_t name_len = name ? strlen(name) : 0;
     if (name_len == 0 || name_len >= BN_GGUF_MAX_NAME)
         return bn_fail(BITNET_ERR_INVALID_ARGUMENT, "gguf writer: bad tensor name '%s'", name ? name : "");
@@ -286,8 +286,12 @@ bitnet_status bn_gguf_add_tensor(bn_gguf_writer *w, const char *name, uint32_t t
 bitnet_status bn_gguf_add_tensor_fill(bn_gguf_writer *w, const char *name, uint32_t type,
                                       uint32_t n_dims, const int64_t *ne, uint64_t nbytes,
                                       bn_gguf_fill_fn fill, void *ctx) {
-    if (!fill) return bn_fail(BITNET_ERR_INVALID_ARGUMENT, "gguf writer: tensor '%s' has no fill function", name ? name : "");
-    if (nbytes > SIZE_MAX) return bn_fail(BITNET_ERR_INVALID_ARGUMENT, "gguf writer: tensor '%s' is too large", name ? name : "");
+    if (!fill)
+        return bn_fail(BITNET_ERR_INVALID_ARGUMENT, "gguf writer: tensor '%s' has no fill function",
+                       name ? name : "");
+    if (nbytes > SIZE_MAX)
+        return bn_fail(BITNET_ERR_INVALID_ARGUMENT, "gguf writer: tensor '%s' is too large",
+                       name ? name : "");
     return add_tensor(w, name, type, n_dims, ne, NULL, nbytes, false, fill, ctx);
 }
 
