@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <math.h>
 
+#include "alloc.h"
 #include "bitnet.h"
 #include "f16.h"
 #include "fixture.h"
@@ -757,6 +758,36 @@ static void test_atomic(void) {
     CHECK(leftover_temps() == 0);
 }
 
+/* Every allocation of an export failing in turn (the model is loaded
+ * first): each run fails cleanly with NOMEM (or succeeds once past the
+ * last allocation), leaves no output file, and leaks nothing (ASan). */
+static void test_out_of_memory(void) {
+    const char *src =
+        write_fixture("o-src.gguf", "bitnet-b1.58", BN_TYPE_I2_S, BN_VOCAB_BPE, false);
+    bitnet_model *m = bitnet_model_load(src, NULL);
+    CHECK(m != NULL);
+    if (!m) return;
+    bn_export_params p;
+    bn_export_default_params(&p);
+    p.type = BN_TYPE_TQ2_0;
+    p.embd_type = BN_TYPE_Q8_0;
+    const char *out = path_of("o-out.gguf");
+    int failures = 0, bad = 0;
+    for (long n = 0; n < 400; n++) {
+        unlink(out);
+        bn_alloc_fail_after(n, 0);
+        bitnet_status st = bn_export_gguf(m, &p, out, NULL);
+        bn_alloc_fail_after(-1, 0);
+        if (st == BITNET_OK) break;
+        failures++;
+        if (st != BITNET_ERR_NOMEM || file_exists(out) || !*bitnet_get_last_error()) bad++;
+    }
+    bitnet_model_free(m);
+    printf("out of memory: %d failing allocations tried\n", failures);
+    CHECKF(failures > 10 && bad == 0, "%d runs, %d not clean", failures, bad);
+    CHECK(file_exists(out) && leftover_temps() == 0);
+}
+
 /* ------------------------------------------------------------------------- */
 /* Progress and the convert command                                          */
 /* ------------------------------------------------------------------------- */
@@ -1003,6 +1034,7 @@ int main(void) {
     test_bitnet_cpp_layout();
     test_bad_input();
     test_atomic();
+    test_out_of_memory();
     test_progress_and_cli();
     test_python_reference();
     test_bitnet_cpp_file();
