@@ -76,7 +76,10 @@ const char *bn_export_type_list(bool projection) {
 
 uint32_t bn_export_ftype(uint32_t type) {
     const bn_export_type *t = type_row(type);
-    return t ? t->ftype : 0;
+    if (t) return t->ftype;
+    /* the fork's TL1/TL2 file types, for writers of those types (the fixture
+     * generator) until their rows are in the table */
+    return type == BN_TYPE_TL1 ? 38u : type == BN_TYPE_TL2 ? 39u : 0u;
 }
 
 void bn_export_default_params(bn_export_params *p) {
