@@ -37,6 +37,7 @@
 #include "f16.h"
 #include "gguf.h"
 #include "i2s_blocks.h"
+#include "gguf_export.h"
 #include "model.h"
 #include "quantize.h"
 #include "synth_vocab.h"
@@ -626,37 +627,23 @@ static bitnet_status add_layer(gen *g, int il, int8_t *codes) {
 
 static bitnet_status add_hparams(gen *g) {
     const bn_fixture_params *p = g->p;
-    bn_gguf_writer *w = g->w;
-    char key[128], def_name[96];
-    const char *a = p->arch;
-    snprintf(def_name, sizeof def_name, "fixture-%s-%s", a,
+    char def_name[96];
+    snprintf(def_name, sizeof def_name, "fixture-%s-%s", p->arch,
              p->kind == BN_FIXTURE_PEAKED ? "peaked" : "random");
-    /* llama.cpp's file types: MOSTLY_TQ1_0 36, MOSTLY_TQ2_0 37; 40 is the fork's I2_S */
-    const uint32_t ftype = p->quant == BN_TYPE_I2_S    ? 40u
-                           : p->quant == BN_TYPE_TQ1_0 ? 36u
-                           : p->quant == BN_TYPE_TQ2_0 ? 37u
-                           : p->quant == BN_TYPE_F16   ? 1u
-                           : p->quant == BN_TYPE_TL1   ? 38u /* the fork's ids */
-                           : p->quant == BN_TYPE_TL2   ? 39u
-                                                       : 0u;
-    bitnet_status st;
-#define K(s) (snprintf(key, sizeof key, "%s.%s", a, s), key)
-    if ((st = bn_gguf_set_str(w, "general.architecture", a)) ||
-        (st = bn_gguf_set_str(w, "general.name", p->name ? p->name : def_name)) ||
-        (st = bn_gguf_set_u32(w, K("context_length"), (uint32_t)p->n_ctx)) ||
-        (st = bn_gguf_set_u32(w, K("embedding_length"), (uint32_t)p->n_embd)) ||
-        (st = bn_gguf_set_u32(w, K("block_count"), (uint32_t)p->n_layer)) ||
-        (st = bn_gguf_set_u32(w, K("feed_forward_length"), (uint32_t)p->n_ff)) ||
-        (st = bn_gguf_set_u32(w, K("rope.dimension_count"), (uint32_t)(p->n_embd / p->n_head))) ||
-        (st = bn_gguf_set_u32(w, K("attention.head_count"), (uint32_t)p->n_head)) ||
-        (st = bn_gguf_set_u32(w, K("attention.head_count_kv"), (uint32_t)p->n_head_kv)) ||
-        (st = bn_gguf_set_f32(w, K("attention.layer_norm_rms_epsilon"), p->rms_eps)) ||
-        (st = bn_gguf_set_f32(w, K("rope.freq_base"), p->rope_base)) ||
-        (st = bn_gguf_set_u32(w, "general.file_type", ftype)) ||
-        (st = bn_gguf_set_u32(w, K("vocab_size"), (uint32_t)g->n_vocab)))
-        return st;
-#undef K
-    if (p->i2s_block == 64 && !p->no_layout_keys && (st = bn_gguf_set_u32(w, BN_I2S_BLOCK_KEY, 64)))
+    const bn_hparams hp = {.n_vocab = g->n_vocab,
+                           .n_ctx_train = p->n_ctx,
+                           .n_embd = p->n_embd,
+                           .n_ff = p->n_ff,
+                           .n_layer = p->n_layer,
+                           .n_head = p->n_head,
+                           .n_head_kv = p->n_head_kv,
+                           .n_rot = p->n_embd / p->n_head,
+                           .rope_base = p->rope_base,
+                           .rms_eps = p->rms_eps};
+    bitnet_status st = bn_export_hparams(g->w, p->arch, p->name ? p->name : def_name, &hp,
+                                         bn_export_ftype(p->quant));
+    if (st) return st;
+    if (p->i2s_block == 64 && !p->no_layout_keys && (st = bn_gguf_set_u32(g->w, BN_I2S_BLOCK_KEY, 64)))
         return st;
     return BITNET_OK;
 }

@@ -170,8 +170,24 @@ static bitnet_status check_i2s(const bitnet_model *m, const bn_weight *w, bool s
 
 static bool matmul_type_supported(uint32_t type) {
     return type == BN_TYPE_I2_S || type == BN_TYPE_F32 || type == BN_TYPE_F16 ||
-           type == BN_TYPE_TQ1_0 || type == BN_TYPE_TQ2_0 || type == BN_TYPE_TL1 ||
-           type == BN_TYPE_TL2;
+           type == BN_TYPE_BF16 || type == BN_TYPE_TQ1_0 || type == BN_TYPE_TQ2_0 ||
+           type == BN_TYPE_TL1 || type == BN_TYPE_TL2;
+}
+
+/* BF16 projections (a bf16 GGUF before `bitnet quantize`) are widened to F32
+ * once at load: exact, and the float matmul then reads them as any F32. */
+static bitnet_status widen_bf16(const char *path, bn_weight *w) {
+    const size_t n = (size_t)w->n_in * (size_t)w->n_out;
+    float *f = bn_malloc_array(n, sizeof *f); /* [n_out][n_in] */
+    if (!f)
+        return bn_fail(BITNET_ERR_NOMEM, "%s: out of memory widening bf16 tensor '%s'", path,
+                       w->name);
+    bn_type_get(BN_TYPE_BF16)->to_float(w->data, f, (int64_t)n);
+    w->owned = f;
+    w->data = (const uint8_t *)f;
+    w->type = BN_TYPE_F32;
+    w->row_bytes = (size_t)w->n_in * sizeof(float);
+    return BITNET_OK;
 }
 
 static bitnet_status load_weight(const bitnet_model *m, const char *name, int64_t n_in,
@@ -190,7 +206,7 @@ static bitnet_status load_weight(const bitnet_model *m, const char *name, int64_
     if (!matmul_type_supported(t->type))
         return bn_fail(BITNET_ERR_UNSUPPORTED,
                        "%s: tensor '%s' has type %s, which libbitnet cannot multiply yet "
-                       "(supported: i2_s, tq1_0, tq2_0, tl1, tl2, f16, f32)",
+                       "(supported: i2_s, tq1_0, tq2_0, tl1, tl2, f16, bf16, f32)",
                        m->file->path, name, bn_type_name(t->type));
     if (t->type == BN_TYPE_I2_S) {
         const uint64_t code_bytes = (uint64_t)n_in * (uint64_t)n_out / 4;
@@ -225,6 +241,7 @@ static bitnet_status load_weight(const bitnet_model *m, const char *name, int64_
     w->row_bytes = bn_type_row_size(t->type, n_in);
     if ((uintptr_t)t->data % (t->type == BN_TYPE_F32 ? 4 : 2) != 0)
         return bn_fail(BITNET_ERR_FORMAT, "%s: tensor '%s' data is misaligned", m->file->path, name);
+    if (t->type == BN_TYPE_BF16) return widen_bf16(m->file->path, w);
     return BITNET_OK;
 }
 
