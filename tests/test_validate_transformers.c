@@ -108,26 +108,28 @@ static void part_b(const char *venv_py, const char *src, const char *bitnet_bin)
     char gguf[1200], hf[1200], suite[1200], out_dir[1200], cmd[8192], out[16384];
     snprintf(gguf, sizeof gguf, "%s/b158.gguf", dir);
     snprintf(hf, sizeof hf, "%s/b158-hf", dir);
-    snprintf(cmd, sizeof cmd,
-             "rm -rf %s %s/out-b && %s fixture --arch bitnet-b1.58 --vocab bpe --seed 5 -q -o %s && "
-             "cd %s/baseline/transformers && %s gguf_to_hf.py %s %s >/dev/null 2>&1",
-             hf, dir, bitnet_bin, gguf, src, venv_py, gguf, hf);
+    snprintf(
+        cmd, sizeof cmd,
+        "rm -rf %s %s/out-b && %s fixture --arch bitnet-b1.58 --vocab bpe --seed 5 -q -o %s && "
+        "cd %s/baseline/transformers && %s gguf_to_hf.py %s %s >/dev/null 2>&1",
+        hf, dir, bitnet_bin, gguf, src, venv_py, gguf, hf);
     int rc = test_run(cmd, NULL, 0);
     CHECKF(rc == 0, "making the fixture and its Hugging Face copy failed (%d): %s", rc, cmd);
     if (rc) return;
     snprintf(suite, sizeof suite, "%s/suite-b.json", dir);
-    snprintf(cmd, sizeof cmd,
-             "{\"schema\": \"bitnet-validate-suite/1\", \"name\": \"tf-b\",\n"
-             " \"checks\": {\"logits\": {\"n_tokens\": 128, \"seed\": 1}, \"greedy\": {\"prompts\": "
-             "[\"Hello, world!\", \"The capital of France is\", \"def fibonacci(n): return 1234567 "
-             "+ n;\"], \"n_predict\": 16}, \"speed\": false, \"kld\": false},\n"
-             " \"fixtures\": [\n"
-             "  {\"name\": \"gg\", \"path\": \"%s\", \"tolerance\": \"hf\", \"reference\": \"gg-hf\"},\n"
-             "  {\"name\": \"gg-shuffled\", \"derive\": {\"from\": \"gg\", \"shuffle_tensor\": "
-             "\"blk.0.ffn_down.weight\", \"seed\": 3}, \"reference\": \"gg-hf\", \"tolerance\": "
-             "\"hf\"},\n"
-             "  {\"name\": \"gg-hf\", \"path\": \"%s\", \"tolerance\": \"hf\"}]}\n",
-             gguf, hf);
+    snprintf(
+        cmd, sizeof cmd,
+        "{\"schema\": \"bitnet-validate-suite/1\", \"name\": \"tf-b\",\n"
+        " \"checks\": {\"logits\": {\"n_tokens\": 128, \"seed\": 1}, \"greedy\": {\"prompts\": "
+        "[\"Hello, world!\", \"The capital of France is\", \"def fibonacci(n): return 1234567 "
+        "+ n;\"], \"n_predict\": 16}, \"speed\": false, \"kld\": false},\n"
+        " \"fixtures\": [\n"
+        "  {\"name\": \"gg\", \"path\": \"%s\", \"tolerance\": \"hf\", \"reference\": \"gg-hf\"},\n"
+        "  {\"name\": \"gg-shuffled\", \"derive\": {\"from\": \"gg\", \"shuffle_tensor\": "
+        "\"blk.0.ffn_down.weight\", \"seed\": 3}, \"reference\": \"gg-hf\", \"tolerance\": "
+        "\"hf\"},\n"
+        "  {\"name\": \"gg-hf\", \"path\": \"%s\", \"tolerance\": \"hf\"}]}\n",
+        gguf, hf);
     write_text(suite, cmd);
     snprintf(out_dir, sizeof out_dir, "%s/out-b", dir);
     snprintf(cmd, sizeof cmd,
@@ -148,10 +150,13 @@ static void part_b(const char *venv_py, const char *src, const char *bitnet_bin)
     double kld = cJSON_GetNumberValue(cJSON_GetObjectItem(m, "kld_mean"));
     double top1 = cJSON_GetNumberValue(cJSON_GetObjectItem(m, "top1"));
     int npos = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(m, "n_positions"));
-    CHECKF(npos == 128 && kld <= 5e-3 && top1 >= 0.9, "gg vs transformers: %d positions, KLD %g, "
-           "top-1 %g", npos, kld, top1);
+    CHECKF(npos == 128 && kld <= 5e-3 && top1 >= 0.9,
+           "gg vs transformers: %d positions, KLD %g, "
+           "top-1 %g",
+           npos, kld, top1);
     printf("libbitnet-ref (GGUF) vs transformers (HF copy): %d positions, mean KLD %.3g, top-1 "
-           "%.1f%%; exit %d\n", npos, kld, 100 * top1, rc);
+           "%.1f%%; exit %d\n",
+           npos, kld, 100 * top1, rc);
     cJSON_Delete(r);
 }
 
@@ -174,6 +179,7 @@ int main(void) {
         part_b(py, src, test_env("BITNET_BIN", "bin/bitnet"));
     else
         printf("part B (libbitnet vs transformers) NOT RUN: %s is absent "
-               "(ci/install-transformers.sh makes it)\n", py);
+               "(ci/install-transformers.sh makes it)\n",
+               py);
     TEST_END();
 }

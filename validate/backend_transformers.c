@@ -5,8 +5,7 @@
  * and greedy generate; the harness compares them in run_transformers.c. */
 #include "backend.h"
 
-vbackend *vb_transformers_new(const char *python, const char *pkg_dir, double timeout_s,
-                              verr *e) {
+vbackend *vb_transformers_new(const char *python, const char *pkg_dir, double timeout_s, verr *e) {
     vb_jsonl_spec spec = {.python = python,
                           .pkg_dir = pkg_dir,
                           .module = "tf_runner",

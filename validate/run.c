@@ -130,7 +130,7 @@ static void logits_checks(vrun *r, vfixture *f, const bool *lib_ok, bool py_ok, 
     int32_t *tokens = malloc(sizeof(int32_t) * (size_t)n);
     if (!tokens) return;
     run_random_tokens(tokens, n, nv, bitnet_add_bos(meta) ? bitnet_token_bos(meta) : -1,
-                  (uint64_t)f->logits_seed);
+                      (uint64_t)f->logits_seed);
     vb_logits py = {0}, lib[BV_MAX_IMPLS] = {{0}};
     verr e = {{0}};
     char py_reason[1100];
@@ -148,7 +148,8 @@ static void logits_checks(vrun *r, vfixture *f, const bool *lib_ok, bool py_ok, 
         if (!r->python_wanted) continue;
         if (!py_ok) {
             run_add_check(r, "logits", f->name, r->libs[i]->name, "python-ref",
-                          r->python && !r->python_skip_fixture ? "error" : "skipped", "python reference: %s", py_reason);
+                          r->python && !r->python_skip_fixture ? "error" : "skipped",
+                          "python reference: %s", py_reason);
             continue;
         }
         cmp_logit_stats s;
@@ -176,7 +177,7 @@ static void logits_checks(vrun *r, vfixture *f, const bool *lib_ok, bool py_ok, 
 }
 
 void run_greedy_add(greedy_acc *a, const char *prompt, const vb_gen *ref, const vb_gen *test,
-                       float eps) {
+                    float eps) {
     cmp_greedy_result g;
     cmp_greedy(ref, test, eps, &g);
     cJSON *o = cJSON_CreateObject();
@@ -274,7 +275,7 @@ static void greedy_checks(vrun *r, vfixture *f, const bool *lib_ok, bool py_ok,
         for (int i = 0; ri >= 0 && i < r->n_libs; i++)
             if (i != ri && lib[i].tokens && lib[ri].tokens)
                 run_greedy_add(&vs_ref[i], f->prompts[p], &lib[ri], &lib[i],
-                           (float)f->tol.near_tie_eps);
+                               (float)f->tol.near_tie_eps);
         for (int i = 0; i < r->n_libs; i++) vb_gen_free(&lib[i]);
         vb_gen_free(&py);
         free(toks);
@@ -286,7 +287,8 @@ static void greedy_checks(vrun *r, vfixture *f, const bool *lib_ok, bool py_ok,
                 run_greedy_finish(r, f, r->libs[i]->name, "python-ref", &vs_py[i]);
             else
                 run_add_check(r, "greedy", f->name, r->libs[i]->name, "python-ref",
-                              r->python && !r->python_skip_fixture ? "error" : "skipped", "python reference: %s", py_reason);
+                              r->python && !r->python_skip_fixture ? "error" : "skipped",
+                              "python reference: %s", py_reason);
         }
         if (r->ref_isa_index >= 0 && i != r->ref_isa_index)
             run_greedy_finish(r, f, r->libs[i]->name, r->libs[r->ref_isa_index]->name, &vs_ref[i]);
@@ -366,8 +368,7 @@ void run_fixture(vrun *r, vfixture *f) {
         if (!py_ok && vu_is_hf_dir(rp)) {
             r->python_skip_fixture = true;
             snprintf(py_err, sizeof py_err,
-                     "skipped, because it cannot load this Hugging Face directory (%.900s)",
-                     e.msg);
+                     "skipped, because it cannot load this Hugging Face directory (%.900s)", e.msg);
         }
     }
     if (f->logits_n > 1) logits_checks(r, f, lib_ok, py_ok, py_err, meta);

@@ -33,7 +33,7 @@ typedef struct vrun {
      * unavailable, with tf_reason ("skipped, because ..." or the error) */
     vbackend *tf;
     char tf_reason[1200];
-    bool tf_error; /* it was there but could not run: an error, not a skip */
+    bool tf_error;         /* it was there but could not run: an error, not a skip */
     char bitnet_bin[4200]; /* the bitnet CLI, for the `bitnet bench -o json` cross-check */
     cJSON *against; /* an earlier report (--against report:FILE) or NULL */
     char against_path[4096];

@@ -108,8 +108,8 @@ void run_transformers_checks(vrun *r, vfixture *f, const bool *lib_ok, bitnet_mo
     if (primary < 0) return; /* libbitnet's load errors are already reported */
     verr e = {{0}};
     if (r->tf->load(r->tf, path, &e) != 0) {
-        run_add_check(r, "transformers", f->name, "transformers", NULL, "error", "cannot load %s: %s",
-                      path, e.msg);
+        run_add_check(r, "transformers", f->name, "transformers", NULL, "error",
+                      "cannot load %s: %s", path, e.msg);
         return;
     }
     if (f->n_prompts > 0 && r->tf->tokenize) run_tokenize_check(r, f, r->tf, r->libs[primary]);
