@@ -8,6 +8,7 @@ all: build
 
 deps:
 	@bash ci/install-deps.sh
+	@bash ci/install-transformers.sh
 
 build: deps
 	@cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
