@@ -162,5 +162,8 @@ bitnet_status bn_gguf_add_tensor(bn_gguf_writer *w, const char *name, uint32_t t
                                  uint64_t nbytes, bool copy);
 
 bitnet_status bn_gguf_write(const bn_gguf_writer *w, const char *path);
+/* A metadata-only file (no tensors) into a buffer (free with bn_free): the
+ * loaders of other formats keep their metadata and vocabulary this way. */
+bitnet_status bn_gguf_write_memory(const bn_gguf_writer *w, uint8_t **data, size_t *size);
 
 #endif
