@@ -9,6 +9,7 @@
 #include "chat.h"
 #include "hf_testutil.h"
 #include "model.h"
+#include "quantize.h"
 #include "safetensors.h"
 #include "safetensors_writer.h"
 #include "st_index.h"
@@ -209,7 +210,25 @@ static void check_dir_details(void) {
     bitnet_model_free(m);
 }
 
+/* Online ternarization rounds half to even, as torch.round: with mean|w| = 1
+ * the values +-0.5 give 0 (half away from zero would give +-1). */
+static void check_round_half_even(void) {
+    int8_t q[4];
+    float s = 0;
+    const float ties[4] = {0.5f, -0.5f, 1.5f, 2.5f};
+    bn_ternarize_absmean(ties, 4, q, &s);
+    /* mean 1.25: 0.5 * 0.8 = 0.4 -> 0, 1.5 * 0.8 = 1.2 -> 1, 2.5 * 0.8 = 2 -> 1 */
+    CHECK(q[0] == 0 && q[1] == 0 && q[2] == 1 && q[3] == 1 && s == 1.25f);
+    const float exact[4] = {0.5f, -0.5f, 1.5f, 1.5f}; /* mean exactly 1: w*s = w */
+    bn_ternarize_absmean(exact, 4, q, &s);
+    CHECK(s == 1.0f);
+    CHECKF(q[0] == 0 && q[1] == 0, "0.5 and -0.5 must round to 0 (half to even), got %d %d", q[0],
+           q[1]);
+    CHECK(q[2] == 1 && q[3] == 1);
+}
+
 int main(void) {
+    check_round_half_even();
     snprintf(base, sizeof base, "%s", test_tmpdir("hf_load"));
     check_arch("bitnet-b1.58");
     check_arch("llama");
