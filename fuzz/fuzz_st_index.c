@@ -18,10 +18,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FUZZ_ASSERT(ix.n_entries > 0 && ix.n_shards > 0 && ix.n_shards <= BN_ST_INDEX_MAX_SHARDS);
     for (size_t i = 0; i < ix.n_shards; i++) {
         const char *s = ix.shards[i];
-        FUZZ_ASSERT(s[0] && !strchr(s, '/') && !strchr(s, '\\') && strcmp(s, ".") && strcmp(s, ".."));
+        FUZZ_ASSERT(s[0] && !strchr(s, '/') && !strchr(s, '\\') && strcmp(s, ".") &&
+                    strcmp(s, ".."));
         for (size_t j = 0; j < i; j++) FUZZ_ASSERT(strcmp(s, ix.shards[j]) != 0);
     }
-    for (size_t i = 0; i < ix.n_entries; i++) FUZZ_ASSERT(ix.shard[i] < ix.n_shards && ix.tensor[i][0]);
+    for (size_t i = 0; i < ix.n_entries; i++)
+        FUZZ_ASSERT(ix.shard[i] < ix.n_shards && ix.tensor[i][0]);
     bn_st_index_free(&ix);
     return 0;
 }

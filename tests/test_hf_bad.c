@@ -65,8 +65,10 @@ static void config_rows(void) {
         {NULL, "num_hidden_layers", "3.5", "'num_hidden_layers' must be an integer"},
         {NULL, "num_hidden_layers", "-1", "'num_hidden_layers' must be an integer"},
         {NULL, "vocab_size", "1e400", "vocab_size"}, /* not valid JSON for cJSON? still refused */
-        {NULL, "num_attention_heads", "3", "hidden_size 128 is not a multiple of num_attention_heads 3"},
-        {NULL, "num_key_value_heads", "3", "num_attention_heads 4 is not a multiple of num_key_value_heads 3"},
+        {NULL, "num_attention_heads", "3",
+         "hidden_size 128 is not a multiple of num_attention_heads 3"},
+        {NULL, "num_key_value_heads", "3",
+         "num_attention_heads 4 is not a multiple of num_key_value_heads 3"},
         {NULL, "head_dim", "64", "'head_dim' = 64"},
         {NULL, "vocab_size", "600", "'vocab_size' = 600 but"},
         {NULL, "hidden_act", "\"gelu\"", "'hidden_act' = \"gelu\" is not supported"},
@@ -86,11 +88,14 @@ static void config_rows(void) {
         {NULL, "quantization_config", NULL, "'quantization_config' is missing"},
         {NULL, "quantization_config", "[]", "'quantization_config' must be an object"},
         {"quantization_config", "quant_method", "\"gptq\"", "'quantization_config.quant_method'"},
-        {"quantization_config", "quant_method", NULL, "'quantization_config.quant_method' is missing"},
+        {"quantization_config", "quant_method", NULL,
+         "'quantization_config.quant_method' is missing"},
         {"quantization_config", "linear_class", "\"linear\"", "'linear_class' = \"linear\""},
         {"quantization_config", "linear_class", "7", "'linear_class' must be a string"},
-        {"quantization_config", "quantization_mode", "\"dynamic\"", "'quantization_mode' = \"dynamic\""},
-        {"quantization_config", "use_rms_norm", "true", "'quantization_config.use_rms_norm' = true"},
+        {"quantization_config", "quantization_mode", "\"dynamic\"",
+         "'quantization_mode' = \"dynamic\""},
+        {"quantization_config", "use_rms_norm", "true",
+         "'quantization_config.use_rms_norm' = true"},
         {"quantization_config", "group_size", "128", "'quantization_config.group_size'"},
         {"quantization_config", "modules_to_not_convert", "[\"model.layers.0.mlp\"]",
          "'quantization_config.modules_to_not_convert' = \"model.layers.0.mlp\""},
@@ -141,15 +146,19 @@ static void tokenizer_config_rows(void) {
     static const struct {
         const char *file, *key, *value, *needle;
     } rows[] = {
-        {"tokenizer_config.json", "bos_token", "\"<|nope|>\"", "'bos_token' = \"<|nope|>\" is not a token"},
+        {"tokenizer_config.json", "bos_token", "\"<|nope|>\"",
+         "'bos_token' = \"<|nope|>\" is not a token"},
         {"tokenizer_config.json", "eos_token", "42", "'eos_token' must be a non-empty token text"},
         {"tokenizer_config.json", "eos_token", "{\"content\": 5}", "'eos_token' must be"},
-        {"tokenizer_config.json", "add_bos_token", "\"yes\"", "'add_bos_token' must be true or false"},
+        {"tokenizer_config.json", "add_bos_token", "\"yes\"",
+         "'add_bos_token' must be true or false"},
         {"tokenizer_config.json", "chat_template", "7", "'chat_template' must be a string"},
-        {"tokenizer_config.json", "chat_template", "[{\"name\": \"tool_use\", \"template\": \"x\"}]",
-         "lists no \"default\" template"},
-        {"generation_config.json", "eos_token_id", "9999", "'eos_token_id' = 9999 is not a token id"},
-        {"generation_config.json", "eos_token_id", "[510, -1]", "'eos_token_id' must be a token id"},
+        {"tokenizer_config.json", "chat_template",
+         "[{\"name\": \"tool_use\", \"template\": \"x\"}]", "lists no \"default\" template"},
+        {"generation_config.json", "eos_token_id", "9999",
+         "'eos_token_id' = 9999 is not a token id"},
+        {"generation_config.json", "eos_token_id", "[510, -1]",
+         "'eos_token_id' must be a token id"},
         {"generation_config.json", "eos_token_id", "\"510\"", "'eos_token_id' must be a token id"},
         {"generation_config.json", "bos_token_id", "1.5", "'bos_token_id' must be a token id"},
         {"config.json", "bos_token_id", "512", "'bos_token_id' = 512 is not a token id"},
@@ -161,7 +170,8 @@ static void tokenizer_config_rows(void) {
         expect_fail(what, rows[i].file, rows[i].needle);
     }
     with_text("tokenizer_config.json", "{\"bos_token\": ");
-    expect_fail("truncated tokenizer_config.json", "tokenizer_config.json", "tokenizer_config.json");
+    expect_fail("truncated tokenizer_config.json", "tokenizer_config.json",
+                "tokenizer_config.json");
     /* a template that matches no built-in format loads, and says so */
     with_key("tokenizer_config.json", NULL, "chat_template", "\"{{ messages }}\"");
     bitnet_model *m = bitnet_model_load(work, NULL);
@@ -191,7 +201,8 @@ static void index_rows(const char *sharded) {
         {"model.norm.weight", NULL, "is not listed in weight_map"},
         {"model.layers.0.self_attn.q_proj.weight", "\"model-00003-of-00003.safetensors\"",
          "but that shard has no such tensor"},
-        {"no.such.tensor", "\"model-00001-of-00003.safetensors\"", "but that shard has no such tensor"},
+        {"no.such.tensor", "\"model-00001-of-00003.safetensors\"",
+         "but that shard has no such tensor"},
     };
     char save[4096];
     snprintf(save, sizeof save, "%s", good);
@@ -222,8 +233,9 @@ static void index_rows(const char *sharded) {
     /* a tensor in two shards: copy shard 1 over shard 2 and list it there too */
     CHECK(hf_copy_dir(good, work));
     char cmd[9000];
-    snprintf(cmd, sizeof cmd, "cp '%s/model-00001-of-00003.safetensors' '%s/model-00002-of-00003.safetensors'",
-             work, work);
+    snprintf(cmd, sizeof cmd,
+             "cp '%s/model-00001-of-00003.safetensors' '%s/model-00002-of-00003.safetensors'", work,
+             work);
     CHECK(system(cmd) == 0);
     expect_fail("duplicate across shards", NULL, "is in two shards");
     snprintf(good, sizeof good, "%s", save);

@@ -184,7 +184,8 @@ static void check_dir_details(void) {
     char buf[128];
     CHECK(bitnet_model_meta_str(m, "hf.architecture", buf, sizeof buf) > 0 &&
           !strcmp(buf, "BitNetForCausalLM"));
-    CHECK(bitnet_model_meta_str(m, "hf.chat_format", buf, sizeof buf) > 0 && !strcmp(buf, "bitnet"));
+    CHECK(bitnet_model_meta_str(m, "hf.chat_format", buf, sizeof buf) > 0 &&
+          !strcmp(buf, "bitnet"));
     CHECK(bn_chat_format_detect(m) == BN_CHAT_BITNET);
     const bitnet_token bos = bitnet_token_bos(m), eos = bitnet_token_eos(m);
     char piece[64];
@@ -192,7 +193,8 @@ static void check_dir_details(void) {
           !strcmp(piece, "<|begin_of_text|>"));
     CHECK(bitnet_token_to_piece(m, eos, piece, sizeof piece, true) > 0 &&
           !strcmp(piece, "<|end_of_text|>"));
-    const bitnet_token eot = bitnet_tokenize(m, "<|eot_id|>", -1, (bitnet_token[4]){0}, 4, false, true);
+    const bitnet_token eot =
+        bitnet_tokenize(m, "<|eot_id|>", -1, (bitnet_token[4]){0}, 4, false, true);
     CHECK(eot == 1);
     bitnet_token t[64];
     const char *text = "Hello world, 12345 tokens!";

@@ -65,9 +65,9 @@ typedef struct fixture_options {
     bn_fixture_params params;
     const char *out;
     bool quiet;
-    bool hf;                  /* --format hf: a Hugging Face directory */
-    int hf_variant;           /* bn_hf_variant */
-    int32_t n_shards;         /* --shards (hf) */
+    bool hf;          /* --format hf: a Hugging Face directory */
+    int hf_variant;   /* bn_hf_variant */
+    int32_t n_shards; /* --shards (hf) */
 } fixture_options;
 
 cli_parse_status cli_parse_run_args(int argc, char **argv, run_options *o, cli_args *args);

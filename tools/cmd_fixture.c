@@ -188,9 +188,9 @@ int cmd_fixture(int argc, char **argv) {
     }
     double t0 = cli_now_ms();
     bn_fixture_result r;
-    bitnet_status st = o.hf ? bn_fixture_write_hf(pp, (bn_hf_variant)o.hf_variant, o.n_shards,
-                                                  out, &r)
-                            : bn_fixture_write(pp, out, &r);
+    bitnet_status st =
+        o.hf ? bn_fixture_write_hf(pp, (bn_hf_variant)o.hf_variant, o.n_shards, out, &r)
+             : bn_fixture_write(pp, out, &r);
     if (st != BITNET_OK) {
         fprintf(stderr, "bitnet fixture: %s\n", bitnet_get_last_error());
         return st == BITNET_ERR_INVALID_ARGUMENT ? CLI_USAGE : CLI_RUNTIME;

@@ -62,8 +62,8 @@ static int inspect_hf(const char *path, bool use_mmap) {
             char shape[64];
             int off = snprintf(shape, sizeof shape, "[");
             for (int d = 0; d < t->n_dims && off < (int)sizeof shape; d++)
-                off += snprintf(shape + off, sizeof shape - (size_t)off, "%s%" PRId64, d ? ", " : "",
-                                t->shape[d]);
+                off += snprintf(shape + off, sizeof shape - (size_t)off, "%s%" PRId64,
+                                d ? ", " : "", t->shape[d]);
             if (off < (int)sizeof shape) snprintf(shape + off, sizeof shape - (size_t)off, "]");
             printf("  %-50s %-5s %-20s %12" PRIu64 "  %s\n", t->name, bn_st_dtype_name(t->dtype),
                    shape, t->nbytes, file);

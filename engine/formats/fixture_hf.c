@@ -52,10 +52,10 @@ bool bn_hf_variant_parse(const char *name, bn_hf_variant *out) {
         }
     return false;
 }
-const char *bn_hf_variant_name(bn_hf_variant v) {
-    return (unsigned)v < 3 ? variant_names[v] : "?";
+const char *bn_hf_variant_name(bn_hf_variant v) { return (unsigned)v < 3 ? variant_names[v] : "?"; }
+const char *bn_hf_variant_list(void) {
+    return "packed-autobitlinear, packed-bitlinear, bf16-online";
 }
-const char *bn_hf_variant_list(void) { return "packed-autobitlinear, packed-bitlinear, bf16-online"; }
 
 enum { MAX_SHARDS = 64, DIR_MAX = 4096, FILE_MAX = DIR_MAX + 64 };
 
@@ -108,7 +108,8 @@ static bitnet_status add_floats(hf_gen *h, const char *name, int n_dims, const i
     bool bf = true;
     for (uint64_t i = 0; i < n; i++) {
         float x;
-        if (t->type == BN_TYPE_F32) memcpy(&x, t->data + 4 * i, 4);
+        if (t->type == BN_TYPE_F32)
+            memcpy(&x, t->data + 4 * i, 4);
         else {
             uint16_t hv;
             memcpy(&hv, t->data + 2 * i, 2);
@@ -119,7 +120,8 @@ static bitnet_status add_floats(hf_gen *h, const char *name, int n_dims, const i
     }
     uint16_t *out = hg_alloc(h, (size_t)n * 2);
     bitnet_status st = out ? BITNET_OK : BITNET_ERR_NOMEM;
-    for (uint64_t i = 0; !st && i < n; i++) out[i] = bf ? bn_f32_to_bf16(f[i]) : bn_f32_to_f16(f[i]);
+    for (uint64_t i = 0; !st && i < n; i++)
+        out[i] = bf ? bn_f32_to_bf16(f[i]) : bn_f32_to_f16(f[i]);
     bn_free(f);
     if (!st) st = hg_add(h, name, bf ? BN_ST_BF16 : BN_ST_F16, n_dims, shape, out, n * 2);
     return st;
@@ -144,7 +146,8 @@ static bitnet_status make_masters(const char *name, const int8_t *codes, uint64_
     uint64_t extra = 3 * z;
     if (nnz == 0 || extra > 11 * nnz)
         return bn_fail(BITNET_ERR_INVALID_ARGUMENT,
-                       "--hf-variant bf16-online: projection %s has %" PRIu64 " nonzero codes of %" PRIu64
+                       "--hf-variant bf16-online: projection %s has %" PRIu64
+                       " nonzero codes of %" PRIu64
                        "; masters with the same absmean ternarization need at least 3/14 of them "
                        "nonzero (try --kind random)",
                        name, nnz, n);
@@ -202,7 +205,8 @@ static bitnet_status add_projection(hf_gen *h, const char *gguf_name, const char
     memcpy(&scale, t->data + n / 4, sizeof scale);
     int8_t *codes = bn_malloc((size_t)n), *tmp = bn_malloc((size_t)n); /* [M][K] */
     bitnet_status st = codes && tmp ? BITNET_OK : BITNET_ERR_NOMEM;
-    for (uint64_t e = 0; !st && e < n; e++) codes[e] = (int8_t)(bn_i2s_code(t->data, (int64_t)e) - 1);
+    for (uint64_t e = 0; !st && e < n; e++)
+        codes[e] = (int8_t)(bn_i2s_code(t->data, (int64_t)e) - 1);
     if (!st && rope_rows && h->llama) {
         unpermute(codes, M, K, h->p->n_embd / h->p->n_head, tmp);
         memcpy(codes, tmp, (size_t)n);
@@ -223,7 +227,8 @@ static bitnet_status add_projection(hf_gen *h, const char *gguf_name, const char
         for (int64_t r = 0; !st && r < R; r++)
             for (int64_t c = 0; c < K; c++) {
                 uint8_t b = 0;
-                for (int i = 0; i < 4; i++) b |= (uint8_t)((codes[(i * R + r) * K + c] + 1) << (2 * i));
+                for (int i = 0; i < 4; i++)
+                    b |= (uint8_t)((codes[(i * R + r) * K + c] + 1) << (2 * i));
                 pk[r * K + c] = b;
             }
         if (!st) {
@@ -238,7 +243,8 @@ static bitnet_status add_projection(hf_gen *h, const char *gguf_name, const char
             /* BF16 like the published checkpoint when exact, F32 otherwise */
             if (bf16_exact(*ws)) {
                 uint16_t *b16 = hg_alloc(h, 2);
-                if (!b16) st = BITNET_ERR_NOMEM;
+                if (!b16)
+                    st = BITNET_ERR_NOMEM;
                 else {
                     *b16 = bn_f32_to_bf16(*ws);
                     st = hg_add(h, sname, BN_ST_BF16, 1, one, b16, 2);
@@ -345,7 +351,8 @@ static cJSON *sequence_piece(const char *id) {
 /* Adds a JSON object of n entries in O(n): cJSON_AddItemToObject walks the
  * list each time, so the children are linked by hand. */
 static void append(cJSON *parent, cJSON **last, cJSON *item) {
-    if (!*last) parent->child = item;
+    if (!*last)
+        parent->child = item;
     else {
         (*last)->next = item;
         item->prev = *last;
@@ -445,7 +452,8 @@ static bitnet_status tokenizer_files(const hf_gen *h, const char *dir, int64_t *
         if (bn_gguf_arr_i64(types, i) == 3) continue;
         char *tx = token_text(toks, i);
         cJSON *num = cJSON_CreateNumber((double)i);
-        if (!tx || !num) st = BITNET_ERR_NOMEM;
+        if (!tx || !num)
+            st = BITNET_ERR_NOMEM;
         else {
             num->string = tx; /* cJSON frees it with the item */
             append(vocab, &last, num);
@@ -460,11 +468,15 @@ static bitnet_status tokenizer_files(const hf_gen *h, const char *dir, int64_t *
         char *tx = token_text(merges, i);
         cJSON *s = tx ? cJSON_CreateString(tx) : NULL;
         bn_free(tx);
-        if (!s) st = BITNET_ERR_NOMEM;
-        else append(ml, &last, s);
+        if (!s)
+            st = BITNET_ERR_NOMEM;
+        else
+            append(ml, &last, s);
     }
-    if (!st) st = write_json(dir, "tokenizer.json", root);
-    else cJSON_Delete(root);
+    if (!st)
+        st = write_json(dir, "tokenizer.json", root);
+    else
+        cJSON_Delete(root);
 
     /* tokenizer_config.json: the bitnet chat format as a template */
     cJSON *tc = cJSON_CreateObject();
@@ -481,8 +493,10 @@ static bitnet_status tokenizer_files(const hf_gen *h, const char *dir, int64_t *
         "message['content'] }}{% elif message['role'] == 'user' %}{{ 'User: ' + "
         "message['content'] + '<|eot_id|>Assistant: ' }}{% else %}{{ message['content'] }}"
         "{% endif %}{% endfor %}");
-    if (!st) st = write_json(dir, "tokenizer_config.json", tc);
-    else cJSON_Delete(tc);
+    if (!st)
+        st = write_json(dir, "tokenizer_config.json", tc);
+    else
+        cJSON_Delete(tc);
     bn_free(bos_text);
     bn_free(eos_text);
     *bos_out = bos;
@@ -496,7 +510,8 @@ static bitnet_status config_files(const hf_gen *h, const char *dir, int64_t bos,
     const bn_fixture_params *p = h->p;
     cJSON *c = cJSON_CreateObject();
     cJSON *archs = cJSON_AddArrayToObject(c, "architectures");
-    cJSON_AddItemToArray(archs, cJSON_CreateString(h->llama ? "LlamaForCausalLM" : "BitNetForCausalLM"));
+    cJSON_AddItemToArray(archs,
+                         cJSON_CreateString(h->llama ? "LlamaForCausalLM" : "BitNetForCausalLM"));
     cJSON_AddStringToObject(c, "model_type", h->llama ? "llama" : "bitnet");
     cJSON_AddStringToObject(c, "hidden_act", h->llama ? "silu" : "relu2");
     cJSON_AddNumberToObject(c, "hidden_size", p->n_embd);
@@ -507,7 +522,8 @@ static bitnet_status config_files(const hf_gen *h, const char *dir, int64_t bos,
     cJSON_AddNumberToObject(c, "max_position_embeddings", p->n_ctx);
     cJSON_AddNumberToObject(c, "rms_norm_eps", (double)p->rms_eps);
     cJSON_AddNumberToObject(c, "rope_theta", (double)p->rope_base);
-    cJSON_AddNumberToObject(c, "vocab_size", (double)bn_gguf_find(h->g, "tokenizer.ggml.tokens")->n);
+    cJSON_AddNumberToObject(c, "vocab_size",
+                            (double)bn_gguf_find(h->g, "tokenizer.ggml.tokens")->n);
     cJSON_AddBoolToObject(c, "tie_word_embeddings", !h->llama);
     cJSON_AddBoolToObject(c, "attention_bias", false);
     cJSON_AddNumberToObject(c, "attention_dropout", 0.0);
@@ -568,8 +584,8 @@ static bitnet_status make_dir(const char *dir) {
     return BITNET_OK;
 }
 
-static bitnet_status check_hf(const bn_fixture_params *p, bn_hf_variant variant,
-                              int32_t n_shards, const char *dir) {
+static bitnet_status check_hf(const bn_fixture_params *p, bn_hf_variant variant, int32_t n_shards,
+                              const char *dir) {
     const bn_arch *arch = p->arch ? bn_arch_find(p->arch) : NULL;
     if (!dir || strlen(dir) >= DIR_MAX) return BAD("--format hf: the output path is too long");
     if ((unsigned)variant > BN_HF_BF16_ONLINE)
@@ -581,7 +597,8 @@ static bitnet_status check_hf(const bn_fixture_params *p, bn_hf_variant variant,
                    "(LlamaForCausalLM), not %s",
                    p->arch ? p->arch : "(none)");
     if (p->quant != BN_TYPE_I2_S)
-        return BAD("--format hf stores ternary codes and one scale per tensor: --quant must be i2_s");
+        return BAD(
+            "--format hf stores ternary codes and one scale per tensor: --quant must be i2_s");
     return BITNET_OK;
 }
 
@@ -602,7 +619,10 @@ bitnet_status bn_fixture_write_hf(const bn_fixture_params *p, bn_hf_variant vari
     if (!st) st = bn_gguf_open(tmp, false, &g);
     unlink(tmp);
     if (st) return st;
-    hf_gen h = {.p = p, .variant = variant, .llama = !strcmp(p->arch, "llama"), .g = g,
+    hf_gen h = {.p = p,
+                .variant = variant,
+                .llama = !strcmp(p->arch, "llama"),
+                .g = g,
                 .n_shards = n_shards};
     h.weight_map = cJSON_CreateObject();
     if (!h.weight_map) st = BITNET_ERR_NOMEM;

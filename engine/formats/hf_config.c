@@ -13,12 +13,16 @@
 /* A value for messages: 3.5, "relu", true, null, an object, an array. */
 static const char *describe(const cJSON *v, char buf[96]) {
     if (!v) return "nothing";
-    if (cJSON_IsNumber(v)) snprintf(buf, 96, "%.17g", v->valuedouble);
-    else if (cJSON_IsString(v)) snprintf(buf, 96, "\"%.60s%s\"", v->valuestring,
-                                         strlen(v->valuestring) > 60 ? "..." : "");
-    else if (cJSON_IsBool(v)) snprintf(buf, 96, "%s", cJSON_IsTrue(v) ? "true" : "false");
-    else if (cJSON_IsNull(v)) snprintf(buf, 96, "null");
-    else snprintf(buf, 96, "%s", cJSON_IsArray(v) ? "an array" : "an object");
+    if (cJSON_IsNumber(v))
+        snprintf(buf, 96, "%.17g", v->valuedouble);
+    else if (cJSON_IsString(v))
+        snprintf(buf, 96, "\"%.60s%s\"", v->valuestring, strlen(v->valuestring) > 60 ? "..." : "");
+    else if (cJSON_IsBool(v))
+        snprintf(buf, 96, "%s", cJSON_IsTrue(v) ? "true" : "false");
+    else if (cJSON_IsNull(v))
+        snprintf(buf, 96, "null");
+    else
+        snprintf(buf, 96, "%s", cJSON_IsArray(v) ? "an array" : "an object");
     return buf;
 }
 
@@ -43,7 +47,8 @@ static bitnet_status get_int(const char *file, const cJSON *obj, const char *key
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
     *out = def;
     if (!v || cJSON_IsNull(v)) {
-        if (required) return bn_fail(BITNET_ERR_FORMAT, "%s: required key '%s' is missing", file, key);
+        if (required)
+            return bn_fail(BITNET_ERR_FORMAT, "%s: required key '%s' is missing", file, key);
         return BITNET_OK;
     }
     if (!bn_json_int(v, min, max, out)) {
@@ -123,7 +128,8 @@ static bitnet_status get_ids(const char *file, const cJSON *obj, const char *key
         int64_t id;
         if (!bn_json_int(it, 0, INT32_MAX, &id)) return bad_value(file, key, want, it);
         if (*n == max)
-            return bn_fail(BITNET_ERR_FORMAT, "%s: key '%s' lists more than %d ids", file, key, max);
+            return bn_fail(BITNET_ERR_FORMAT, "%s: key '%s' lists more than %d ids", file, key,
+                           max);
         ids[(*n)++] = id;
     }
     return BITNET_OK;
@@ -168,7 +174,8 @@ static bitnet_status parse_quant(const char *file, const cJSON *root, bn_hf_conf
                                        "use_rms_norm", "rms_norm_eps", "modules_to_not_convert"};
     for (const cJSON *k = q->child; k; k = k->next) {
         bool known = false;
-        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) known |= !strcmp(k->string, keys[i]);
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+            known |= !strcmp(k->string, keys[i]);
         if (!known)
             return bn_fail(BITNET_ERR_UNSUPPORTED,
                            "%s: key 'quantization_config.%.80s' is not a key libbitnet knows "
@@ -248,7 +255,8 @@ static bitnet_status parse_family(const char *file, const cJSON *root, bn_hf_con
         return unsupported(file, "model_type", mt, "\"bitnet\", \"llama\"");
     const char *want_type = c->family == BN_HF_BITNET ? "bitnet" : "llama";
     if (type && strcmp(type, want_type) != 0)
-        return bn_fail(BITNET_ERR_FORMAT, "%s: key 'model_type' = \"%.40s\" does not match "
+        return bn_fail(BITNET_ERR_FORMAT,
+                       "%s: key 'model_type' = \"%.40s\" does not match "
                        "architectures [\"%s\"] (expected \"%s\")",
                        file, type, name, want_type);
     snprintf(c->architecture, sizeof c->architecture, "%s", name ? name : type);
@@ -394,8 +402,8 @@ static bitnet_status get_template(const char *file, const cJSON *root, char **ou
             if (!strcmp(n->valuestring, "default")) pick = t;
         }
         if (!pick)
-            return bn_fail(BITNET_ERR_FORMAT, "%s: key 'chat_template' lists no \"default\" template",
-                           file);
+            return bn_fail(BITNET_ERR_FORMAT,
+                           "%s: key 'chat_template' lists no \"default\" template", file);
         v = pick;
     }
     if (!cJSON_IsString(v)) return bad_value(file, "chat_template", "a string", v);

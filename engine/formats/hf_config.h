@@ -40,16 +40,15 @@ typedef struct bn_hf_config {
     bn_hparams hp;         /* n_vocab is vocab_size; head_dim and n_rot set */
     bool tie_word_embeddings;
     bn_hf_linear linear_class;
-    bool online;           /* quantization_mode "online": float masters, ternarized at load */
+    bool online;            /* quantization_mode "online": float masters, ternarized at load */
     int64_t bos_id, eos_id; /* -1: not given (first of a list for eos) */
 } bn_hf_config;
 
 /* config.json from memory; `name` (the path) is used in messages. */
-bitnet_status bn_hf_config_parse(const char *name, const char *json, size_t len,
-                                 bn_hf_config *out);
+bitnet_status bn_hf_config_parse(const char *name, const char *json, size_t len, bn_hf_config *out);
 
 typedef struct bn_hf_tok_config {
-    char *bos_token, *eos_token; /* NULL: not given */
+    char *bos_token, *eos_token;      /* NULL: not given */
     int add_bos_token, add_eos_token; /* -1: not given, else 0 / 1 */
     char *chat_template;              /* NULL: not given */
 } bn_hf_tok_config;
@@ -59,7 +58,7 @@ bitnet_status bn_hf_tok_config_parse(const char *name, const char *json, size_t 
 void bn_hf_tok_config_free(bn_hf_tok_config *c);
 
 typedef struct bn_hf_gen_config {
-    int64_t bos_id;            /* -1: not given */
+    int64_t bos_id; /* -1: not given */
     int64_t eos_ids[BN_HF_MAX_EOS];
     int n_eos;
 } bn_hf_gen_config;

@@ -39,8 +39,8 @@ bool bn_hf_dir_of(const char *path, char *buf, size_t size) {
     const char *slash = strrchr(path, '/');
     const char *base = slash ? slash + 1 : path;
     if (strcmp(base, "config.json") != 0) return false;
-    int n = slash ? snprintf(buf, size, "%.*s", (int)(slash - path), path)
-                  : snprintf(buf, size, ".");
+    int n =
+        slash ? snprintf(buf, size, "%.*s", (int)(slash - path), path) : snprintf(buf, size, ".");
     if (slash == path) n = snprintf(buf, size, "/");
     return n >= 0 && (size_t)n < size;
 }
@@ -100,8 +100,8 @@ static int64_t find_token(const bn_vocab_build *b, const char *text) {
 static bitnet_status check_id(const char *file, const char *key, int64_t id, size_t n) {
     if (id >= (int64_t)n)
         return bn_fail(BITNET_ERR_FORMAT,
-                       "%s: key '%s' = %" PRId64 " is not a token id (tokenizer.json has %zu)", file,
-                       key, id, n);
+                       "%s: key '%s' = %" PRId64 " is not a token id (tokenizer.json has %zu)",
+                       file, key, id, n);
     return BITNET_OK;
 }
 
@@ -169,8 +169,9 @@ static bitnet_status read_tokenizer(const char *dir, const bn_hf_config *cfg, to
         int64_t id = find_token(&t->b, texts[k]);
         if (id < 0) {
             char show[96];
-            return bn_fail(BITNET_ERR_FORMAT, "%s: key '%s' = \"%s\" is not a token of tokenizer.json",
-                           t->tc_path, names[k], bn_vocab_show(texts[k], strlen(texts[k]), show));
+            return bn_fail(BITNET_ERR_FORMAT,
+                           "%s: key '%s' = \"%s\" is not a token of tokenizer.json", t->tc_path,
+                           names[k], bn_vocab_show(texts[k], strlen(texts[k]), show));
         }
         *ids[k] = id;
     }
@@ -180,8 +181,8 @@ static bitnet_status read_tokenizer(const char *dir, const bn_hf_config *cfg, to
     t->add_bos = t->tc.add_bos_token >= 0 ? t->tc.add_bos_token == 1 : t->bos >= 0;
     t->add_eos = t->tc.add_eos_token == 1;
     if (t->add_bos && t->bos < 0)
-        return bn_fail(BITNET_ERR_FORMAT, "%s: key 'add_bos_token' is true but no BOS token is known",
-                       t->tc_path);
+        return bn_fail(BITNET_ERR_FORMAT,
+                       "%s: key 'add_bos_token' is true but no BOS token is known", t->tc_path);
     return BITNET_OK;
 }
 
@@ -318,8 +319,9 @@ static bitnet_status find(loader *L, const char *name, int64_t d0, int64_t d1, b
 
 static bitnet_status need_float(const char *file, const bn_st_tensor *t) {
     if (is_float(t->dtype)) return BITNET_OK;
-    return bn_fail(BITNET_ERR_UNSUPPORTED, "%s: tensor '%s' has dtype %s (expected BF16, F16 or F32)",
-                   file, t->name, bn_st_dtype_name(t->dtype));
+    return bn_fail(BITNET_ERR_UNSUPPORTED,
+                   "%s: tensor '%s' has dtype %s (expected BF16, F16 or F32)", file, t->name,
+                   bn_st_dtype_name(t->dtype));
 }
 
 /* A norm weight [n] as F32. */
@@ -364,9 +366,14 @@ static bitnet_status load_table(loader *L, const char *name, int64_t rows, bool 
         else
             ((float *)data)[i] = x;
     }
-    *w = (bn_weight){.name = t->name, .type = f16 ? BN_TYPE_F16 : BN_TYPE_F32, .n_in = E,
-                     .n_out = rows, .data = data, .row_bytes = (size_t)E * (f16 ? 2 : 4),
-                     .scale = 1.0f, .post_scale = 1.0f};
+    *w = (bn_weight){.name = t->name,
+                     .type = f16 ? BN_TYPE_F16 : BN_TYPE_F32,
+                     .n_in = E,
+                     .n_out = rows,
+                     .data = data,
+                     .row_bytes = (size_t)E * (f16 ? 2 : 4),
+                     .scale = 1.0f,
+                     .post_scale = 1.0f};
     L->m->n_params += n;
     L->m->n_bytes += n * (f16 ? 2 : 4);
     return BITNET_OK;
@@ -440,8 +447,10 @@ static bitnet_status load_projection(loader *L, const char *name, int64_t K, int
     if (!t) return bn_fail(BITNET_ERR_FORMAT, "%s: required tensor '%s' is missing", L->dir, name);
     const bool packed = t->dtype == BN_ST_U8;
     if (packed && M % 4 != 0)
-        return bn_fail(BITNET_ERR_UNSUPPORTED, "%s: tensor '%s': %" PRId64
-                       " output features are not a multiple of 4 (packed rows)", file, name, M);
+        return bn_fail(BITNET_ERR_UNSUPPORTED,
+                       "%s: tensor '%s': %" PRId64
+                       " output features are not a multiple of 4 (packed rows)",
+                       file, name, M);
     bitnet_status st = find(L, name, packed ? M / 4 : M, K, true, &t, &file);
     if (st) return st;
     if (!packed && (st = need_float(file, t))) return st;
@@ -481,8 +490,14 @@ static bitnet_status load_projection(loader *L, const char *name, int64_t K, int
     if (!st && !out) st = BITNET_ERR_NOMEM;
     if (!st) {
         bn_i2s_pack(codes, (int64_t)n, scale, out);
-        *w = (bn_weight){.name = t->name, .type = BN_TYPE_I2_S, .n_in = K, .n_out = M, .data = out,
-                         .row_bytes = (size_t)K / 4, .scale = scale, .owned = out,
+        *w = (bn_weight){.name = t->name,
+                         .type = BN_TYPE_I2_S,
+                         .n_in = K,
+                         .n_out = M,
+                         .data = out,
+                         .row_bytes = (size_t)K / 4,
+                         .scale = scale,
+                         .owned = out,
                          .post_scale = 1.0f};
         L->m->n_params += n;
         L->m->n_bytes += bn_i2s_nbytes((int64_t)n);
@@ -495,7 +510,8 @@ static bitnet_status load_layer(loader *L, int il) {
     const bn_hparams *hp = &L->m->hp;
     bn_layer *ly = &L->m->layers[il];
     const int64_t E = hp->n_embd, F = hp->n_ff;
-    const int64_t Q = (int64_t)hp->n_head * hp->head_dim, KV = (int64_t)hp->n_head_kv * hp->head_dim;
+    const int64_t Q = (int64_t)hp->n_head * hp->head_dim,
+                  KV = (int64_t)hp->n_head_kv * hp->head_dim;
     char n[NAME_MAX_HF];
     bitnet_status st;
 #define NAME(s) (snprintf(n, sizeof n, "model.layers.%d.%s", il, s), n)
@@ -532,10 +548,11 @@ static bitnet_status load_tensors(loader *L) {
             BN_LOG_INFO(&m->log, "%s: lm_head.weight ignored: tie_word_embeddings is true", L->dir);
         }
     } else if (!has_head) {
-        return bn_fail(BITNET_ERR_FORMAT,
-                       "%s: tensor 'lm_head.weight' is missing and config.json key "
-                       "'tie_word_embeddings' is false (transformers would initialize it at random)",
-                       L->dir);
+        return bn_fail(
+            BITNET_ERR_FORMAT,
+            "%s: tensor 'lm_head.weight' is missing and config.json key "
+            "'tie_word_embeddings' is false (transformers would initialize it at random)",
+            L->dir);
     } else if ((st = load_table(L, "lm_head.weight", hp->n_vocab, true, &m->output))) {
         return st;
     }
@@ -557,8 +574,8 @@ bitnet_status bn_hf_load(bitnet_model *m, const char *path, const bitnet_model_p
     char *json = NULL;
     size_t len = 0;
     bn_hf_config cfg;
-    bitnet_status st = bn_read_small_file(in_dir(file, dir, "config.json"), BN_HF_JSON_MAX_BYTES,
-                                          &json, &len);
+    bitnet_status st =
+        bn_read_small_file(in_dir(file, dir, "config.json"), BN_HF_JSON_MAX_BYTES, &json, &len);
     if (!st) st = bn_hf_config_parse(file, json, len, &cfg);
     bn_free(json);
     if (st) return st;
@@ -577,7 +594,7 @@ bitnet_status bn_hf_load(bitnet_model *m, const char *path, const bitnet_model_p
                 "%.1f MiB in memory",
                 dir, cfg.architecture, m->arch->display,
                 cfg.linear_class == BN_HF_AUTOBITLINEAR ? "autobitlinear" : "bitlinear",
-                cfg.online ? ", online" : "", m->hp.n_layer, m->hp.n_embd, m->hp.n_ff,
-                m->hp.n_head, m->hp.n_head_kv, m->hp.n_vocab, (double)m->n_bytes / 1048576.0);
+                cfg.online ? ", online" : "", m->hp.n_layer, m->hp.n_embd, m->hp.n_ff, m->hp.n_head,
+                m->hp.n_head_kv, m->hp.n_vocab, (double)m->n_bytes / 1048576.0);
     return BITNET_OK;
 }

@@ -57,13 +57,13 @@ bitnet_status bn_st_writer_add(bn_st_writer *w, const char *name, bn_st_dtype dt
         return bn_fail(BITNET_ERR_INVALID_ARGUMENT, "safetensors writer: bad tensor name '%.80s'",
                        name);
     if ((unsigned)dtype >= BN_ST_DTYPE_COUNT || n_dims < 0 || n_dims > BN_ST_MAX_DIMS)
-        return bn_fail(BITNET_ERR_INVALID_ARGUMENT, "safetensors writer: tensor '%s': bad dtype or rank",
-                       name);
+        return bn_fail(BITNET_ERR_INVALID_ARGUMENT,
+                       "safetensors writer: tensor '%s': bad dtype or rank", name);
     uint64_t n = bn_st_dtype_size(dtype);
     for (int d = 0; d < n_dims; d++)
         if (shape[d] < 0 || bn_mul_overflow_u64(n, (uint64_t)shape[d], &n))
-            return bn_fail(BITNET_ERR_INVALID_ARGUMENT, "safetensors writer: tensor '%s': bad shape",
-                           name);
+            return bn_fail(BITNET_ERR_INVALID_ARGUMENT,
+                           "safetensors writer: tensor '%s': bad shape", name);
     if (n != nbytes || (nbytes && !data))
         return bn_fail(BITNET_ERR_INVALID_ARGUMENT,
                        "safetensors writer: tensor '%s': %" PRIu64 " bytes given, %" PRIu64

@@ -63,8 +63,8 @@ static bitnet_status parse_map(const char *name, const cJSON *map, bn_st_index *
     bitnet_status st = BITNET_OK;
     for (const cJSON *e = map->child; e && !st; e = e->next) {
         if (!cJSON_IsString(e)) {
-            st = bn_fail(BITNET_ERR_FORMAT, "%s: weight_map['%.200s'] is not a string (a file name)",
-                         name, e->string);
+            st = bn_fail(BITNET_ERR_FORMAT,
+                         "%s: weight_map['%.200s'] is not a string (a file name)", name, e->string);
             break;
         }
         const char *file = e->valuestring;
@@ -91,8 +91,8 @@ static bitnet_status parse_map(const char *name, const cJSON *map, bn_st_index *
             char *copy = sh ? bn_strdup(file) : NULL;
             if (sh) ix->shards = sh;
             /* the map's keys point at the copies; it has room for the limit */
-            if (!copy || bn_strmap_put(&shard_ids, copy, strlen(copy), (int64_t)ix->n_shards,
-                                       NULL) < 0) {
+            if (!copy ||
+                bn_strmap_put(&shard_ids, copy, strlen(copy), (int64_t)ix->n_shards, NULL) < 0) {
                 bn_free(copy);
                 st = BITNET_ERR_NOMEM;
                 break;
