@@ -137,7 +137,7 @@ static void config_rows(void) {
         expect_fail(texts[i].text, "config.json", texts[i].needle);
     }
     with_text("config.json", NULL);
-    expect_fail("no config.json", "config.json", "cannot open");
+    expect_fail("no config.json", "config.json", "not a Hugging Face model directory");
     with_text("tokenizer.json", NULL);
     expect_fail("no tokenizer.json", "tokenizer.json", "tokenizer.json");
 }

@@ -570,6 +570,11 @@ bitnet_status bn_hf_load(bitnet_model *m, const char *path, const bitnet_model_p
     char dir[DIR_MAX_HF], file[PATH_MAX_HF];
     if (!bn_hf_dir_of(path, dir, sizeof dir))
         return bn_fail(BITNET_ERR_INVALID_ARGUMENT, "%s: not a model directory", path);
+    if (access(in_dir(file, dir, "config.json"), F_OK) != 0)
+        return bn_fail(BITNET_ERR_IO,
+                       "%s: is a directory, not a regular file, and not a Hugging Face model "
+                       "directory (it has no config.json)",
+                       path);
     if (!(m->hf = bn_calloc(1, sizeof *m->hf))) return BITNET_ERR_NOMEM;
     char *json = NULL;
     size_t len = 0;
