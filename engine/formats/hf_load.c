@@ -248,7 +248,7 @@ static bitnet_status load_meta(bitnet_model *m, const char *dir, const bn_hf_con
             BN_LOG_WARN(&m->log,
                         "%s: chat_template matches none of the built-in chat formats (bitnet, "
                         "llama3, falcon3, chatml) and is never executed: pick one with "
-                        "--chat-format",
+                        "--chat-template",
                         t.tc_path);
         }
     }
