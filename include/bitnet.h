@@ -52,7 +52,7 @@ extern "C" {
 
 /* Bumped whenever a struct layout or a function signature in this header
  * changes incompatibly. Compare with bitnet_abi_version() at run time. */
-#define BITNET_ABI_VERSION 1
+#define BITNET_ABI_VERSION 2
 #define BITNET_VERSION_STRING "0.1.0"
 
 typedef int32_t bitnet_token;
@@ -129,6 +129,16 @@ typedef struct bitnet_model_params {
     bool vocab_only;    /* load metadata and the tokenizer only (vocab files have no weights) */
     bool check_tensors; /* scan every weight at load: ternary codes, scales, NaN/Inf (slower) */
     bool use_mlock;     /* lock the weights in RAM (mlock); failure is a warning, not an error */
+    /* ABI 2 appended the fields below (the ones above keep their offsets);
+     * always start from bitnet_model_default_params(). */
+    /* bitnet.cpp's kernel_config.ini for TL1/TL2 files whose BM/BK/bm neither
+     * the file's metadata nor the built-in presets give (docs/formats.md);
+     * NULL (default): none. */
+    const char *kernel_config;
+    /* I2_S block layout when the file does not record it: 0 (default) reads
+     * 128-value blocks and logs that it assumed so; 64 for files quantized
+     * by bitnet.cpp's ARM builds since 2025-11; 128. */
+    int32_t i2s_block;
 } bitnet_model_params;
 
 BITNET_API bitnet_model_params bitnet_model_default_params(void);

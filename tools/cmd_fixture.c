@@ -24,6 +24,11 @@ static void usage(FILE *out) {
             "      --quant TYPE      i2_s (default), tq1_0, tq2_0, f16, f32: type of the\n"
             "                        projections (tq1_0/tq2_0 as llama.cpp writes them;\n"
             "                        n_embd and n_ff must then be multiples of 256)\n"
+            "                        tl1, tl2: bitnet.cpp's table-lookup layouts (n_embd, n_ff\n"
+            "                        multiples of 128; BM/BK/bm in bitnet.tl.MxK.* keys)\n"
+            "      --i2s-block 64    i2_s in bitnet.cpp's ARM layout (64-value blocks)\n"
+            "      --no-layout-keys  testing aid: omit the bitnet.tl.* / bitnet.i2s.block_size\n"
+            "                        keys, as bitnet.cpp's writers do\n"
             "      --block-scales    testing aid: a scale per 256-value block (not i2_s)\n"
             "      --pow2-scales     testing aid: projection scales rounded down to powers of\n"
             "                        two (--format hf always: 1/scale and bf16 are exact)\n"
@@ -66,6 +71,7 @@ static bool int_flag_parse(cli_args *a, bn_fixture_params *p, bool *ok, bool *n_
         {"--ablate-attn", &p->ablate_attn, -1, 4095},
         {"--ablate-ffn", &p->ablate_ffn, -1, 4095},
         {"--threads", &p->n_threads, 1, 1024},
+        {"--i2s-block", &p->i2s_block, 64, 128},
         {"-t", &p->n_threads, 1, 1024},
     };
     for (size_t k = 0; k < sizeof ints / sizeof ints[0]; k++) {
@@ -80,9 +86,10 @@ static bool int_flag_parse(cli_args *a, bn_fixture_params *p, bool *ok, bool *n_
 }
 
 static const char *const kind_names[] = {"random", "peaked", NULL};
-static const char *const quant_names[] = {"i2_s", "f16", "f32", "tq1_0", "tq2_0", NULL};
-static const uint32_t quant_types[] = {BN_TYPE_I2_S, BN_TYPE_F16, BN_TYPE_F32, BN_TYPE_TQ1_0,
-                                       BN_TYPE_TQ2_0};
+static const char *const quant_names[] = {"i2_s",  "f16", "f32", "tq1_0",
+                                          "tq2_0", "tl1", "tl2", NULL};
+static const uint32_t quant_types[] = {BN_TYPE_I2_S,  BN_TYPE_F16, BN_TYPE_F32, BN_TYPE_TQ1_0,
+                                       BN_TYPE_TQ2_0, BN_TYPE_TL1, BN_TYPE_TL2};
 static const char *const vocab_names[] = {"spm", "bpe", NULL};
 static const char *const format_names[] = {"gguf", "hf", NULL};
 static const char *const hf_variant_names[] = {"packed-autobitlinear", "packed-bitlinear",
@@ -128,6 +135,8 @@ cli_parse_status cli_parse_fixture_args(int argc, char **argv, fixture_options *
             p->block_scales = true;
         else if (cli_args_is(a, NULL, "--pow2-scales"))
             p->pow2_scales = true;
+        else if (cli_args_is(a, NULL, "--no-layout-keys"))
+            p->no_layout_keys = true;
         else if (cli_args_is(a, NULL, "--seed")) {
             if ((ok = cli_args_int(a, 0, INT64_MAX, &s))) p->seed = (uint64_t)s;
         } else if (cli_args_is(a, NULL, "--rope-base")) {

@@ -41,7 +41,7 @@ typedef struct bn_fixture_params {
     float rope_base;
     float rms_eps;
     uint64_t seed;
-    uint32_t quant;         /* bn_type of the projections: I2_S, TQ1_0, TQ2_0, F16 or F32 */
+    uint32_t quant;         /* projections: I2_S, TQ1_0, TQ2_0, TL1, TL2, F16, F32 */
     bn_vocab_kind vocab;    /* synthetic vocabulary: SPM or BPE */
     const char *vocab_from; /* copy every tokenizer.* key of this GGUF (NULL: synthetic) */
     const char *name;       /* general.name (NULL: "fixture-<arch>-<kind>") */
@@ -63,6 +63,13 @@ typedef struct bn_fixture_params {
      * engine after writing (0: skip; the key is then absent). */
     int32_t margin_tokens;
     int32_t n_threads; /* for the margin run; 0: default */
+    /* I2_S layout: 0 or 128 (default), or 64, bitnet.cpp's ARM layout
+     * (i2s_blocks.h; the file then says so in bitnet.i2s.block_size). TL1/TL2
+     * use bitnet.cpp's BM/BK/bm for shapes it has presets for, else
+     * bn_tl_default_params, and record them in bitnet.tl.<M>x<K>.* keys. */
+    int32_t i2s_block;
+    /* Testing aid: leave those layout keys out, as bitnet.cpp's writers do. */
+    bool no_layout_keys;
 } bn_fixture_params;
 
 typedef struct bn_fixture_result {

@@ -614,6 +614,7 @@ bitnet_status bn_fixture_write_hf(const bn_fixture_params *p, bn_hf_variant vari
     bn_gguf *g = NULL;
     bn_fixture_params p2 = *p;
     p2.pow2_scales = true; /* every variant exact: see fixture.h */
+    p2.i2s_block = 0;      /* read back below in the 128-value layout */
     p = &p2;
     st = bn_fixture_write(p, tmp, result);
     if (!st) st = bn_gguf_open(tmp, false, &g);

@@ -13,6 +13,9 @@
 #include "error.h"
 #include "hf_load.h"
 #include "hparams.h"
+#include "i2s_blocks.h"
+#include "kernel_config.h"
+#include "tl_load.h"
 #include "tq_load.h"
 #include "types.h"
 
@@ -158,7 +161,8 @@ static bitnet_status check_i2s(const bitnet_model *m, const bn_weight *w, bool s
 
 static bool matmul_type_supported(uint32_t type) {
     return type == BN_TYPE_I2_S || type == BN_TYPE_F32 || type == BN_TYPE_F16 ||
-           type == BN_TYPE_TQ1_0 || type == BN_TYPE_TQ2_0;
+           type == BN_TYPE_TQ1_0 || type == BN_TYPE_TQ2_0 || type == BN_TYPE_TL1 ||
+           type == BN_TYPE_TL2;
 }
 
 static bitnet_status load_weight(const bitnet_model *m, const char *name, int64_t n_in,
@@ -177,12 +181,26 @@ static bitnet_status load_weight(const bitnet_model *m, const char *name, int64_
     if (!matmul_type_supported(t->type))
         return bn_fail(BITNET_ERR_UNSUPPORTED,
                        "%s: tensor '%s' has type %s, which libbitnet cannot multiply yet "
-                       "(supported: i2_s, tq1_0, tq2_0, f16, f32)",
+                       "(supported: i2_s, tq1_0, tq2_0, tl1, tl2, f16, f32)",
                        m->file->path, name, bn_type_name(t->type));
     if (t->type == BN_TYPE_I2_S) {
+        const uint64_t code_bytes = (uint64_t)n_in * (uint64_t)n_out / 4;
         w->row_bytes = (size_t)n_in / 4;
-        memcpy(&w->scale, t->data + (uint64_t)n_in * (uint64_t)n_out / 4, sizeof(float));
+        memcpy(&w->scale, t->data + code_bytes, sizeof(float));
+        if (m->i2s_block == 64) { /* bitnet.cpp ARM layout: repacked (i2s_blocks.h) */
+            uint8_t *mem = bn_aligned_alloc((size_t)code_bytes); /* freed by bn_free: free() */
+            if (!mem) return BITNET_ERR_NOMEM;
+            bn_i2s64_to_i2s128(t->data, n_in * n_out, mem);
+            w->owned = mem;
+            w->data = mem;
+        }
         return check_i2s(m, w, check);
+    }
+    if (t->type == BN_TYPE_TL1 || t->type == BN_TYPE_TL2) {
+        /* decoded in full (so every code is checked) and repacked to i2_s */
+        const bn_tl_source src = {m->file, m->kernel_config, &m->log};
+        bitnet_status st2 = bn_tl_load(&src, t->nbytes, w);
+        return st2 ? st2 : check_i2s(m, w, false);
     }
     if (t->type == BN_TYPE_TQ1_0 || t->type == BN_TYPE_TQ2_0) {
         /* always decoded (and so checked) in full: it is repacked */
@@ -304,10 +322,22 @@ static bitnet_status load_weights(bitnet_model *m, const bitnet_model_params *pa
                     g->path, m->arch->name);
     }
 
+    bool has_i2s = false;
+    for (uint64_t i = 0; i < g->n_tensors; i++) has_i2s |= g->tensors[i].type == BN_TYPE_I2_S;
+    if ((st = bn_i2s_block_resolve(g, params->i2s_block, has_i2s, &m->log, &m->i2s_block)))
+        return st;
+    if (params->kernel_config) {
+        m->kernel_config = bn_calloc(1, sizeof *m->kernel_config);
+        if (!m->kernel_config) return BITNET_ERR_NOMEM;
+        if ((st = bn_kernel_config_load(params->kernel_config, m->kernel_config))) return st;
+    }
     m->layers = bn_calloc((size_t)hp->n_layer, sizeof *m->layers);
     if (!m->layers) return BITNET_ERR_NOMEM;
     for (int il = 0; il < hp->n_layer; il++)
         if ((st = load_layer(m, il, params->check_tensors))) return st;
+    bn_kernel_config_free(m->kernel_config); /* only the load reads it */
+    bn_free(m->kernel_config);
+    m->kernel_config = NULL;
 
     for (uint64_t i = 0; i < g->n_tensors; i++) {
         const bn_gguf_tensor *t = &g->tensors[i];
@@ -405,6 +435,8 @@ void bitnet_model_free(bitnet_model *m) {
         for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) bn_free(ws[i]->owned);
     }
     bn_free(m->layers);
+    bn_kernel_config_free(m->kernel_config);
+    bn_free(m->kernel_config);
     bn_vocab_free(m->vocab);
     bn_gguf_close(m->file);
     bn_hf_free(m->hf);

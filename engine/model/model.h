@@ -72,6 +72,10 @@ struct bitnet_model {
     bn_layer *layers;         /* [n_layer] */
     uint64_t n_params;
     uint64_t n_bytes;
+    /* during load only: I2_S block layout of the file (64 or 128) and the
+     * user's kernel_config.ini (NULL: none) */
+    int i2s_block;
+    struct bn_kernel_config *kernel_config;
 };
 
 /* Dequantizes row `row` of a weight (any type with to_float, or I2_S) into dst[n_in]. */
