@@ -9,6 +9,8 @@
  *                   several contexts (each context used by one thread at a time).
  *                   Constructor: bitnet_model_load(). Destructor: bitnet_model_free().
  *   bitnet_context  KV cache, scratch buffers, logits and the numerics mode.
+ *                   The KV cache holds up to n_seq_max sequences (one by
+ *                   default), decoded together with bitnet_decode_batch().
  *                   Constructor: bitnet_context_new(). Destructor: bitnet_context_free().
  *   bitnet_sampler  token sampling state (RNG, repetition history).
  *                   Constructor: bitnet_sampler_new(). Destructor: bitnet_sampler_free().
@@ -56,6 +58,8 @@ extern "C" {
 #define BITNET_VERSION_STRING "0.1.0"
 
 typedef int32_t bitnet_token;
+typedef int32_t bitnet_seq_id; /* a sequence of a context's KV cache: 0..n_seq_max-1 */
+typedef int32_t bitnet_pos;    /* a token's position in its sequence: 0, 1, ... */
 typedef struct bitnet_model bitnet_model;
 typedef struct bitnet_context bitnet_context;
 typedef struct bitnet_sampler bitnet_sampler;
@@ -232,6 +236,11 @@ typedef struct bitnet_context_params {
      * gives the perplexity change), so it is off by default and is not
      * bitnet.cpp-compatible. */
     bool head_q8;
+    /* Most sequences the KV cache holds at once, 1..64 (default 1; 0 means
+     * 1): sequence ids 0..n_seq_max-1 for bitnet_decode_batch(). All of them
+     * share the n_ctx cells of the cache (a cell shared by bitnet_kv_seq_cp()
+     * counts once); memory grows by n_seq_max x n_ctx x 4 bytes. */
+    int32_t n_seq_max;
 } bitnet_context_params;
 
 BITNET_API bitnet_context_params bitnet_context_default_params(void);
@@ -246,8 +255,9 @@ BITNET_API int32_t bitnet_context_n_threads(const bitnet_context *ctx);
 /* Bytes the context allocated (KV cache + scratch + logits). */
 BITNET_API uint64_t bitnet_context_memory(const bitnet_context *ctx);
 
-/* Evaluates n_tokens tokens appended after the n_past tokens already in the
- * cache (positions n_past .. n_past+n_tokens-1).
+/* Evaluates n_tokens tokens of sequence 0 appended after the n_past tokens
+ * it already holds (positions n_past .. n_past+n_tokens-1); the same as
+ * bitnet_decode_batch() with one sequence.
  * all_logits: keep the logits of every token of this call (then n_tokens must
  *   be <= n_batch); otherwise only the logits of the last token are kept.
  * Returns BITNET_OK, BITNET_ERR_CONTEXT_FULL (nothing evaluated),
@@ -255,16 +265,86 @@ BITNET_API uint64_t bitnet_context_memory(const bitnet_context *ctx);
 BITNET_API bitnet_status bitnet_decode(bitnet_context *ctx, const bitnet_token *tokens,
                                        int32_t n_tokens, bool all_logits);
 
-/* Logits of the last bitnet_decode(): n_outputs rows of n_vocab floats. */
+/* Logits of the last bitnet_decode() or bitnet_decode_batch(): n_outputs
+ * rows of n_vocab floats, in the order of their tokens. */
 BITNET_API const float *bitnet_get_logits(const bitnet_context *ctx);
 BITNET_API int32_t bitnet_get_n_outputs(const bitnet_context *ctx);
-/* Row i of the last call's logits; i = -1 is the last token. NULL if out of range. */
+/* The logits of one token of the last call; i = -1 is the last row.
+ * After bitnet_decode(), i is the row (0 is the last token unless all_logits);
+ * after bitnet_decode_batch(), i is the token's index in the batch.
+ * NULL if out of range or if that token's logits were not kept. */
 BITNET_API const float *bitnet_get_logits_ith(const bitnet_context *ctx, int32_t i);
 
-/* Tokens in the cache. */
+/* Tokens of sequence 0 in the cache. */
 BITNET_API int32_t bitnet_n_past(const bitnet_context *ctx);
-/* Keeps the first n_keep tokens of the cache (0 clears it). */
+/* Keeps the first n_keep tokens of sequence 0 (0 clears it). */
 BITNET_API bitnet_status bitnet_kv_truncate(bitnet_context *ctx, int32_t n_keep);
+
+/* ---------------------------------------------------------------------------
+ * Multi-sequence batches
+ *
+ * One context can hold several independent sequences (n_seq_max in the
+ * context parameters), e.g. the streams of a server. A batch carries tokens
+ * of any of them; bitnet_decode_batch() evaluates all of them in one pass
+ * over the weights, so N sequences decoded together cost little more than
+ * one. Each sequence gets the same logits as if it were decoded alone in its
+ * own context, in the same chunks (bit for bit, see docs/api.md).
+ * ------------------------------------------------------------------------- */
+
+/* A batch of tokens from one or more sequences. Arrays of n_tokens entries,
+ * owned by whoever made the batch (bitnet_batch_init allocates them). */
+typedef struct bitnet_batch {
+    int32_t n_tokens;
+    bitnet_token *token;   /* [n_tokens] */
+    bitnet_pos *pos;       /* [n_tokens] position of each token in its sequence */
+    bitnet_seq_id *seq_id; /* [n_tokens] one sequence per token */
+    int8_t *logits;        /* [n_tokens] nonzero: keep this token's logits; NULL: the last token's */
+} bitnet_batch;
+
+/* Arrays for n_tokens_max tokens (logits zeroed), n_tokens 0. On failure
+ * (n_tokens_max outside [1, 2^24], out of memory) every array is NULL. */
+BITNET_API bitnet_batch bitnet_batch_init(int32_t n_tokens_max);
+/* Frees the arrays and zeroes the struct; NULL is a no-op. */
+BITNET_API void bitnet_batch_free(bitnet_batch *batch);
+
+/* Evaluates every token of the batch (all sequences in one pass over the
+ * weights: a GEMM over the batch's tokens). A token at position p of sequence
+ * s attends to the cells of s at positions < p and to itself, the batch's own
+ * earlier tokens of s included. A sequence's tokens come in batch order with
+ * consecutive positions continuing its cache (the first one at
+ * bitnet_kv_seq_pos_max(ctx, s) + 1); tokens of different sequences may be
+ * interleaved. Batches longer than the micro-batch (256 tokens, or n_batch if
+ * smaller) run in several passes.
+ * Returns BITNET_OK; BITNET_ERR_CONTEXT_FULL (fewer free cells than tokens;
+ * nothing evaluated); BITNET_ERR_INPUT (a token id, seq_id or pos that is
+ * out of range, skips, repeats or goes back; the message names the batch
+ * index; nothing evaluated); BITNET_ERR_INVALID_ARGUMENT (NULL arrays,
+ * n_tokens <= 0, more than n_batch tokens flagged for logits);
+ * BITNET_ERR_ABORTED (the abort callback; the cache is as before the call).
+ * The logits of the tokens flagged in batch->logits are then read with
+ * bitnet_get_logits_ith(ctx, i) where i is the token's index IN THE BATCH. */
+BITNET_API bitnet_status bitnet_decode_batch(bitnet_context *ctx, const bitnet_batch *batch);
+
+/* KV cache per sequence. Ranges are [p0, p1); p0 < 0: from 0; p1 < 0: to the
+ * end. */
+
+/* Removes positions [p0, p1) of sequence seq (seq -1: of every sequence).
+ * Only a tail can be removed (a sequence's positions never have a gap):
+ * p1 beyond the last position, else BITNET_ERR_UNSUPPORTED and nothing
+ * changes. Cells no sequence holds any more become free. */
+BITNET_API bitnet_status bitnet_kv_seq_rm(bitnet_context *ctx, bitnet_seq_id seq, bitnet_pos p0,
+                                          bitnet_pos p1);
+/* Shares src's cells of positions [p0, p1) with dst (no copy: a common
+ * prompt prefix computed once). dst must hold exactly positions 0..p0-1
+ * (usually: empty, p0 = 0); else BITNET_ERR_INVALID_ARGUMENT. src == dst or
+ * an empty range does nothing. */
+BITNET_API bitnet_status bitnet_kv_seq_cp(bitnet_context *ctx, bitnet_seq_id src,
+                                          bitnet_seq_id dst, bitnet_pos p0, bitnet_pos p1);
+/* Highest position held for seq, or -1 if it is empty (or seq is out of range). */
+BITNET_API bitnet_pos bitnet_kv_seq_pos_max(const bitnet_context *ctx, bitnet_seq_id seq);
+/* Cells in use, a shared cell once (for metrics; the capacity is
+ * bitnet_context_n_ctx()). */
+BITNET_API int32_t bitnet_kv_cells_used(const bitnet_context *ctx);
 
 /* ---------------------------------------------------------------------------
  * Sampling

@@ -27,6 +27,7 @@ int cmd_inspect(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_fixture(int argc, char **argv);
 int cmd_vocab(int argc, char **argv);
+int cmd_serve(int argc, char **argv); /* only with libmicrohttpd (BITNET_HAVE_SERVE) */
 
 enum { CLI_USAGE = 2, CLI_RUNTIME = 1 };
 

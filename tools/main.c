@@ -16,6 +16,9 @@ static const cli_command commands[] = {
     {"inspect", "show a GGUF file's metadata and tensors", cmd_inspect},
     {"fixture", "write a deterministic synthetic model (tests, validation)", cmd_fixture},
     {"vocab", "write a vocabulary-only GGUF from tiktoken, tokenizer.json or GGUF", cmd_vocab},
+#ifdef BITNET_HAVE_SERVE
+    {"serve", "an OpenAI-compatible HTTP server with continuous batching", cmd_serve},
+#endif
 };
 
 static void usage(FILE *out) {

@@ -39,7 +39,7 @@ bitnet_status bitnet_inference_tokens(bitnet_context *ctx, const bitnet_token *p
     if (params->n_predict < -1)
         return bn_fail(BITNET_ERR_INVALID_ARGUMENT,
                        "bitnet_inference: n_predict %d (use -1 for no limit)", params->n_predict);
-    if (n_prompt == 0 && ctx->n_past == 0)
+    if (n_prompt == 0 && bitnet_n_past(ctx) == 0)
         return bn_fail(BITNET_ERR_INPUT, "bitnet_inference: empty prompt and empty context");
     bitnet_sampler *smp = bitnet_sampler_new(&params->sampling);
     if (!smp) return BITNET_ERR_INVALID_ARGUMENT;
@@ -48,14 +48,14 @@ bitnet_status bitnet_inference_tokens(bitnet_context *ctx, const bitnet_token *p
     const int32_t n_vocab = m->hp.n_vocab;
     for (int32_t i = 0; i < n_prompt; i++) bitnet_sampler_accept(smp, prompt[i]);
 
-    if (n_prompt > ctx->n_ctx - ctx->n_past) {
+    const int32_t n_used = bitnet_kv_cells_used(ctx);
+    if (n_prompt > ctx->n_ctx - n_used) {
         bitnet_sampler_free(smp);
         return bn_fail(BITNET_ERR_CONTEXT_FULL,
                        "the prompt has %d tokens but the context has room for %d (n_ctx %d, %d "
                        "used); use a larger context (n_ctx; -c on the command line; the model "
                        "was trained with %d)",
-                       n_prompt, ctx->n_ctx - ctx->n_past, ctx->n_ctx, ctx->n_past,
-                       m->hp.n_ctx_train);
+                       n_prompt, ctx->n_ctx - n_used, ctx->n_ctx, n_used, m->hp.n_ctx_train);
     }
     bitnet_status st = BITNET_OK;
     double t0 = now_ms();
@@ -99,7 +99,7 @@ bitnet_status bitnet_inference_tokens(bitnet_context *ctx, const bitnet_token *p
             stats->stop_reason = BITNET_STOP_N_PREDICT;
             break;
         }
-        if (ctx->n_past >= ctx->n_ctx) {
+        if (bitnet_kv_cells_used(ctx) >= ctx->n_ctx) {
             stats->stop_reason = BITNET_STOP_CONTEXT_FULL;
             break;
         }
@@ -122,7 +122,7 @@ bitnet_status bitnet_inference(bitnet_context *ctx, const char *prompt,
     bitnet_inference_params defaults = bitnet_inference_default_params();
     if (!params) params = &defaults;
     const bitnet_model *m = ctx->model;
-    bool add_special = ctx->n_past == 0;
+    bool add_special = bitnet_n_past(ctx) == 0;
     int32_t n = bitnet_tokenize(m, prompt, -1, NULL, 0, add_special, params->parse_special);
     if (n == INT32_MIN) return BITNET_ERR_INPUT;
     if (n < 0) n = -n;

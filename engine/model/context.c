@@ -1,4 +1,5 @@
-/* Context creation, the KV cache and bitnet_decode(). */
+/* Context creation: kernels, the KV cache, scratch buffers, memory report.
+ * Decoding is in decode.c, the cache's bookkeeping in kv_cache.c. */
 #include "context.h"
 
 #include <inttypes.h>
@@ -53,6 +54,7 @@ bitnet_context_params bitnet_context_default_params(void) {
     p.n_batch = DEFAULT_BATCH;
     p.n_threads = 0;
     p.numerics = BITNET_NUMERICS_COMPAT;
+    p.n_seq_max = 1;
     return p;
 }
 
@@ -73,8 +75,12 @@ void bitnet_context_free(bitnet_context *ctx) {
                     ctx->k,       ctx->v,       ctx->att,    ctx->gate,        ctx->up,
                     ctx->mm,      ctx->act.q,   ctx->act.scale, ctx->act.sum,  ctx->raw,
                     ctx->att_scores, ctx->att_probs16, ctx->q16, ctx->row_buf, ctx->x16,
-                    ctx->logits, ctx->head_q8, ctx->head_q8_scale};
+                    ctx->logits, ctx->head_q8, ctx->head_q8_scale, ctx->att_vgather,
+                    ctx->att_runs, ctx->ub.pos, ctx->ub.seq, ctx->ub.cell, ctx->ub.q_f16,
+                    ctx->ub.out, ctx->seq_len0, ctx->seq_count};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) bn_aligned_free(bufs[i]);
+    bn_kv_cells_free(&ctx->kv);
+    bn_free(ctx->out_row);
     bn_free(ctx);
 }
 
@@ -118,6 +124,11 @@ bitnet_context *bitnet_context_new(const bitnet_model *model, const bitnet_conte
                 params->n_batch, params->n_threads);
         return NULL;
     }
+    if (params->n_seq_max < 0 || params->n_seq_max > BN_KV_MAX_SEQ) {
+        bn_fail(BITNET_ERR_INVALID_ARGUMENT, "n_seq_max %d is out of range [1, %d]",
+                params->n_seq_max, BN_KV_MAX_SEQ);
+        return NULL;
+    }
     if (params->numerics != BITNET_NUMERICS_COMPAT && params->numerics != BITNET_NUMERICS_EXACT) {
         bn_fail(BITNET_ERR_INVALID_ARGUMENT, "unknown numerics mode %d", (int)params->numerics);
         return NULL;
@@ -152,6 +163,7 @@ bitnet_context *bitnet_context_new(const bitnet_model *model, const bitnet_conte
     if (Q > wide) wide = Q;
     const size_t kv_total = (size_t)hp->n_layer * (size_t)ctx->n_ctx * KV;
     const size_t nt = (size_t)ctx->n_threads;
+    const int32_t n_seq = params->n_seq_max ? params->n_seq_max : 1;
 
     ctx->k_cache = ctx_alloc(ctx, kv_total, ctx->kv_elem);
     ctx->v_cache = ctx_alloc(ctx, kv_total, ctx->kv_elem);
@@ -178,6 +190,15 @@ bitnet_context *bitnet_context_new(const bitnet_model *model, const bitnet_conte
     ctx->q16 = ctx_alloc(ctx, nt * (size_t)hp->head_dim, sizeof(uint16_t));
     ctx->row_buf = ctx_alloc(ctx, nt * E, sizeof(float));
     ctx->x16 = ctx_alloc(ctx, ub * wide, sizeof(uint16_t));
+    ctx->att_vgather = ctx_alloc(ctx, nt * (size_t)ctx->n_ctx, ctx->kv_elem);
+    ctx->att_runs = ctx_alloc(ctx, nt * 2 * (size_t)ctx->n_ctx, sizeof(int32_t));
+    ctx->ub.pos = ctx_alloc(ctx, ub, sizeof(int32_t));
+    ctx->ub.seq = ctx_alloc(ctx, ub, sizeof(int32_t));
+    ctx->ub.cell = ctx_alloc(ctx, ub, sizeof(int32_t));
+    ctx->ub.q_f16 = ctx_alloc(ctx, ub, 1);
+    ctx->ub.out = ctx_alloc(ctx, ub, sizeof(int32_t));
+    ctx->seq_len0 = ctx_alloc(ctx, (size_t)n_seq, sizeof(int32_t));
+    ctx->seq_count = ctx_alloc(ctx, (size_t)n_seq, sizeof(int32_t));
     ctx->logits_cap = (size_t)hp->n_vocab;
     ctx->logits = ctx_alloc(ctx, ctx->logits_cap, sizeof(float));
     if (params->head_q8) {
@@ -189,17 +210,24 @@ bitnet_context *bitnet_context_new(const bitnet_model *model, const bitnet_conte
                     ctx->mm,      ctx->act.q,   ctx->act.scale, ctx->act.sum, ctx->raw,
                     ctx->att_scores, ctx->att_probs16, ctx->q16, ctx->row_buf, ctx->x16,
                     ctx->logits, params->head_q8 ? (void *)ctx->head_q8 : ctx->logits,
-                    params->head_q8 ? (void *)ctx->head_q8_scale : ctx->logits};
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
-        if (!bufs[i]) {
-            bn_error_prefix("creating a context of %d tokens", ctx->n_ctx);
-            bitnet_context_free(ctx);
-            return NULL;
-        }
+                    params->head_q8 ? (void *)ctx->head_q8_scale : ctx->logits,
+                    ctx->att_vgather, ctx->att_runs, ctx->ub.pos, ctx->ub.seq, ctx->ub.cell,
+                    ctx->ub.q_f16, ctx->ub.out, ctx->seq_len0, ctx->seq_count};
+    bool ok = true;
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) ok = ok && bufs[i];
+    if (ok) {
+        ok = bn_kv_cells_init(&ctx->kv, ctx->n_ctx, n_seq, &ctx->mem_bytes) == BITNET_OK;
+        memset(ctx->seq_count, 0, sizeof(int32_t) * (size_t)n_seq);
+    }
+    if (!ok) {
+        bn_error_prefix("creating a context of %d tokens", ctx->n_ctx);
+        bitnet_context_free(ctx);
+        return NULL;
     }
     if (ctx->head_q8) quantize_head(ctx);
-    BN_LOG_INFO(&model->log, "context: n_ctx %d, %d threads, isa %s, numerics %s%s, %.1f MiB",
-                ctx->n_ctx, ctx->n_threads, kern->isa,
+    BN_LOG_INFO(&model->log,
+                "context: n_ctx %d, %d sequences, %d threads, isa %s, numerics %s%s, %.1f MiB",
+                ctx->n_ctx, n_seq, ctx->n_threads, kern->isa,
                 ctx->numerics == BITNET_NUMERICS_COMPAT ? "compat" : "exact",
                 ctx->head_q8 ? ", 8-bit head" : "", (double)ctx->mem_bytes / 1048576.0);
     return ctx;
@@ -210,20 +238,7 @@ int32_t bitnet_context_n_ctx(const bitnet_context *ctx) { return ctx ? ctx->n_ct
 const char *bitnet_context_isa(const bitnet_context *ctx) { return ctx ? ctx->kern->isa : ""; }
 int32_t bitnet_context_n_threads(const bitnet_context *ctx) { return ctx ? ctx->n_threads : 0; }
 uint64_t bitnet_context_memory(const bitnet_context *ctx) { return ctx ? ctx->mem_bytes : 0; }
-int32_t bitnet_n_past(const bitnet_context *ctx) { return ctx ? ctx->n_past : 0; }
-
-bitnet_status bitnet_kv_truncate(bitnet_context *ctx, int32_t n_keep) {
-    if (!ctx) return bn_fail(BITNET_ERR_INVALID_ARGUMENT, "bitnet_kv_truncate: ctx is NULL");
-    if (n_keep < 0 || n_keep > ctx->n_past)
-        return bn_fail(BITNET_ERR_INVALID_ARGUMENT,
-                       "bitnet_kv_truncate: n_keep %d outside [0, %d] (tokens in the cache)", n_keep,
-                       ctx->n_past);
-    /* later positions are simply overwritten: attention never reads past n_past */
-    ctx->n_past = n_keep;
-    return BITNET_OK;
-}
-
-static bool grow_logits(bitnet_context *ctx, size_t n) {
+bool bn_context_grow_logits(bitnet_context *ctx, size_t n) {
     if (n <= ctx->logits_cap) return true;
     float *p = bn_aligned_alloc(n * sizeof(float));
     if (!p) return false;
@@ -232,57 +247,4 @@ static bool grow_logits(bitnet_context *ctx, size_t n) {
     ctx->logits = p;
     ctx->logits_cap = n;
     return true;
-}
-
-bitnet_status bitnet_decode(bitnet_context *ctx, const bitnet_token *tokens, int32_t n_tokens,
-                            bool all_logits) {
-    if (!ctx || (!tokens && n_tokens > 0))
-        return bn_fail(BITNET_ERR_INVALID_ARGUMENT, "bitnet_decode: NULL argument");
-    if (n_tokens <= 0)
-        return bn_fail(BITNET_ERR_INVALID_ARGUMENT, "bitnet_decode: n_tokens is %d", n_tokens);
-    const bn_hparams *hp = &ctx->model->hp;
-    if (n_tokens > ctx->n_ctx - ctx->n_past)
-        return bn_fail(BITNET_ERR_CONTEXT_FULL,
-                       "bitnet_decode: %d tokens do not fit: %d of %d context positions are used",
-                       n_tokens, ctx->n_past, ctx->n_ctx);
-    if (all_logits && n_tokens > ctx->n_batch)
-        return bn_fail(BITNET_ERR_INVALID_ARGUMENT,
-                       "bitnet_decode: all_logits for %d tokens exceeds n_batch %d", n_tokens,
-                       ctx->n_batch);
-    for (int32_t i = 0; i < n_tokens; i++)
-        if (tokens[i] < 0 || tokens[i] >= hp->n_vocab)
-            return bn_fail(BITNET_ERR_INPUT, "bitnet_decode: token %d at index %d is outside [0, %d)",
-                           tokens[i], i, hp->n_vocab);
-    const size_t V = (size_t)hp->n_vocab;
-    if (all_logits && !grow_logits(ctx, (size_t)n_tokens * V)) return BITNET_ERR_NOMEM;
-
-    const int32_t n_past0 = ctx->n_past;
-    ctx->n_outputs = 0;
-    for (int32_t done = 0; done < n_tokens;) {
-        int32_t T = n_tokens - done < ctx->n_ubatch ? n_tokens - done : ctx->n_ubatch;
-        bool last = done + T == n_tokens;
-        /* without all_logits only the final micro-batch runs the head */
-        float *out = all_logits ? ctx->logits + (size_t)done * V : last ? ctx->logits : NULL;
-        bitnet_status st = bn_forward(ctx, tokens + done, T, all_logits, out);
-        if (st) {
-            ctx->n_past = n_past0;
-            return st == BITNET_ERR_ABORTED ? bn_fail(st, "bitnet_decode: aborted by the callback")
-                                            : st;
-        }
-        ctx->n_past += T;
-        done += T;
-    }
-    ctx->n_outputs = all_logits ? n_tokens : 1;
-    return BITNET_OK;
-}
-
-const float *bitnet_get_logits(const bitnet_context *ctx) { return ctx ? ctx->logits : NULL; }
-
-int32_t bitnet_get_n_outputs(const bitnet_context *ctx) { return ctx ? ctx->n_outputs : 0; }
-
-const float *bitnet_get_logits_ith(const bitnet_context *ctx, int32_t i) {
-    if (!ctx || ctx->n_outputs == 0) return NULL;
-    if (i < 0) i += ctx->n_outputs;
-    if (i < 0 || i >= ctx->n_outputs) return NULL;
-    return ctx->logits + (size_t)i * (size_t)ctx->model->hp.n_vocab;
 }

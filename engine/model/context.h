@@ -1,5 +1,5 @@
-/* The evaluation context: KV cache, scratch buffers and logits of one
- * sequence. One thread at a time per context. */
+/* The evaluation context: KV cache (shared by up to n_seq_max sequences),
+ * scratch buffers and logits. One thread at a time per context. */
 #ifndef BN_CONTEXT_H
 #define BN_CONTEXT_H
 
@@ -8,6 +8,7 @@
 
 #include "bitnet.h"
 #include "kernels.h"
+#include "kv_cache.h"
 #include "model.h"
 
 /* Activations of a micro-batch quantized to int8, one row per token (spec 1.2). */
@@ -20,6 +21,16 @@ typedef struct bn_act_i8 {
     bool valid;
 } bn_act_i8;
 
+/* The micro-batch bn_forward() evaluates, filled by the decode driver
+ * (batch.c): arrays of n_ubatch entries, the first T in use. */
+typedef struct bn_ubatch {
+    int32_t *pos;   /* [ub] position of each token in its sequence */
+    int32_t *seq;   /* [ub] its sequence */
+    int32_t *cell;  /* [ub] the KV cell its K and V go to */
+    uint8_t *q_f16; /* [ub] compat: round Q to F16 (its sequence has several tokens here) */
+    int32_t *out;   /* [ub] micro-batch indices of the tokens whose logits are kept */
+} bn_ubatch;
+
 struct bitnet_context {
     const bitnet_model *model;
     const bn_kernels *kern;
@@ -28,16 +39,17 @@ struct bitnet_context {
     int32_t n_batch;
     int32_t n_ubatch; /* tokens per forward pass (bounded scratch) */
     int32_t n_threads;
-    int32_t n_past;
     bool (*abort_callback)(void *);
     void *abort_user_data;
 
-    /* KV cache. compat: uint16 (F16); exact: float.
-     * k: [n_layer][n_ctx][kv_dim]; v transposed: [n_layer][kv_dim][n_ctx],
-     * so that probabilities · V is a dot product over contiguous positions. */
+    /* KV cache of n_ctx cells (kv_cache.h says which cell holds which
+     * sequence positions). compat: uint16 (F16); exact: float.
+     * k: [n_layer][n_ctx cells][kv_dim]; v transposed: [n_layer][kv_dim][n_ctx
+     * cells], so that probabilities · V is a dot product over contiguous cells. */
     void *k_cache;
     void *v_cache;
     size_t kv_elem; /* 2 or 4 bytes */
+    bn_kv_cells kv;
 
     /* scratch for one micro-batch of up to n_ubatch tokens */
     float *x;       /* [ub][n_embd] residual stream */
@@ -57,7 +69,16 @@ struct bitnet_context {
     uint16_t *att_probs16;
     uint16_t *q16;
     float *row_buf;
+    /* per-thread attention scratch when a sequence's cells are not
+     * consecutive: V of one dimension gathered in position order [n_ctx]
+     * (kv_elem bytes each), and the runs of consecutive cells [n_ctx][2] */
+    void *att_vgather;
+    int32_t *att_runs;
     uint16_t *x16; /* [ub][max(n_embd, n_ff, q_dim)] F16 copy of a matmul input */
+    bn_ubatch ub;
+    /* decode driver scratch: [n_seq_max] each */
+    int32_t *seq_len0;  /* sequence lengths before the call (rolled back to on failure) */
+    int32_t *seq_count; /* tokens per sequence in the micro-batch */
 
     /* optional 8-bit output head (params.head_q8): [n_vocab][n_embd] bytes,
      * each int8 weight + 128, and one float scale per row; NULL when off */
@@ -67,13 +88,24 @@ struct bitnet_context {
     float *logits; /* [logits_cap / n_vocab][n_vocab] */
     size_t logits_cap;
     int32_t n_outputs;
+    /* bitnet_get_logits_ith after bitnet_decode_batch: the logits row of each
+     * batch index, -1 when not kept ([out_row_cap]); after bitnet_decode,
+     * out_by_batch is false and i indexes the rows directly */
+    int32_t *out_row;
+    size_t out_row_cap;
+    int32_t n_out_index; /* batch size of the last bitnet_decode_batch */
+    bool out_by_batch;
     uint64_t mem_bytes;
 };
 
-/* Runs the layers over n_tok tokens at positions n_past.. and writes the
- * logits of the last token (of every token when all_logits) to logits_out;
- * logits_out NULL skips the head. The caller checked ids and capacity. */
-bitnet_status bn_forward(bitnet_context *ctx, const bitnet_token *tokens, int n_tok,
-                         bool all_logits, float *logits_out);
+/* Runs the layers over the n_tok tokens described by ctx->ub (their cells
+ * already given to them in ctx->kv) and writes the logits of the n_out
+ * tokens listed in ctx->ub.out to logits_out ([n_out][n_vocab]); n_out 0
+ * skips the head. The caller checked ids and capacity. */
+bitnet_status bn_forward(bitnet_context *ctx, const bitnet_token *tokens, int n_tok, int n_out,
+                         float *logits_out);
+
+/* Grows the logits buffer to hold n floats (counted in mem_bytes). */
+bool bn_context_grow_logits(bitnet_context *ctx, size_t n);
 
 #endif

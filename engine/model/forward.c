@@ -10,7 +10,8 @@
  *       [z = rmsnorm(z, ffn_sub_norm)] ; x = x + BitLinear(z, down)
  *   logits = head · rmsnorm(x, output_norm)
  *
- * Shapes are per micro-batch of T tokens: E = n_embd, F = n_ff,
+ * Shapes are per micro-batch of T tokens (of one or more sequences, each
+ * at its own position: ctx->ub): E = n_embd, F = n_ff,
  * Q = n_head*head_dim, KV = n_head_kv*head_dim. */
 #include <string.h>
 
@@ -60,7 +61,15 @@ static void ffn_activation(const bitnet_context *ctx, float *g, const float *u, 
     }
 }
 
-bitnet_status bn_forward(bitnet_context *ctx, const bitnet_token *tokens, int T, bool all_logits,
+/* rmsnorm of the n_out rows x[rows[i]] of n values into y[i] */
+static void norm_selected_rows(const bitnet_context *ctx, float *y, const float *x,
+                               const int32_t *rows, const float *w, int n_out, int64_t n,
+                               float eps) {
+#pragma omp parallel for num_threads(ctx->n_threads) schedule(static) if (n_out > 1)
+    for (int i = 0; i < n_out; i++) bn_rmsnorm(y + i * n, x + rows[i] * n, w, n, eps);
+}
+
+bitnet_status bn_forward(bitnet_context *ctx, const bitnet_token *tokens, int T, int n_out,
                          float *logits_out) {
     const bitnet_model *m = ctx->model;
     const bn_arch *arch = m->arch;
@@ -68,7 +77,7 @@ bitnet_status bn_forward(bitnet_context *ctx, const bitnet_token *tokens, int T,
     const int64_t E = hp->n_embd, F = hp->n_ff;
     const int64_t Q = (int64_t)hp->n_head * hp->head_dim;
     const int64_t KV = (int64_t)hp->n_head_kv * hp->head_dim;
-    const int pos0 = ctx->n_past;
+    const int32_t *pos = ctx->ub.pos; /* [T] */
     const bool exact = ctx->numerics == BITNET_NUMERICS_EXACT;
 
     float *x = ctx->x;       /* [T][E] residual stream */
@@ -99,12 +108,12 @@ bitnet_status bn_forward(bitnet_context *ctx, const bitnet_token *tokens, int T,
 #pragma omp parallel for num_threads(ctx->n_threads) schedule(static) if (T > 1)
         for (int t = 0; t < T; t++) {
             float cs[1024]; /* RoPE cos/sin for one position: n_rot <= head_dim <= 1024 */
-            bn_rope_table(cs, pos0 + t, hp->n_rot, hp->rope_base, exact);
+            bn_rope_table(cs, pos[t], hp->n_rot, hp->rope_base, exact);
             bn_rope_apply(q + t * Q, hp->n_head, hp->head_dim, hp->n_rot, cs, arch->rope);
             bn_rope_apply(k + t * KV, hp->n_head_kv, hp->head_dim, hp->n_rot, cs, arch->rope);
         }
-        bn_kv_store(ctx, il, k, v, T, pos0);
-        bn_attention(ctx, il, q, T, pos0, att);
+        bn_kv_store(ctx, il, k, v, T);
+        bn_attention(ctx, il, q, T, att);
         const float *o_in = att;
         if (arch->sub_norms) {
             norm_rows(ctx, xn, att, L->attn_sub_norm, T, Q, hp->rms_eps);
@@ -133,11 +142,9 @@ bitnet_status bn_forward(bitnet_context *ctx, const bitnet_token *tokens, int T,
         add_rows(ctx, x, mm, T * E, T);
     }
 
-    if (!logits_out) return BITNET_OK;
+    if (n_out == 0) return BITNET_OK;
     /* only the rows whose logits are wanted go through the head */
-    const int first = all_logits ? 0 : T - 1;
-    const int n_out = T - first;
-    norm_rows(ctx, xn, x + first * E, m->output_norm, n_out, E, hp->rms_eps);
+    norm_selected_rows(ctx, xn, x, ctx->ub.out, m->output_norm, n_out, E, hp->rms_eps);
     bn_output_head(ctx, &m->output, xn, n_out, logits_out);
     return BITNET_OK;
 }

@@ -29,6 +29,8 @@ static int layout(void) {
     FIELD(bitnet_model_params, vocab_only);
     FIELD(bitnet_model_params, check_tensors);
     FIELD(bitnet_model_params, use_mlock);
+    FIELD(bitnet_model_params, kernel_config);
+    FIELD(bitnet_model_params, i2s_block);
     END();
     BEGIN(bitnet_context_params);
     FIELD(bitnet_context_params, n_ctx);

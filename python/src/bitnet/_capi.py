@@ -32,7 +32,7 @@ from ctypes import (
 from pathlib import Path
 
 #: The ABI this binding was written for (BITNET_ABI_VERSION in bitnet.h).
-ABI_VERSION = 1
+ABI_VERSION = 2
 
 token_t = c_int32
 LOG_CALLBACK = CFUNCTYPE(None, c_int, c_char_p, c_void_p)
@@ -48,6 +48,9 @@ class ModelParams(Structure):
         ("vocab_only", c_bool),
         ("check_tensors", c_bool),
         ("use_mlock", c_bool),
+        # ABI 2
+        ("kernel_config", c_char_p),
+        ("i2s_block", c_int32),
     ]
 
 
