@@ -147,7 +147,8 @@ typedef struct bitnet_model_params {
 
 BITNET_API bitnet_model_params bitnet_model_default_params(void);
 
-/* Loads a GGUF file. Every field is validated before use; on failure returns
+/* Loads a GGUF file or a Hugging Face model directory (or its config.json;
+ * docs/formats.md). Every field is validated before use; on failure returns
  * NULL and bitnet_get_last_error() says what is wrong and where. */
 BITNET_API bitnet_model *bitnet_model_load(const char *path, const bitnet_model_params *params);
 BITNET_API void bitnet_model_free(bitnet_model *model);

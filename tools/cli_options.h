@@ -66,6 +66,9 @@ typedef struct fixture_options {
     bn_fixture_params params;
     const char *out;
     bool quiet;
+    bool hf;          /* --format hf: a Hugging Face directory */
+    int hf_variant;   /* bn_hf_variant */
+    int32_t n_shards; /* --shards (hf) */
 } fixture_options;
 
 /* convert and quantize (tools/cli_export.c has what they share) */

@@ -256,6 +256,8 @@ int bn_fixture_args(const bn_fixture_params *p, char *buf, size_t size) {
         n += snprintf(buf + n, size - (size_t)n, " --ablate-ffn %d", p->ablate_ffn);
     if (n >= 0 && (size_t)n < size && p->block_scales)
         n += snprintf(buf + n, size - (size_t)n, " --block-scales");
+    if (n >= 0 && (size_t)n < size && p->pow2_scales)
+        n += snprintf(buf + n, size - (size_t)n, " --pow2-scales");
     if (n >= 0 && (size_t)n < size && p->i2s_block == 64)
         n += snprintf(buf + n, size - (size_t)n, " --i2s-block 64");
     if (n >= 0 && (size_t)n < size && p->no_layout_keys)
@@ -362,6 +364,7 @@ static bitnet_status add_tl_projection(gen *g, const char *name, int64_t K, int6
 
 static bitnet_status add_projection(gen *g, const char *name, int64_t K, int64_t M,
                                     const int8_t *codes, float scale) {
+    if (g->p->pow2_scales) scale = (float)pow2_floor((double)scale);
     if (is_tl(g->p->quant)) return add_tl_projection(g, name, K, M, codes, scale);
     const uint64_t nbytes = bn_ternary_nbytes(g->p->quant, K * M);
     void *data = gen_alloc(g, (size_t)nbytes);

@@ -172,5 +172,8 @@ bitnet_status bn_gguf_add_tensor_fill(bn_gguf_writer *w, const char *name, uint3
                                       bn_gguf_fill_fn fill, void *ctx);
 
 bitnet_status bn_gguf_write(const bn_gguf_writer *w, const char *path);
+/* A metadata-only file (no tensors) into a buffer (free with bn_free): the
+ * loaders of other formats keep their metadata and vocabulary this way. */
+bitnet_status bn_gguf_write_memory(const bn_gguf_writer *w, uint8_t **data, size_t *size);
 
 #endif

@@ -370,3 +370,22 @@ bitnet_status bn_gguf_write(const bn_gguf_writer *w, const char *path) {
         return bn_fail(BITNET_ERR_IO, "%s: write failed: %s", path, strerror(write_errno));
     return st;
 }
+
+bitnet_status bn_gguf_write_memory(const bn_gguf_writer *w, uint8_t **data, size_t *size) {
+    *data = NULL;
+    *size = 0;
+    if (w->failed)
+        return bn_fail(BITNET_ERR_NOMEM, "gguf writer: an earlier call ran out of memory");
+    if (w->n_tensors)
+        return bn_fail(BITNET_ERR_INVALID_ARGUMENT,
+                       "gguf writer: only metadata is written to memory");
+    buffer head = {0};
+    if (!(buf_put(&head, BN_GGUF_MAGIC, 4) && buf_u32(&head, 3) && buf_u64(&head, 0) &&
+          buf_u64(&head, w->n_kv) && buf_put(&head, w->kv.data, w->kv.len))) {
+        bn_free(head.data);
+        return BITNET_ERR_NOMEM;
+    }
+    *data = head.data;
+    *size = head.len;
+    return BITNET_OK;
+}

@@ -11,6 +11,8 @@
 
 #include "alloc.h"
 #include "error.h"
+#include "hf_load.h"
+#include "hparams.h"
 #include "i2s_blocks.h"
 #include "kernel_config.h"
 #include "tl_load.h"
@@ -43,26 +45,29 @@ static bitnet_status read_hparams(bitnet_model *m, const char *arch) {
     bn_hparams *hp = &m->hp;
     char key[KEY_MAX];
     bitnet_status st;
-    if ((st = get_i32_key(g, arch, "embedding_length", 1, 1 << 20, &hp->n_embd)) ||
-        (st = get_i32_key(g, arch, "block_count", 1, 4096, &hp->n_layer)) ||
-        (st = get_i32_key(g, arch, "feed_forward_length", 1, 1 << 22, &hp->n_ff)) ||
-        (st = get_i32_key(g, arch, "attention.head_count", 1, 1 << 14, &hp->n_head)) ||
-        (st = get_i32_key(g, arch, "context_length", 1, 1 << 24, &hp->n_ctx_train)))
+    if ((st = get_i32_key(g, arch, "embedding_length", 1, BN_HP_MAX_EMBD, &hp->n_embd)) ||
+        (st = get_i32_key(g, arch, "block_count", 1, BN_HP_MAX_LAYER, &hp->n_layer)) ||
+        (st = get_i32_key(g, arch, "feed_forward_length", 1, BN_HP_MAX_FF, &hp->n_ff)) ||
+        (st = get_i32_key(g, arch, "attention.head_count", 1, BN_HP_MAX_HEAD, &hp->n_head)) ||
+        (st = get_i32_key(g, arch, "context_length", 1, BN_HP_MAX_CTX, &hp->n_ctx_train)))
         return st;
     hp->n_head_kv = hp->n_head;
     if (bn_gguf_find(g, arch_key(key, arch, "attention.head_count_kv")) &&
         (st = get_i32_key(g, arch, "attention.head_count_kv", 1, hp->n_head, &hp->n_head_kv)))
         return st;
-    if (hp->n_embd % hp->n_head != 0)
-        return bn_fail(BITNET_ERR_FORMAT,
-                       "%s: %s.embedding_length %d is not a multiple of %s.attention.head_count %d",
-                       g->path, arch, hp->n_embd, arch, hp->n_head);
-    if (hp->n_head % hp->n_head_kv != 0)
-        return bn_fail(BITNET_ERR_FORMAT,
-                       "%s: %s.attention.head_count %d is not a multiple of "
-                       "%s.attention.head_count_kv %d",
-                       g->path, arch, hp->n_head, arch, hp->n_head_kv);
-    hp->head_dim = hp->n_embd / hp->n_head;
+    char k_embd[KEY_MAX], k_head[KEY_MAX], k_head_kv[KEY_MAX], k_rot[KEY_MAX], k_eps[KEY_MAX],
+        k_base[KEY_MAX];
+    const bn_hparam_names names = {
+        .path = g->path,
+        .arch = arch,
+        .n_embd = arch_key(k_embd, arch, "embedding_length"),
+        .n_head = arch_key(k_head, arch, "attention.head_count"),
+        .n_head_kv = arch_key(k_head_kv, arch, "attention.head_count_kv"),
+        .n_rot = arch_key(k_rot, arch, "rope.dimension_count"),
+        .rms_eps = arch_key(k_eps, arch, "attention.layer_norm_rms_epsilon"),
+        .rope_base = arch_key(k_base, arch, "rope.freq_base"),
+    };
+    if ((st = bn_hparams_check_heads(hp, &names))) return st;
     if (bn_gguf_find(g, arch_key(key, arch, "attention.key_length"))) {
         int32_t kl = 0, vl = hp->head_dim;
         if ((st = get_i32_key(g, arch, "attention.key_length", 1, 1 << 16, &kl))) return st;
@@ -79,28 +84,14 @@ static bitnet_status read_hparams(bitnet_model *m, const char *arch) {
     if (bn_gguf_find(g, arch_key(key, arch, "rope.dimension_count")) &&
         (st = get_i32_key(g, arch, "rope.dimension_count", 2, hp->head_dim, &hp->n_rot)))
         return st;
-    if (hp->n_rot % 2 != 0)
-        return bn_fail(BITNET_ERR_FORMAT, "%s: %s.rope.dimension_count %d is odd", g->path, arch,
-                       hp->n_rot);
-    if (m->arch->rot_equals_head && hp->n_rot != hp->head_dim)
-        return bn_fail(BITNET_ERR_FORMAT,
-                       "%s: %s.rope.dimension_count %d must equal the head dimension %d for "
-                       "architecture %s",
-                       g->path, arch, hp->n_rot, hp->head_dim, arch);
-
     if ((st = bn_gguf_get_f32(g, arch_key(key, arch, "attention.layer_norm_rms_epsilon"),
                               &hp->rms_eps)))
         return st;
-    if (!isfinite(hp->rms_eps) || hp->rms_eps <= 0.0f || hp->rms_eps >= 1.0f)
-        return bn_fail(BITNET_ERR_FORMAT, "%s: %s = %g is not a valid epsilon (0 < eps < 1)",
-                       g->path, key, (double)hp->rms_eps);
     hp->rope_base = 10000.0f;
     if (bn_gguf_find(g, arch_key(key, arch, "rope.freq_base"))) {
         if ((st = bn_gguf_get_f32(g, key, &hp->rope_base))) return st;
-        if (!isfinite(hp->rope_base) || hp->rope_base <= 1.0f)
-            return bn_fail(BITNET_ERR_FORMAT, "%s: %s = %g is not a valid RoPE base (> 1)",
-                           g->path, key, (double)hp->rope_base);
     }
+    if ((st = bn_hparams_check_rest(hp, m->arch, &names))) return st;
     /* linear scaling with factor 1 is what the 2024 converter writes: harmless */
     if (bn_gguf_find(g, arch_key(key, arch, "rope.scaling.factor"))) {
         float f;
@@ -400,7 +391,14 @@ bitnet_model *bitnet_model_load(const char *path, const bitnet_model_params *par
     m->log = (bn_logger){params->log_callback, params->log_user_data};
     m->vocab_only = params->vocab_only;
 
-    bitnet_status st = bn_gguf_open(path, params->use_mmap, &m->file);
+    bitnet_status st;
+    if (bn_hf_is_model_path(path)) {
+        if ((st = bn_hf_load(m, path, params))) goto fail;
+        if (params->use_mlock)
+            BN_LOG_WARN(&m->log, "%s: --mlock is not applied to Hugging Face directories", path);
+        return m;
+    }
+    st = bn_gguf_open(path, params->use_mmap, &m->file);
     if (st) goto fail;
     char arch[64];
     if ((st = bn_gguf_get_cstr(m->file, "general.architecture", arch, sizeof arch))) goto fail;
@@ -458,6 +456,7 @@ void bitnet_model_free(bitnet_model *m) {
     bn_free(m->kernel_config);
     bn_vocab_free(m->vocab);
     bn_gguf_close(m->file);
+    bn_hf_free(m->hf);
     bn_free(m);
 }
 

@@ -59,7 +59,8 @@ typedef struct bn_layer {
 } bn_layer;
 
 struct bitnet_model {
-    bn_gguf *file;
+    bn_gguf *file;          /* for a Hugging Face directory: its metadata, in memory (hf_load.h) */
+    struct bn_hf_state *hf; /* NULL for GGUF files */
     const bn_arch *arch;
     bn_hparams hp;
     bn_vocab *vocab;
