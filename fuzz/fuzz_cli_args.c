@@ -7,6 +7,7 @@
 
 #include "cli_options.h"
 #include "fuzz.h"
+#include "types.h"
 
 enum { MAX_ARGS = 128 };
 
@@ -57,6 +58,15 @@ static void parse_all(int argc, char **argv) {
     st = cli_parse_fixture_args(argc, argv, &fix, &a);
     check(st, &a);
     if (st == CLI_PARSED) FUZZ_ASSERT(fix.out != NULL);
+    export_options ex;
+    st = cli_parse_convert_args(argc, argv, &ex, &a);
+    check(st, &a);
+    if (st == CLI_PARSED) FUZZ_ASSERT(ex.src && ex.out && bn_type_get(ex.params.type));
+    st = cli_parse_quantize_args(argc, argv, &ex, &a);
+    check(st, &a);
+    if (st == CLI_PARSED)
+        FUZZ_ASSERT(ex.src && ex.out && bn_type_get(ex.params.type) &&
+                    bn_type_get(ex.params.embd_type) && bn_type_get(ex.params.output_type));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -133,11 +133,22 @@ typedef struct bitnet_model_params {
     bool vocab_only;    /* load metadata and the tokenizer only (vocab files have no weights) */
     bool check_tensors; /* scan every weight at load: ternary codes, scales, NaN/Inf (slower) */
     bool use_mlock;     /* lock the weights in RAM (mlock); failure is a warning, not an error */
+    /* ABI 2 appended the fields below (the ones above keep their offsets);
+     * always start from bitnet_model_default_params(). */
+    /* bitnet.cpp's kernel_config.ini for TL1/TL2 files whose BM/BK/bm neither
+     * the file's metadata nor the built-in presets give (docs/formats.md);
+     * NULL (default): none. */
+    const char *kernel_config;
+    /* I2_S block layout when the file does not record it: 0 (default) reads
+     * 128-value blocks and logs that it assumed so; 64 for files quantized
+     * by bitnet.cpp's ARM builds since 2025-11; 128. */
+    int32_t i2s_block;
 } bitnet_model_params;
 
 BITNET_API bitnet_model_params bitnet_model_default_params(void);
 
-/* Loads a GGUF file. Every field is validated before use; on failure returns
+/* Loads a GGUF file or a Hugging Face model directory (or its config.json;
+ * docs/formats.md). Every field is validated before use; on failure returns
  * NULL and bitnet_get_last_error() says what is wrong and where. */
 BITNET_API bitnet_model *bitnet_model_load(const char *path, const bitnet_model_params *params);
 BITNET_API void bitnet_model_free(bitnet_model *model);
@@ -225,6 +236,7 @@ typedef struct bitnet_context_params {
      * gives the perplexity change), so it is off by default and is not
      * bitnet.cpp-compatible. */
     bool head_q8;
+    /* ABI 2 appended the field below. */
     /* Most sequences the KV cache holds at once, 1..64 (default 1; 0 means
      * 1): sequence ids 0..n_seq_max-1 for bitnet_decode_batch(). All of them
      * share the n_ctx cells of the cache (a cell shared by bitnet_kv_seq_cp()

@@ -166,11 +166,18 @@ bool bn_type_nbytes(uint32_t type, const int64_t *ne, int n_dims, uint64_t *nbyt
         *nbytes = n / 4 + 32; /* 2 bits per value + the scale tail */
         return true;
     case BN_TYPE_TL2: {
-        /* allocation rule of bitnet.cpp's fork (spec 2.1), with ne1 = rows */
-        uint64_t k = (uint64_t)ne[0], m = n / (ne[0] ? (uint64_t)ne[0] : 1);
-        if (k < 256) return false;
-        uint64_t a = (k - 256) * m / 3 * 5 / 8 + 256 * m / 2 * 4 / 8;
-        *nbytes = ((a + 31) / 32) * 32 + 32;
+        /* allocation rule of bitnet.cpp's fork (spec 2.1), with ne1 = rows,
+         * in its int64_t arithmetic: C division truncates toward zero, so
+         * for K < 256 the first term is negative and the sum can still be a
+         * valid size (small tensors). A sum <= 0 has no span. */
+        if (ne[0] < 1 || n == 0) return false;
+        int64_t k = ne[0], m = (int64_t)(n / (uint64_t)ne[0]), a, b;
+        if (__builtin_mul_overflow(k - 256, m, &a) || __builtin_mul_overflow(a / 3, 5, &a) ||
+            __builtin_mul_overflow(m, 64, &b) /* 256·m/2·4/8, exact */ ||
+            __builtin_add_overflow(a / 8, b, &a))
+            return false;
+        if (a <= 0 || a > INT64_MAX - 64) return false;
+        *nbytes = ((uint64_t)a + 31) / 32 * 32 + 32;
         return true;
     }
     default: {

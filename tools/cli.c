@@ -141,6 +141,8 @@ bitnet_model *cli_load_model_opts(const char *cmd, const char *path, bool vocab_
     mp.use_mmap = !opts->no_mmap;
     mp.use_mlock = opts->mlock;
     mp.check_tensors = opts->check_tensors;
+    mp.kernel_config = opts->kernel_config;
+    mp.i2s_block = opts->i2s_block;
     mp.log_callback = cli_log_stderr;
     mp.log_user_data = opts->verbose ? (void *)1 : NULL;
     bitnet_model *m = bitnet_model_load(path, &mp);

@@ -27,6 +27,9 @@ int cmd_inspect(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_fixture(int argc, char **argv);
 int cmd_vocab(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
+int cmd_quantize(int argc, char **argv);
+int cmd_serve(int argc, char **argv); /* only with libmicrohttpd (BITNET_HAVE_SERVE) */
 
 enum { CLI_USAGE = 2, CLI_RUNTIME = 1 };
 
@@ -60,9 +63,12 @@ char *cli_read_file(const char *cmd, const char *path, size_t *len);
  * would silently cut the prompt there. */
 bool cli_check_no_nul(const char *cmd, const char *what, const char *text, size_t len);
 
-/* How a command loads its model (--no-mmap, --mlock, --check-tensors, -v). */
+/* How a command loads its model (--no-mmap, --mlock, --check-tensors, -v,
+ * --kernel-config FILE, --i2s-block 64|128). */
 typedef struct cli_model_opts {
     bool no_mmap, mlock, check_tensors, verbose;
+    const char *kernel_config; /* NULL: none */
+    int32_t i2s_block;         /* 0: from the file */
 } cli_model_opts;
 
 /* Loads a model, printing the library's message on failure (NULL). */

@@ -117,7 +117,16 @@ bool cli_args_model_flag(cli_args *a, cli_model_opts *m) {
         m->check_tensors = true;
     else if (cli_args_is(a, "-v", "--verbose"))
         m->verbose = true;
-    else
+    else if (cli_args_is(a, NULL, "--kernel-config"))
+        return cli_args_value(a, &m->kernel_config);
+    else if (cli_args_is(a, NULL, "--i2s-block")) {
+        /* a bad value returns false: the caller's chain then ends in
+         * cli_args_unknown, which keeps this (first) error */
+        static const char *const blocks[] = {"64", "128", NULL};
+        int k = 0;
+        if (!cli_args_choice(a, blocks, &k)) return false;
+        m->i2s_block = k == 0 ? 64 : 128;
+    } else
         return false;
     return true;
 }

@@ -38,8 +38,9 @@ bool cli_args_choice(cli_args *a, const char *const *names, int *out);
 /* A comma-separated integer list of at most `cap` items (appended after the
  * *n already there, so a repeated flag adds to the list). */
 bool cli_args_int_list(cli_args *a, long long min, long long max, long long *vals, int cap, int *n);
-/* --no-mmap, --mlock, --check-tensors, -v/--verbose: true when the flag was
- * one of them. */
+/* --no-mmap, --mlock, --check-tensors, -v/--verbose, --kernel-config FILE,
+ * --i2s-block 64|128: true when the flag was one of them and parsed (a bad
+ * value returns false with the error kept in a->error). */
 bool cli_args_model_flag(cli_args *a, cli_model_opts *m);
 /* "unknown option 'X'" */
 cli_parse_status cli_args_unknown(cli_args *a);

@@ -9,6 +9,7 @@
 #include "chat.h"
 #include "cli_args.h"
 #include "fixture.h"
+#include "gguf_export.h"
 
 typedef struct run_options {
     const char *model, *prompt, *prompt_file, *isa, *chat_template, *system;
@@ -65,7 +66,18 @@ typedef struct fixture_options {
     bn_fixture_params params;
     const char *out;
     bool quiet;
+    bool hf;          /* --format hf: a Hugging Face directory */
+    int hf_variant;   /* bn_hf_variant */
+    int32_t n_shards; /* --shards (hf) */
 } fixture_options;
+
+/* convert and quantize (tools/cli_export.c has what they share) */
+typedef struct export_options {
+    const char *src, *out;
+    bn_export_params params; /* progress unset: the command sets it */
+    bool quiet;
+    cli_model_opts load;
+} export_options;
 
 cli_parse_status cli_parse_run_args(int argc, char **argv, run_options *o, cli_args *args);
 cli_parse_status cli_parse_chat_args(int argc, char **argv, chat_options *o, cli_args *args);
@@ -76,5 +88,7 @@ cli_parse_status cli_parse_perplexity_args(int argc, char **argv, perplexity_opt
 cli_parse_status cli_parse_inspect_args(int argc, char **argv, inspect_options *o, cli_args *args);
 cli_parse_status cli_parse_bench_args(int argc, char **argv, bench_options *o, cli_args *args);
 cli_parse_status cli_parse_fixture_args(int argc, char **argv, fixture_options *o, cli_args *args);
+cli_parse_status cli_parse_convert_args(int argc, char **argv, export_options *o, cli_args *args);
+cli_parse_status cli_parse_quantize_args(int argc, char **argv, export_options *o, cli_args *args);
 
 #endif

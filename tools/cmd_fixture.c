@@ -10,7 +10,12 @@
 static void usage(FILE *out) {
     fprintf(out,
             "usage: bitnet fixture -o FILE [options]\n"
-            "  -o, --output FILE     where to write the GGUF file\n"
+            "  -o, --output FILE     where to write the GGUF file (--format hf: a directory)\n"
+            "      --format F        gguf (default) or hf: a Hugging Face directory of the\n"
+            "                        same model (arch bitnet-b1.58 or llama, --vocab bpe)\n"
+            "      --hf-variant V    packed-autobitlinear (default), packed-bitlinear,\n"
+            "                        bf16-online\n"
+            "      --shards N        hf: split the safetensors into N shards (default 1)\n"
             "      --preset NAME     tiny (default), small, 700m, 2b4t: the shape below\n"
             "      --arch ARCH       bitnet (default), bitnet-b1.58, llama\n"
             "      --kind KIND       random (default) or peaked (greedy follows a fixed cycle\n"
@@ -19,7 +24,14 @@ static void usage(FILE *out) {
             "      --quant TYPE      i2_s (default), tq1_0, tq2_0, f16, f32: type of the\n"
             "                        projections (tq1_0/tq2_0 as llama.cpp writes them;\n"
             "                        n_embd and n_ff must then be multiples of 256)\n"
+            "                        tl1, tl2: bitnet.cpp's table-lookup layouts (n_embd, n_ff\n"
+            "                        multiples of 128; BM/BK/bm in bitnet.tl.MxK.* keys)\n"
+            "      --i2s-block 64    i2_s in bitnet.cpp's ARM layout (64-value blocks)\n"
+            "      --no-layout-keys  testing aid: omit the bitnet.tl.* / bitnet.i2s.block_size\n"
+            "                        keys, as bitnet.cpp's writers do\n"
             "      --block-scales    testing aid: a scale per 256-value block (not i2_s)\n"
+            "      --pow2-scales     testing aid: projection scales rounded down to powers of\n"
+            "                        two (--format hf always: 1/scale and bf16 are exact)\n"
             "      --vocab KIND      spm (default) or bpe: built-in synthetic vocabulary\n"
             "      --vocab-from FILE copy the tokenizer of another GGUF (sets --n-vocab)\n"
             "      --n-embd N --n-ff N --n-layer N --n-head N --n-head-kv N --n-vocab N\n"
@@ -59,6 +71,7 @@ static bool int_flag_parse(cli_args *a, bn_fixture_params *p, bool *ok, bool *n_
         {"--ablate-attn", &p->ablate_attn, -1, 4095},
         {"--ablate-ffn", &p->ablate_ffn, -1, 4095},
         {"--threads", &p->n_threads, 1, 1024},
+        {"--i2s-block", &p->i2s_block, 64, 128},
         {"-t", &p->n_threads, 1, 1024},
     };
     for (size_t k = 0; k < sizeof ints / sizeof ints[0]; k++) {
@@ -73,10 +86,14 @@ static bool int_flag_parse(cli_args *a, bn_fixture_params *p, bool *ok, bool *n_
 }
 
 static const char *const kind_names[] = {"random", "peaked", NULL};
-static const char *const quant_names[] = {"i2_s", "f16", "f32", "tq1_0", "tq2_0", NULL};
-static const uint32_t quant_types[] = {BN_TYPE_I2_S, BN_TYPE_F16, BN_TYPE_F32, BN_TYPE_TQ1_0,
-                                       BN_TYPE_TQ2_0};
+static const char *const quant_names[] = {"i2_s",  "f16", "f32", "tq1_0",
+                                          "tq2_0", "tl1", "tl2", NULL};
+static const uint32_t quant_types[] = {BN_TYPE_I2_S,  BN_TYPE_F16, BN_TYPE_F32, BN_TYPE_TQ1_0,
+                                       BN_TYPE_TQ2_0, BN_TYPE_TL1, BN_TYPE_TL2};
 static const char *const vocab_names[] = {"spm", "bpe", NULL};
+static const char *const format_names[] = {"gguf", "hf", NULL};
+static const char *const hf_variant_names[] = {"packed-autobitlinear", "packed-bitlinear",
+                                               "bf16-online", NULL};
 
 cli_parse_status cli_parse_fixture_args(int argc, char **argv, fixture_options *o, cli_args *a) {
     memset(o, 0, sizeof *o);
@@ -91,7 +108,8 @@ cli_parse_status cli_parse_fixture_args(int argc, char **argv, fixture_options *
         cli_args_fail(a, "--preset %s: not one of %s", preset, bn_fixture_preset_list());
         return CLI_PARSE_ERROR;
     }
-    bool vocab_flag = false, n_vocab_flag = false;
+    bool vocab_flag = false, n_vocab_flag = false, hf_flag = false;
+    o->n_shards = 1;
     while (cli_args_next(a)) {
         bool ok = true;
         int k = 0;
@@ -115,6 +133,10 @@ cli_parse_status cli_parse_fixture_args(int argc, char **argv, fixture_options *
             o->quiet = true;
         else if (cli_args_is(a, NULL, "--block-scales"))
             p->block_scales = true;
+        else if (cli_args_is(a, NULL, "--pow2-scales"))
+            p->pow2_scales = true;
+        else if (cli_args_is(a, NULL, "--no-layout-keys"))
+            p->no_layout_keys = true;
         else if (cli_args_is(a, NULL, "--seed")) {
             if ((ok = cli_args_int(a, 0, INT64_MAX, &s))) p->seed = (uint64_t)s;
         } else if (cli_args_is(a, NULL, "--rope-base")) {
@@ -124,6 +146,14 @@ cli_parse_status cli_parse_fixture_args(int argc, char **argv, fixture_options *
                 p->kind = k == 0 ? BN_FIXTURE_RANDOM : BN_FIXTURE_PEAKED;
         } else if (cli_args_is(a, NULL, "--quant")) {
             if ((ok = cli_args_choice(a, quant_names, &k))) p->quant = quant_types[k];
+        } else if (cli_args_is(a, NULL, "--format")) {
+            if ((ok = cli_args_choice(a, format_names, &k))) o->hf = k == 1;
+        } else if (cli_args_is(a, NULL, "--hf-variant")) {
+            hf_flag = true;
+            ok = cli_args_choice(a, hf_variant_names, &o->hf_variant);
+        } else if (cli_args_is(a, NULL, "--shards")) {
+            hf_flag = true;
+            if ((ok = cli_args_int(a, 1, 64, &s))) o->n_shards = (int32_t)s;
         } else if (cli_args_is(a, NULL, "--vocab")) {
             vocab_flag = true;
             if ((ok = cli_args_choice(a, vocab_names, &k)))
@@ -134,6 +164,10 @@ cli_parse_status cli_parse_fixture_args(int argc, char **argv, fixture_options *
     }
     if (!o->out) {
         cli_args_fail(a, "-o FILE is required");
+        return CLI_PARSE_ERROR;
+    }
+    if (hf_flag && !o->hf) {
+        cli_args_fail(a, "--hf-variant and --shards need --format hf");
         return CLI_PARSE_ERROR;
     }
     if (p->vocab_from && (vocab_flag || n_vocab_flag)) {
@@ -163,7 +197,9 @@ int cmd_fixture(int argc, char **argv) {
     }
     double t0 = cli_now_ms();
     bn_fixture_result r;
-    bitnet_status st = bn_fixture_write(pp, out, &r);
+    bitnet_status st =
+        o.hf ? bn_fixture_write_hf(pp, (bn_hf_variant)o.hf_variant, o.n_shards, out, &r)
+             : bn_fixture_write(pp, out, &r);
     if (st != BITNET_OK) {
         fprintf(stderr, "bitnet fixture: %s\n", bitnet_get_last_error());
         return st == BITNET_ERR_INVALID_ARGUMENT ? CLI_USAGE : CLI_RUNTIME;
@@ -171,8 +207,14 @@ int cmd_fixture(int argc, char **argv) {
     if (!o.quiet) {
         char argtext[1024];
         bn_fixture_args(pp, argtext, sizeof argtext);
-        printf("wrote %s: %.2f MiB, vocab %d, %.0f ms\n  args: %s\n", out,
-               (double)r.file_bytes / 1048576.0, r.n_vocab, cli_now_ms() - t0, argtext);
+        if (o.hf)
+            printf("wrote %s/: Hugging Face directory (%s, %d shard%s), vocab %d, %.0f ms\n"
+                   "  args: %s\n",
+                   out, bn_hf_variant_name((bn_hf_variant)o.hf_variant), o.n_shards,
+                   o.n_shards == 1 ? "" : "s", r.n_vocab, cli_now_ms() - t0, argtext);
+        else
+            printf("wrote %s: %.2f MiB, vocab %d, %.0f ms\n  args: %s\n", out,
+                   (double)r.file_bytes / 1048576.0, r.n_vocab, cli_now_ms() - t0, argtext);
         if (r.measured)
             printf("  peaked: min top1-top2 margin %.3f (step %d of %d), %d/%d steps follow the "
                    "cycle\n",

@@ -34,6 +34,10 @@ static void usage(FILE *out) {
         "      --no-mmap           read the model into memory instead of mapping it\n"
         "      --mlock             lock the model in RAM (a warning if the limit refuses)\n"
         "      --check-tensors     check every weight at load (NaN/Inf, ternary codes)\n"
+        "      --kernel-config FILE  bitnet.cpp's kernel_config.ini for TL1/TL2 shapes the\n"
+        "                          file and the built-in presets do not describe\n"
+        "      --i2s-block 64|128  I2_S layout when the file does not say (default 128; 64 for\n"
+        "                          files quantized by bitnet.cpp's ARM builds since 2025-11)\n"
         "  -v, --verbose           log loading details to stderr\n"
         "  a repeated flag: the last one wins\n");
 }

@@ -16,6 +16,13 @@ static const cli_command commands[] = {
     {"inspect", "show a GGUF file's metadata and tensors", cmd_inspect},
     {"fixture", "write a deterministic synthetic model (tests, validation)", cmd_fixture},
     {"vocab", "write a vocabulary-only GGUF from tiktoken, tokenizer.json or GGUF", cmd_vocab},
+    {"convert", "write a model as GGUF with i2_s, tq1_0, tq2_0, f16 or f32 projections",
+     cmd_convert},
+    {"quantize", "ternarize an F32/F16/BF16 GGUF into i2_s, tq1_0 or tq2_0 (llama-quantize)",
+     cmd_quantize},
+#ifdef BITNET_HAVE_SERVE
+    {"serve", "an OpenAI-compatible HTTP server with continuous batching", cmd_serve},
+#endif
 };
 
 static void usage(FILE *out) {

@@ -71,6 +71,20 @@ vbackend *vb_libbitnet_new(const char *isa, int32_t threads, bool exact_numerics
 /* python: the interpreter; pkg_dir: the directory holding bitnet_ref/. */
 vbackend *vb_python_new(const char *python, const char *pkg_dir, double timeout_s, bool exact,
                         verr *e);
+/* Any runner of the JSON-lines protocol (baseline/python/README.md). */
+typedef struct vb_jsonl_spec {
+    const char *python, *pkg_dir; /* interpreter; its working directory */
+    const char *module;           /* run as `python -m module` */
+    const char *name, *kind;      /* the backend's name and kind in reports */
+    const char *label;            /* prefix of its messages */
+    double timeout_s;             /* per request */
+    double hello_timeout_s;       /* the first answer (imports); 0: 60 s */
+    bool exact;                   /* ask for the runner's exact numerics */
+} vb_jsonl_spec;
+vbackend *vb_jsonl_new(const vb_jsonl_spec *spec, verr *e);
+/* transformers (baseline/transformers/tf_runner.py): python is the venv's
+ * interpreter, pkg_dir baseline/transformers. */
+vbackend *vb_transformers_new(const char *python, const char *pkg_dir, double timeout_s, verr *e);
 /* dir holds llama-cli, llama-perplexity, llama-bench, llama-tokenize. NULL with
  * a message when the directory lacks them. */
 vbackend *vb_bitnetcpp_new(const char *dir, int32_t threads, double timeout_s, verr *e);

@@ -1,8 +1,10 @@
-/* The Python reference (baseline/python) through its JSON-lines runner:
- * one long-lived `python -m bitnet_ref.runner` child, one request per line,
- * each answer awaited with a deadline. Full logits travel through a temporary
- * file of little-endian float32 (the runner's "full"/"out" option) because a
- * 32000-wide row in JSON text would dominate the run time. */
+/* A Python runner speaking the JSON-lines protocol of baseline/python/README.md:
+ * the numpy reference (`python -m bitnet_ref.runner`) and the Hugging Face
+ * transformers baseline (`python -m tf_runner`, backend_transformers.c). One
+ * long-lived child, one request per line, each answer awaited with a deadline.
+ * Full logits travel through a temporary file of little-endian float32 (the
+ * runner's "full"/"out" option) because a 32000-wide row in JSON text would
+ * dominate the run time. */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -20,6 +22,7 @@ typedef struct py_impl {
     char tmp_path[256];
     int seq;
     bool exact; /* the reference's float64 mode instead of bitnet.cpp's roundings */
+    char label[48]; /* names the runner in messages: "python reference", "transformers" */
 } py_impl;
 
 /* Sends req (consumed) and parses the answer; NULL with a message on error or
@@ -37,20 +40,20 @@ static cJSON *py_call(py_impl *im, cJSON *req, double timeout_s, verr *e) {
     bool ok = sp_request(&im->proc, line, timeout_s, &reply, &pe);
     free(line);
     if (!ok) {
-        verr_set(e, "python reference: %s", pe.msg);
+        verr_set(e, "%s: %s", im->label, pe.msg);
         vs_free(&reply);
         return NULL;
     }
     cJSON *resp = cJSON_Parse(reply.s ? reply.s : "");
     if (!resp) {
-        verr_set(e, "python reference: unreadable answer: %.200s", reply.s ? reply.s : "");
+        verr_set(e, "%s: unreadable answer: %.200s", im->label, reply.s ? reply.s : "");
         vs_free(&reply);
         return NULL;
     }
     vs_free(&reply);
     if (!cJSON_IsTrue(cJSON_GetObjectItem(resp, "ok"))) {
         const cJSON *err = cJSON_GetObjectItem(resp, "error");
-        verr_set(e, "python reference: %s", cJSON_IsString(err) ? err->valuestring : "failed");
+        verr_set(e, "%s: %s", im->label, cJSON_IsString(err) ? err->valuestring : "failed");
         cJSON_Delete(resp);
         return NULL;
     }
@@ -109,7 +112,7 @@ static int py_logits(vbackend *b, const int32_t *tokens, int32_t n, vb_logits *o
     size_t len = 0;
     char *data = vu_read_file(im->tmp_path, &len);
     if (!data || nv <= 0 || len != sizeof(float) * (size_t)n * (size_t)nv) {
-        verr_set(e, "python reference: logits file %s has %zu bytes, expected %d x %d floats",
+        verr_set(e, "%s: logits file %s has %zu bytes, expected %d x %d floats", im->label,
                  im->tmp_path, len, n, nv);
         free(data);
         return -1;
@@ -153,8 +156,44 @@ static int py_generate(vbackend *b, const int32_t *prompt, int32_t n_prompt, int
     return 0;
 }
 
-vbackend *vb_python_new(const char *python, const char *pkg_dir, double timeout_s, bool exact,
-                        verr *e) {
+/* The runner's tokenizer (transformers' AutoTokenizer), with the special
+ * tokens it adds by default, as libbitnet's tokenize check uses them. */
+static int py_tokenize(vbackend *b, const char *text, int32_t **tokens, int32_t *n, verr *e) {
+    py_impl *im = b->impl;
+    cJSON *req = cJSON_CreateObject();
+    cJSON_AddStringToObject(req, "op", "tokenize");
+    cJSON_AddStringToObject(req, "text", text);
+    cJSON *resp = py_call(im, req, im->timeout_s, e);
+    if (!resp) return -1;
+    const cJSON *toks = cJSON_GetObjectItem(resp, "tokens");
+    int k = cJSON_GetArraySize(toks);
+    *tokens = calloc((size_t)k + 1, sizeof(int32_t));
+    if (!cJSON_IsArray(toks) || !*tokens) {
+        verr_set(e, "%s: tokenize answered no token list", im->label);
+        cJSON_Delete(resp);
+        free(*tokens);
+        *tokens = NULL;
+        return -1;
+    }
+    for (int i = 0; i < k; i++)
+        (*tokens)[i] = (int32_t)cJSON_GetNumberValue(cJSON_GetArrayItem(toks, i));
+    *n = k;
+    cJSON_Delete(resp);
+    return 0;
+}
+
+static bool hello_lists_op(const cJSON *hello, const char *op) {
+    const cJSON *ops = cJSON_GetObjectItem(hello, "ops"), *it;
+    cJSON_ArrayForEach(it, ops) if (cJSON_IsString(it) && !strcmp(it->valuestring, op)) return true;
+    return false;
+}
+
+static const char *hello_str(const cJSON *hello, const char *key) {
+    const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(hello, key));
+    return v ? v : "?";
+}
+
+vbackend *vb_jsonl_new(const vb_jsonl_spec *spec, verr *e) {
     vbackend *b = calloc(1, sizeof *b);
     py_impl *im = calloc(1, sizeof *im);
     if (!b || !im) {
@@ -163,36 +202,59 @@ vbackend *vb_python_new(const char *python, const char *pkg_dir, double timeout_
         verr_set(e, "out of memory");
         return NULL;
     }
-    im->timeout_s = timeout_s;
-    im->exact = exact;
-    snprintf(im->tmp_path, sizeof im->tmp_path, "/tmp/bitnet-validate-%d.f32", (int)getpid());
-    char *argv[] = {(char *)python, "-m", "bitnet_ref.runner", NULL};
-    if (!sp_spawn(&im->proc, argv, pkg_dir, e)) {
+    im->timeout_s = spec->timeout_s;
+    im->exact = spec->exact;
+    snprintf(im->label, sizeof im->label, "%s", spec->label);
+    /* one file per runner: two runners in one harness must not share it */
+    snprintf(im->tmp_path, sizeof im->tmp_path, "/tmp/bitnet-validate-%d-%s.f32", (int)getpid(),
+             spec->name);
+    char *argv[] = {(char *)spec->python, "-m", (char *)spec->module, NULL};
+    if (!sp_spawn(&im->proc, argv, spec->pkg_dir, e)) {
         free(im);
         free(b);
         return NULL;
     }
     b->impl = im;
-    snprintf(b->name, sizeof b->name, "python-ref");
-    snprintf(b->kind, sizeof b->kind, "python");
+    snprintf(b->name, sizeof b->name, "%s", spec->name);
+    snprintf(b->kind, sizeof b->kind, "%s", spec->kind);
     cJSON *req = cJSON_CreateObject();
     cJSON_AddStringToObject(req, "op", "hello");
-    cJSON *resp = py_call(im, req, 60, e);
+    /* importing torch and transformers takes seconds on a loaded machine */
+    cJSON *resp = py_call(im, req, spec->hello_timeout_s > 0 ? spec->hello_timeout_s : 60, e);
     if (!resp) {
         sp_close(&im->proc, 1);
         free(im);
         free(b);
         return NULL;
     }
-    snprintf(b->version, sizeof b->version, "bitnet_ref protocol %d, python %s, numpy %s",
-             (int)cJSON_GetNumberValue(cJSON_GetObjectItem(resp, "protocol")),
-             cJSON_GetStringValue(cJSON_GetObjectItem(resp, "python")),
-             cJSON_GetStringValue(cJSON_GetObjectItem(resp, "numpy")));
-    cJSON_Delete(resp);
+    if (cJSON_GetObjectItem(resp, "transformers"))
+        snprintf(b->version, sizeof b->version, "transformers %s, torch %s, python %s, protocol %d",
+                 hello_str(resp, "transformers"), hello_str(resp, "torch"),
+                 hello_str(resp, "python"),
+                 (int)cJSON_GetNumberValue(cJSON_GetObjectItem(resp, "protocol")));
+    else
+        snprintf(b->version, sizeof b->version, "bitnet_ref protocol %d, python %s, numpy %s",
+                 (int)cJSON_GetNumberValue(cJSON_GetObjectItem(resp, "protocol")),
+                 hello_str(resp, "python"), hello_str(resp, "numpy"));
     b->load = py_load;
     b->unload = py_unload;
     b->destroy = py_destroy;
     b->logits = py_logits;
     b->generate = py_generate;
+    if (hello_lists_op(resp, "tokenize")) b->tokenize = py_tokenize;
+    cJSON_Delete(resp);
     return b;
+}
+
+vbackend *vb_python_new(const char *python, const char *pkg_dir, double timeout_s, bool exact,
+                        verr *e) {
+    vb_jsonl_spec spec = {.python = python,
+                          .pkg_dir = pkg_dir,
+                          .module = "bitnet_ref.runner",
+                          .name = "python-ref",
+                          .kind = "python",
+                          .label = "python reference",
+                          .timeout_s = timeout_s,
+                          .exact = exact};
+    return vb_jsonl_new(&spec, e);
 }

@@ -47,13 +47,16 @@ static void usage(FILE *out) {
         "  --no-speed          leave out the speed runs\n"
         "  --fixtures DIR      where generated fixtures are cached (default BUILD/fixtures)\n"
         "  --python PATH       interpreter for the reference (default $BITNET_PYTHON or the venv)\n"
+        "  --transformers-python PATH  interpreter with transformers, for Hugging Face\n"
+        "                      directory fixtures (default $BITNET_TRANSFORMERS_PYTHON, else\n"
+        "                      build/venv-hf from ci/install-transformers.sh; absent: skipped)\n"
         "  --out DIR           report directory (default reports/out); exit 2 if it\n"
         "                      cannot be written\n"
         "  --quick             fewer prompts and tokens: for CI\n");
 }
 
 typedef struct opts {
-    const char *suite, *against, *bitnet_cpp, *isa, *out, *fixtures, *python;
+    const char *suite, *against, *bitnet_cpp, *isa, *out, *fixtures, *python, *tf_python;
     char **models;
     int n_models;
     int threads, reps;
@@ -140,6 +143,9 @@ static int parse_args(int argc, char **argv, opts *o) {
         } else if (!strcmp(a, "--python")) {
             TAKE();
             o->python = v;
+        } else if (!strcmp(a, "--transformers-python")) {
+            TAKE();
+            o->tf_python = v;
         } else if (!strcmp(a, "--quick")) {
             o->quick = true;
         } else if (!strcmp(a, "--numerics")) {
@@ -239,6 +245,54 @@ static bool setup_bitnetcpp(vrun *r, const opts *o) {
         fprintf(stderr, "bitnet-validate: %s %s: %s\n", from, dir, e.msg);
         return false;
     }
+    return true;
+}
+
+/* transformers runs only where a fixture is a Hugging Face directory. Its
+ * environment is big (ci/install-transformers.sh), so its absence is a skip
+ * with the reason; an interpreter that was named (flag or variable) and cannot
+ * run it is a setup error, as with bitnet.cpp. */
+static bool setup_transformers(vrun *r, const opts *o, const vsuite *s, const char *src) {
+    bool any = false;
+    for (int i = 0; i < s->n_fixtures; i++) {
+        const vfixture *f = &s->fixtures[i];
+        any |= f->ready && vu_is_hf_dir(f->reference_path[0] ? f->reference_path : f->path);
+    }
+    if (!any) {
+        snprintf(r->tf_reason, sizeof r->tf_reason,
+                 "not needed: no Hugging Face directory among the fixtures");
+        return true;
+    }
+    const char *py = o->tf_python ? o->tf_python : getenv("BITNET_TRANSFORMERS_PYTHON");
+    const char *from = o->tf_python ? "--transformers-python" : "BITNET_TRANSFORMERS_PYTHON";
+    bool named = py && *py;
+    char def[4200], pkg[4200], probe[4300];
+    if (!named) {
+        snprintf(def, sizeof def, "%s/build/venv-hf/bin/python", src);
+        py = def;
+    }
+    snprintf(pkg, sizeof pkg, "%s/baseline/transformers", src);
+    snprintf(probe, sizeof probe, "%s/tf_runner.py", pkg);
+    if (!vu_file_exists(py) && !named) {
+        snprintf(r->tf_reason, sizeof r->tf_reason,
+                 "skipped, because the transformers environment %s is absent (make it with "
+                 "ci/install-transformers.sh, or give --transformers-python PATH)",
+                 py);
+        return true;
+    }
+    verr e = {{0}};
+    if (!vu_file_exists(probe))
+        verr_set(&e, "%s is absent", probe);
+    else
+        r->tf = vb_transformers_new(py, pkg, o->quick ? 300 : 900, &e);
+    if (r->tf) return true;
+    if (named) {
+        fprintf(stderr, "bitnet-validate: %s %s: transformers cannot run: %s\n", from, py, e.msg);
+        return false;
+    }
+    r->tf_error = true;
+    snprintf(r->tf_reason, sizeof r->tf_reason, "error: transformers (%s) cannot run: %.900s", py,
+             e.msg);
     return true;
 }
 
@@ -384,6 +438,12 @@ int main(int argc, char **argv) {
             r.bitnetcpp ? "yes" : r.bitnetcpp_reason);
     double t0 = vu_now_s();
     suite_prepare(&suite, bitnet_bin, fixture_dir, o.quick);
+    if (!setup_transformers(&r, &o, &suite, src)) goto done;
+    if (r.tf)
+        cJSON_AddItemToArray(impls, impl_json(r.tf));
+    else
+        cJSON_AddItemToArray(impls, impl_missing("transformers", "transformers", r.tf_reason));
+    fprintf(stderr, "bitnet-validate: transformers: %s\n", r.tf ? r.tf->version : r.tf_reason);
     for (int i = 0; i < suite.n_fixtures; i++) run_fixture(&r, &suite.fixtures[i]);
     if (!o.no_speed) run_speed(&r, &suite);
     if (r.against) run_against_report(&r);
@@ -415,6 +475,7 @@ done:
     for (int i = 0; i < r.n_libs; i++) r.libs[i]->destroy(r.libs[i]);
     if (r.python) r.python->destroy(r.python);
     if (r.bitnetcpp) r.bitnetcpp->destroy(r.bitnetcpp);
+    if (r.tf) r.tf->destroy(r.tf);
     cJSON_Delete(r.root);
     cJSON_Delete(r.against);
     suite_free(&suite);

@@ -12,21 +12,21 @@
 #include "compare.h"
 #include "run.h"
 
-void run_bitnetcpp_checks(vrun *r, vfixture *f, bitnet_model *meta);
-
-static void tokenize_check(vrun *r, vfixture *f, vbackend *bc, vbackend *lib) {
+/* Exact token ids per prompt, libbitnet against a baseline's tokenizer
+ * (bitnet.cpp's llama-tokenize, transformers' AutoTokenizer). */
+void run_tokenize_check(vrun *r, vfixture *f, vbackend *base, vbackend *lib) {
     int same = 0, n = 0;
     char first[512] = "";
     for (int p = 0; p < f->n_prompts; p++) {
         int32_t *a = NULL, *b = NULL, na = 0, nb = 0;
         verr e = {{0}};
-        if (bc->tokenize(bc, f->prompts[p], &a, &na, &e) != 0) {
-            run_add_check(r, "tokenize", f->name, lib->name, "bitnet.cpp", "error", "%s", e.msg);
+        if (base->tokenize(base, f->prompts[p], &a, &na, &e) != 0) {
+            run_add_check(r, "tokenize", f->name, lib->name, base->name, "error", "%s", e.msg);
             return;
         }
         if (lib->tokenize(lib, f->prompts[p], &b, &nb, &e) != 0) {
             free(a);
-            run_add_check(r, "tokenize", f->name, lib->name, "bitnet.cpp", "error", "%s", e.msg);
+            run_add_check(r, "tokenize", f->name, lib->name, base->name, "error", "%s", e.msg);
             return;
         }
         n++;
@@ -35,12 +35,12 @@ static void tokenize_check(vrun *r, vfixture *f, vbackend *bc, vbackend *lib) {
         if (i == na && na == nb)
             same++;
         else if (!first[0])
-            snprintf(first, sizeof first, "\"%.30s\": differs at token %d (bitnet.cpp %d, ours %d)",
-                     f->prompts[p], i, i < na ? a[i] : -1, i < nb ? b[i] : -1);
+            snprintf(first, sizeof first, "\"%.30s\": differs at token %d (%s %d, ours %d)",
+                     f->prompts[p], i, base->name, i < na ? a[i] : -1, i < nb ? b[i] : -1);
         free(a);
         free(b);
     }
-    run_add_check(r, "tokenize", f->name, lib->name, "bitnet.cpp", same == n ? "pass" : "fail",
+    run_add_check(r, "tokenize", f->name, lib->name, base->name, same == n ? "pass" : "fail",
                   "%d/%d prompts tokenized identically%s%s", same, n, first[0] ? "; " : "", first);
 }
 
@@ -194,6 +194,14 @@ void run_bitnetcpp_checks(vrun *r, vfixture *f, bitnet_model *meta) {
     if (!bc || r->n_libs == 0) return; /* absent: listed once as a skipped baseline */
     vbackend *lib = r->libs[0];
     verr e = {{0}};
+    if (vu_is_hf_dir(f->path)) { /* the speed step reads bitnetcpp_skip too */
+        snprintf(f->bitnetcpp_skip, sizeof f->bitnetcpp_skip,
+                 "skipped, because bitnet.cpp reads GGUF files, not Hugging Face directories "
+                 "(convert it first)");
+        run_add_check(r, "bitnet.cpp", f->name, "bitnet.cpp", NULL, "skipped", "%s",
+                      f->bitnetcpp_skip);
+        return;
+    }
     if (bc->load(bc, f->path, &e) != 0) {
         run_add_check(r, "bitnet.cpp", f->name, "bitnet.cpp", NULL, "error", "%s", e.msg);
         return;
@@ -217,7 +225,7 @@ void run_bitnetcpp_checks(vrun *r, vfixture *f, bitnet_model *meta) {
         return;
     }
     free(probe);
-    if (f->n_prompts > 0) tokenize_check(r, f, bc, lib);
+    if (f->n_prompts > 0) run_tokenize_check(r, f, bc, lib);
     if (f->n_prompts > 0 && f->n_predict > 0) greedy_text_check(r, f, bc, lib, meta);
     if (f->kld_ctx >= 8) kld_check(r, f, bc, lib, meta);
     bc->unload(bc);

@@ -194,7 +194,9 @@ static void make_one(vsuite *s, vfixture *f, const char *bitnet_bin, const char 
             }
         }
     }
-    if (!vu_sha256_file(f->path, f->sha256)) {
+    bool hashed = vu_is_hf_dir(f->path) ? vu_sha256_dir(f->path, f->sha256)
+                                        : vu_sha256_file(f->path, f->sha256);
+    if (!hashed) {
         snprintf(f->skip_reason, sizeof f->skip_reason, "cannot read %s", f->path);
         return;
     }

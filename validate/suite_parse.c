@@ -248,11 +248,20 @@ static void tol_builtin(const char *name, vtol *t) {
         t->greedy = GREEDY_EXACT;
     } else if (strcmp(name, "real") == 0) {
         t->top1_min = 0.95;
+    } else if (strcmp(name, "hf") == 0) {
+        /* Hugging Face fixtures against transformers (float32): two faithful
+         * paths with identical codes differ by ~2e-3 / 95% and up to 0.45 logit
+         * (research doc §7; libbitnet vs transformers measured 2.6e-3, 94.5%,
+         * 0.40 max abs: docs/validation.md), so a greedy divergence where
+         * transformers' top-2 gap is under half a logit is a near-tie */
+        t->kld_mean_max = 5e-3;
+        t->near_tie_eps = 0.5;
     }
 }
 
 static bool is_builtin_tol(const char *name) {
-    return !strcmp(name, "random") || !strcmp(name, "peaked") || !strcmp(name, "real");
+    return !strcmp(name, "random") || !strcmp(name, "peaked") || !strcmp(name, "real") ||
+           !strcmp(name, "hf");
 }
 
 static bool tol_apply(sctx *c, const cJSON *o, const char *where, vtol *t) {

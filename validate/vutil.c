@@ -3,6 +3,7 @@
 #include "atomic_file.h"
 #include "cli.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -245,6 +246,41 @@ bool vu_sha256_file(const char *path, char hex[65]) {
     bool ok = !ferror(f);
     fclose(f);
     if (ok) sha256_final(&c, hex);
+    return ok;
+}
+
+bool vu_is_hf_dir(const char *path) {
+    struct stat st;
+    char cfg[4200];
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) return false;
+    snprintf(cfg, sizeof cfg, "%s/config.json", path);
+    return stat(cfg, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Names sorted bytewise, so the hash does not depend on the file system's order. */
+static int name_cmp(const struct dirent **a, const struct dirent **b) {
+    return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+bool vu_sha256_dir(const char *dir, char hex[65]) {
+    struct dirent **ents = NULL;
+    int n = scandir(dir, &ents, NULL, name_cmp);
+    if (n < 0) return false;
+    vstr list = {0};
+    bool ok = true;
+    for (int i = 0; i < n; i++) {
+        char path[4400], h[65];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", dir, ents[i]->d_name);
+        if (ok && ents[i]->d_name[0] != '.' && stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+            ok = vu_sha256_file(path, h);
+            vs_printf(&list, "%s  %s\n", h, ents[i]->d_name); /* as sha256sum prints it */
+        }
+        free(ents[i]);
+    }
+    free(ents);
+    if (ok) vu_sha256_hex(list.s ? list.s : "", list.len, hex);
+    vs_free(&list);
     return ok;
 }
 

@@ -33,6 +33,11 @@ bool vu_dir_writable(const char *dir, verr *e);
 /* SHA-256 of a file as 64 hex chars + NUL; false if unreadable. */
 bool vu_sha256_file(const char *path, char hex[65]);
 void vu_sha256_hex(const void *data, size_t len, char hex[65]);
+/* A Hugging Face model directory: a directory holding config.json. */
+bool vu_is_hf_dir(const char *path);
+/* SHA-256 of a directory's `sha256sum` listing (its regular files, not hidden,
+ * sorted by name, each with its own SHA-256); false if one is unreadable. */
+bool vu_sha256_dir(const char *dir, char hex[65]);
 /* Directory of the running executable (for the sibling `bitnet` binary). */
 bool vu_exe_dir(char *buf, size_t size);
 uint64_t vu_splitmix(uint64_t *state);

@@ -36,9 +36,13 @@
 #include "error.h"
 #include "f16.h"
 #include "gguf.h"
+#include "i2s_blocks.h"
+#include "gguf_export.h"
 #include "model.h"
 #include "quantize.h"
 #include "synth_vocab.h"
+#include "tl_load.h"
+#include "tl_presets.h"
 #include "types.h"
 
 /* ---------------------------------------------------------------------------
@@ -147,8 +151,12 @@ static const char *quant_name(uint32_t t) {
            : t == BN_TYPE_TQ2_0 ? "tq2_0"
            : t == BN_TYPE_F16   ? "f16"
            : t == BN_TYPE_F32   ? "f32"
+           : t == BN_TYPE_TL1   ? "tl1"
+           : t == BN_TYPE_TL2   ? "tl2"
                                 : "?";
 }
+
+static bool is_tl(uint32_t t) { return t == BN_TYPE_TL1 || t == BN_TYPE_TL2; }
 
 static bool is_tq(uint32_t t) { return t == BN_TYPE_TQ1_0 || t == BN_TYPE_TQ2_0; }
 
@@ -160,8 +168,17 @@ bitnet_status bn_fixture_check(const bn_fixture_params *p) {
     if (p->kind != BN_FIXTURE_RANDOM && p->kind != BN_FIXTURE_PEAKED)
         return BAD("--kind: must be random or peaked");
     if (p->quant != BN_TYPE_I2_S && p->quant != BN_TYPE_F16 && p->quant != BN_TYPE_F32 &&
-        !is_tq(p->quant))
-        return BAD("--quant: must be i2_s, tq1_0, tq2_0, f16 or f32");
+        !is_tq(p->quant) && !is_tl(p->quant))
+        return BAD("--quant: must be i2_s, tq1_0, tq2_0, tl1, tl2, f16 or f32");
+    if (p->i2s_block != 0 && p->i2s_block != 64 && p->i2s_block != 128)
+        return BAD("--i2s-block %d: must be 64 or 128", p->i2s_block);
+    if (p->i2s_block == 64 && p->quant != BN_TYPE_I2_S)
+        return BAD("--i2s-block 64 needs --quant i2_s");
+    if (is_tl(p->quant) &&
+        (p->n_embd % BN_I2S_BLOCK != 0 || p->n_ff % BN_I2S_BLOCK != 0 || p->block_scales))
+        return BAD("--n-embd %d / --n-ff %d: both must be multiples of 128 for --quant %s (the "
+                   "loader repacks it for the 128-value I2_S kernels), without --block-scales",
+                   p->n_embd, p->n_ff, quant_name(p->quant));
     if (p->n_embd < 2 || p->n_embd > 65536)
         return BAD("--n-embd %d: must be in [2, 65536]", p->n_embd);
     if (p->n_ff < 1 || p->n_ff > 1 << 20) return BAD("--n-ff %d: must be in [1, 1048576]", p->n_ff);
@@ -239,6 +256,12 @@ int bn_fixture_args(const bn_fixture_params *p, char *buf, size_t size) {
         n += snprintf(buf + n, size - (size_t)n, " --ablate-ffn %d", p->ablate_ffn);
     if (n >= 0 && (size_t)n < size && p->block_scales)
         n += snprintf(buf + n, size - (size_t)n, " --block-scales");
+    if (n >= 0 && (size_t)n < size && p->pow2_scales)
+        n += snprintf(buf + n, size - (size_t)n, " --pow2-scales");
+    if (n >= 0 && (size_t)n < size && p->i2s_block == 64)
+        n += snprintf(buf + n, size - (size_t)n, " --i2s-block 64");
+    if (n >= 0 && (size_t)n < size && p->no_layout_keys)
+        n += snprintf(buf + n, size - (size_t)n, " --no-layout-keys");
     return n;
 }
 
@@ -259,6 +282,8 @@ typedef struct gen {
     int32_t *a_src, *b_src, *next;
     int32_t n_domain;
     float a; /* peaked embedding magnitude */
+    int64_t tl_shapes[16][2]; /* (M, K) whose bitnet.tl.* keys are written */
+    int n_tl_shapes;
 } gen;
 
 static void *gen_alloc(gen *g, size_t bytes) {
@@ -302,8 +327,45 @@ static bitnet_status add_norm(gen *g, const char *name, int64_t n, int spread) {
 
 /* A projection of K inputs and M outputs from codes[M][K] (row-major, the
  * GGUF order: ne0 = K) and one scale, written in the requested type. */
+/* A TL projection: bitnet.cpp's parameters where it has a kernel for the
+ * shape (so the file is what its converter writes), recorded per shape. */
+static bitnet_status add_tl_projection(gen *g, const char *name, int64_t K, int64_t M,
+                                       const int8_t *codes, float scale) {
+    const uint32_t type = g->p->quant;
+    const bn_tl_preset *pr = bn_tl_preset_find(type, M, K);
+    bn_tl_params tp;
+    bitnet_status st = BITNET_OK;
+    if (pr)
+        tp = pr->p;
+    else if ((st = bn_tl_default_params(type, M, K, &tp)))
+        return st;
+    const size_t nbytes = type == BN_TYPE_TL1 ? bn_tl1_nbytes(M, K) : bn_tl2_nbytes(M, K);
+    uint8_t *data = gen_alloc(g, nbytes);
+    if (!data) return BITNET_ERR_NOMEM;
+    st = type == BN_TYPE_TL1 ? bn_tl1_encode(codes, scale, M, K, &tp, data, nbytes)
+                             : bn_tl2_encode(codes, scale, M, K, &tp, data, nbytes);
+    if (st) return st;
+    bool recorded = g->p->no_layout_keys;
+    for (int i = 0; i < g->n_tl_shapes; i++)
+        recorded |= g->tl_shapes[i][0] == M && g->tl_shapes[i][1] == K;
+    if (!recorded && g->n_tl_shapes < 16) {
+        char key[96];
+        g->tl_shapes[g->n_tl_shapes][0] = M;
+        g->tl_shapes[g->n_tl_shapes++][1] = K;
+        bn_tl_meta_key(key, sizeof key, M, K, "bm");
+        if ((st = bn_gguf_set_u32(g->w, key, (uint32_t)tp.bm_tile))) return st;
+        bn_tl_meta_key(key, sizeof key, M, K, "bk");
+        if ((st = bn_gguf_set_u32(g->w, key, (uint32_t)tp.bk))) return st;
+        bn_tl_meta_key(key, sizeof key, M, K, "bmm");
+        if ((st = bn_gguf_set_u32(g->w, key, (uint32_t)tp.bm_sub))) return st;
+    }
+    return add_tensor(g, name, type, K, M, data, nbytes);
+}
+
 static bitnet_status add_projection(gen *g, const char *name, int64_t K, int64_t M,
                                     const int8_t *codes, float scale) {
+    if (g->p->pow2_scales) scale = (float)pow2_floor((double)scale);
+    if (is_tl(g->p->quant)) return add_tl_projection(g, name, K, M, codes, scale);
     const uint64_t nbytes = bn_ternary_nbytes(g->p->quant, K * M);
     void *data = gen_alloc(g, (size_t)nbytes);
     if (!data) return BITNET_ERR_NOMEM;
@@ -318,6 +380,9 @@ static bitnet_status add_projection(gen *g, const char *name, int64_t K, int64_t
         for (int64_t b = 0; b < nb; b++) mult[b] = (float)(8 + rnd(key, (uint64_t)b) % 8) / 8.0f;
         st = bn_quantize_ternary_blocks(codes, K * M, scale, mult, g->p->quant, data);
         bn_free(mult);
+    } else if (g->p->i2s_block == 64) {
+        bn_i2s64_pack(codes, K * M, scale, data);
+        st = BITNET_OK;
     } else {
         st = bn_quantize_ternary(codes, K * M, scale, g->p->quant, data);
     }
@@ -565,34 +630,24 @@ static bitnet_status add_layer(gen *g, int il, int8_t *codes) {
 
 static bitnet_status add_hparams(gen *g) {
     const bn_fixture_params *p = g->p;
-    bn_gguf_writer *w = g->w;
-    char key[128], def_name[96];
-    const char *a = p->arch;
-    snprintf(def_name, sizeof def_name, "fixture-%s-%s", a,
+    char def_name[96];
+    snprintf(def_name, sizeof def_name, "fixture-%s-%s", p->arch,
              p->kind == BN_FIXTURE_PEAKED ? "peaked" : "random");
-    /* llama.cpp's file types: MOSTLY_TQ1_0 36, MOSTLY_TQ2_0 37; 40 is the fork's I2_S */
-    const uint32_t ftype = p->quant == BN_TYPE_I2_S    ? 40u
-                           : p->quant == BN_TYPE_TQ1_0 ? 36u
-                           : p->quant == BN_TYPE_TQ2_0 ? 37u
-                           : p->quant == BN_TYPE_F16   ? 1u
-                                                       : 0u;
-    bitnet_status st;
-#define K(s) (snprintf(key, sizeof key, "%s.%s", a, s), key)
-    if ((st = bn_gguf_set_str(w, "general.architecture", a)) ||
-        (st = bn_gguf_set_str(w, "general.name", p->name ? p->name : def_name)) ||
-        (st = bn_gguf_set_u32(w, K("context_length"), (uint32_t)p->n_ctx)) ||
-        (st = bn_gguf_set_u32(w, K("embedding_length"), (uint32_t)p->n_embd)) ||
-        (st = bn_gguf_set_u32(w, K("block_count"), (uint32_t)p->n_layer)) ||
-        (st = bn_gguf_set_u32(w, K("feed_forward_length"), (uint32_t)p->n_ff)) ||
-        (st = bn_gguf_set_u32(w, K("rope.dimension_count"), (uint32_t)(p->n_embd / p->n_head))) ||
-        (st = bn_gguf_set_u32(w, K("attention.head_count"), (uint32_t)p->n_head)) ||
-        (st = bn_gguf_set_u32(w, K("attention.head_count_kv"), (uint32_t)p->n_head_kv)) ||
-        (st = bn_gguf_set_f32(w, K("attention.layer_norm_rms_epsilon"), p->rms_eps)) ||
-        (st = bn_gguf_set_f32(w, K("rope.freq_base"), p->rope_base)) ||
-        (st = bn_gguf_set_u32(w, "general.file_type", ftype)) ||
-        (st = bn_gguf_set_u32(w, K("vocab_size"), (uint32_t)g->n_vocab)))
+    const bn_hparams hp = {.n_vocab = g->n_vocab,
+                           .n_ctx_train = p->n_ctx,
+                           .n_embd = p->n_embd,
+                           .n_ff = p->n_ff,
+                           .n_layer = p->n_layer,
+                           .n_head = p->n_head,
+                           .n_head_kv = p->n_head_kv,
+                           .n_rot = p->n_embd / p->n_head,
+                           .rope_base = p->rope_base,
+                           .rms_eps = p->rms_eps};
+    bitnet_status st = bn_export_hparams(g->w, p->arch, p->name ? p->name : def_name, &hp,
+                                         bn_export_ftype(p->quant));
+    if (st) return st;
+    if (p->i2s_block == 64 && !p->no_layout_keys && (st = bn_gguf_set_u32(g->w, BN_I2S_BLOCK_KEY, 64)))
         return st;
-#undef K
     return BITNET_OK;
 }
 

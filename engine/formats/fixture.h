@@ -41,7 +41,7 @@ typedef struct bn_fixture_params {
     float rope_base;
     float rms_eps;
     uint64_t seed;
-    uint32_t quant;         /* bn_type of the projections: I2_S, TQ1_0, TQ2_0, F16 or F32 */
+    uint32_t quant;         /* projections: I2_S, TQ1_0, TQ2_0, TL1, TL2, F16, F32 */
     bn_vocab_kind vocab;    /* synthetic vocabulary: SPM or BPE */
     const char *vocab_from; /* copy every tokenizer.* key of this GGUF (NULL: synthetic) */
     const char *name;       /* general.name (NULL: "fixture-<arch>-<kind>") */
@@ -54,10 +54,22 @@ typedef struct bn_fixture_params {
      * TQ files take the block-scaled path; the f32 file of the same
      * parameters holds the same weights exactly. */
     bool block_scales;
+    /* Testing aid: round every projection scale down to a power of two, so
+     * that 1/scale and bf16(scale) are exact (--format hf writes its
+     * bitlinear and bf16-online variants from such scales; the GGUF of the
+     * same parameters then holds the same model bit for bit). */
+    bool pow2_scales;
     /* Peaked: greedy tokens over which the margin is measured with the
      * engine after writing (0: skip; the key is then absent). */
     int32_t margin_tokens;
     int32_t n_threads; /* for the margin run; 0: default */
+    /* I2_S layout: 0 or 128 (default), or 64, bitnet.cpp's ARM layout
+     * (i2s_blocks.h; the file then says so in bitnet.i2s.block_size). TL1/TL2
+     * use bitnet.cpp's BM/BK/bm for shapes it has presets for, else
+     * bn_tl_default_params, and record them in bitnet.tl.<M>x<K>.* keys. */
+    int32_t i2s_block;
+    /* Testing aid: leave those layout keys out, as bitnet.cpp's writers do. */
+    bool no_layout_keys;
 } bn_fixture_params;
 
 typedef struct bn_fixture_result {
@@ -105,5 +117,32 @@ bitnet_status bn_fixture_greedy(const char *path, const bitnet_token *prompt, in
 /* The fixed prompt the margin is measured from: BOS (if the vocabulary has
  * one) and three pieces of the permutation's domain. Returns the count. */
 int32_t bn_fixture_margin_prompt(const char *path, bitnet_token *prompt, int32_t cap);
+
+/* ---------------------------------------------------------------------------
+ * Hugging Face directories of the same synthetic models (fixture_hf.c):
+ * config.json, model.safetensors (or shards and model.safetensors.index.json),
+ * tokenizer.json, tokenizer_config.json, generation_config.json, in the
+ * layout transformers' BitNetForCausalLM (arch bitnet-b1.58) or
+ * LlamaForCausalLM (arch llama) loads. The ternary codes and scales are the
+ * I2_S fixture's of the same parameters, so both load to the same weights.
+ * ------------------------------------------------------------------------- */
+
+typedef enum bn_hf_variant {
+    BN_HF_PACKED_AUTOBITLINEAR = 0, /* U8 codes + weight_scale = scale */
+    BN_HF_PACKED_BITLINEAR = 1,     /* U8 codes + weight_scale = 1 / scale */
+    BN_HF_BF16_ONLINE = 2,          /* BF16 masters whose absmean ternarization is codes, scale */
+} bn_hf_variant;
+
+bool bn_hf_variant_parse(const char *name, bn_hf_variant *out);
+const char *bn_hf_variant_name(bn_hf_variant v);
+/* "packed-autobitlinear, packed-bitlinear, bf16-online" */
+const char *bn_hf_variant_list(void);
+
+/* Writes the directory `dir` (created if missing; files in it replaced).
+ * p->quant must be i2_s and the vocabulary byte-level BPE; n_shards >= 1
+ * (more than one: the tensors are dealt round-robin, so a weight and its
+ * weight_scale land in different shards). */
+bitnet_status bn_fixture_write_hf(const bn_fixture_params *p, bn_hf_variant variant,
+                                  int32_t n_shards, const char *dir, bn_fixture_result *result);
 
 #endif

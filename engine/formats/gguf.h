@@ -161,6 +161,19 @@ bitnet_status bn_gguf_add_tensor(bn_gguf_writer *w, const char *name, uint32_t t
                                  uint32_t n_dims, const int64_t *ne, const void *data,
                                  uint64_t nbytes, bool copy);
 
+/* Adds a tensor whose bytes are produced while the file is written:
+ * fill(ctx, dst, nbytes) is called once, in tensor order, with a buffer of
+ * nbytes to fill, so a converter never holds more than one output tensor in
+ * memory. A fill that fails (any status but BITNET_OK, with the error set)
+ * stops the write and leaves no output file. */
+typedef bitnet_status (*bn_gguf_fill_fn)(void *ctx, void *dst, uint64_t nbytes);
+bitnet_status bn_gguf_add_tensor_fill(bn_gguf_writer *w, const char *name, uint32_t type,
+                                      uint32_t n_dims, const int64_t *ne, uint64_t nbytes,
+                                      bn_gguf_fill_fn fill, void *ctx);
+
 bitnet_status bn_gguf_write(const bn_gguf_writer *w, const char *path);
+/* A metadata-only file (no tensors) into a buffer (free with bn_free): the
+ * loaders of other formats keep their metadata and vocabulary this way. */
+bitnet_status bn_gguf_write_memory(const bn_gguf_writer *w, uint8_t **data, size_t *size);
 
 #endif

@@ -23,6 +23,8 @@ typedef struct writer_tensor {
     const void *data;
     uint64_t nbytes;
     void *owned;
+    bn_gguf_fill_fn fill; /* produces data at write time (data is then NULL) */
+    void *fill_ctx;
 } writer_tensor;
 
 struct bn_gguf_writer {
@@ -221,9 +223,9 @@ bitnet_status bn_gguf_set_kv_copy(bn_gguf_writer *w, const bn_gguf_kv *kv) {
     return BITNET_OK;
 }
 
-bitnet_status bn_gguf_add_tensor(bn_gguf_writer *w, const char *name, uint32_t type,
-                                 uint32_t n_dims, const int64_t *ne, const void *data,
-                                 uint64_t nbytes, bool copy) {
+static bitnet_status add_tensor(bn_gguf_writer *w, const char *name, uint32_t type, uint32_t n_dims,
+                                const int64_t *ne, const void *data, uint64_t nbytes, bool copy,
+                                bn_gguf_fill_fn fill, void *fill_ctx) {
     size_t name_len = name ? strlen(name) : 0;
     if (name_len == 0 || name_len >= BN_GGUF_MAX_NAME)
         return bn_fail(BITNET_ERR_INVALID_ARGUMENT, "gguf writer: bad tensor name '%s'", name ? name : "");
@@ -269,8 +271,28 @@ bitnet_status bn_gguf_add_tensor(bn_gguf_writer *w, const char *name, uint32_t t
     } else {
         t->data = data;
     }
+    t->fill = fill;
+    t->fill_ctx = fill_ctx;
     w->n_tensors++;
     return BITNET_OK;
+}
+
+bitnet_status bn_gguf_add_tensor(bn_gguf_writer *w, const char *name, uint32_t type,
+                                 uint32_t n_dims, const int64_t *ne, const void *data,
+                                 uint64_t nbytes, bool copy) {
+    return add_tensor(w, name, type, n_dims, ne, data, nbytes, copy, NULL, NULL);
+}
+
+bitnet_status bn_gguf_add_tensor_fill(bn_gguf_writer *w, const char *name, uint32_t type,
+                                      uint32_t n_dims, const int64_t *ne, uint64_t nbytes,
+                                      bn_gguf_fill_fn fill, void *ctx) {
+    if (!fill)
+        return bn_fail(BITNET_ERR_INVALID_ARGUMENT, "gguf writer: tensor '%s' has no fill function",
+                       name ? name : "");
+    if (nbytes > SIZE_MAX)
+        return bn_fail(BITNET_ERR_INVALID_ARGUMENT, "gguf writer: tensor '%s' is too large",
+                       name ? name : "");
+    return add_tensor(w, name, type, n_dims, ne, NULL, nbytes, false, fill, ctx);
 }
 
 static uint64_t pad_to(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
@@ -308,9 +330,26 @@ bitnet_status bn_gguf_write(const bn_gguf_writer *w, const char *path) {
     FILE *f = af.f;
     ok = fwrite(head.data, 1, head.len, f) == head.len;
     bn_free(head.data);
-    for (uint64_t i = 0; ok && i < w->n_tensors; i++) {
+    /* one buffer, as large as the largest filled tensor, for all of them */
+    uint64_t fill_max = 0;
+    for (uint64_t i = 0; i < w->n_tensors; i++)
+        if (w->tensors[i].fill && w->tensors[i].nbytes > fill_max) fill_max = w->tensors[i].nbytes;
+    uint8_t *scratch = NULL;
+    bitnet_status fill_st = BITNET_OK;
+    if (ok && fill_max) {
+        scratch = bn_malloc((size_t)fill_max);
+        if (!scratch)
+            fill_st = bn_fail(BITNET_ERR_NOMEM, "%s: out of memory for a %llu-byte tensor", path,
+                              (unsigned long long)fill_max);
+    }
+    for (uint64_t i = 0; ok && !fill_st && i < w->n_tensors; i++) {
         const writer_tensor *t = &w->tensors[i];
-        ok = t->nbytes == 0 || fwrite(t->data, 1, (size_t)t->nbytes, f) == t->nbytes;
+        const void *data = t->data;
+        if (t->fill) {
+            if ((fill_st = t->fill(t->fill_ctx, scratch, t->nbytes))) break;
+            data = scratch;
+        }
+        ok = t->nbytes == 0 || fwrite(data, 1, (size_t)t->nbytes, f) == t->nbytes;
         /* alignment may exceed the zero block: pad in pieces */
         for (size_t pad = (size_t)(pad_to(t->nbytes, align) - t->nbytes); ok && pad;) {
             size_t k = pad < sizeof zeros ? pad : sizeof zeros;
@@ -318,9 +357,35 @@ bitnet_status bn_gguf_write(const bn_gguf_writer *w, const char *path) {
             pad -= k;
         }
     }
+    bn_free(scratch);
+    if (fill_st) { /* the fill's message, not "write failed", is the error */
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", bitnet_get_last_error());
+        bn_atomic_close(&af, false);
+        return bn_fail(fill_st, "%s", msg);
+    }
     const int write_errno = ok ? 0 : errno;
     st = bn_atomic_close(&af, ok);
     if (st && write_errno)
         return bn_fail(BITNET_ERR_IO, "%s: write failed: %s", path, strerror(write_errno));
     return st;
+}
+
+bitnet_status bn_gguf_write_memory(const bn_gguf_writer *w, uint8_t **data, size_t *size) {
+    *data = NULL;
+    *size = 0;
+    if (w->failed)
+        return bn_fail(BITNET_ERR_NOMEM, "gguf writer: an earlier call ran out of memory");
+    if (w->n_tensors)
+        return bn_fail(BITNET_ERR_INVALID_ARGUMENT,
+                       "gguf writer: only metadata is written to memory");
+    buffer head = {0};
+    if (!(buf_put(&head, BN_GGUF_MAGIC, 4) && buf_u32(&head, 3) && buf_u64(&head, 0) &&
+          buf_u64(&head, w->n_kv) && buf_put(&head, w->kv.data, w->kv.len))) {
+        bn_free(head.data);
+        return BITNET_ERR_NOMEM;
+    }
+    *data = head.data;
+    *size = head.len;
+    return BITNET_OK;
 }

@@ -6,6 +6,7 @@
 #include "error.h"
 #include "f16.h"
 #include "ref/kernels_ref.h"
+#include "ref/quant_embd_ref.h"
 #include "types.h"
 
 void bn_ternarize_absmean(const float *w, int64_t n, int8_t *codes, float *scale) {
@@ -53,13 +54,13 @@ uint64_t bn_i2s_nbytes(int64_t n) { return (uint64_t)n / 4 + BN_I2S_TAIL; }
 
 void bn_i2s_pack(const int8_t *codes, int64_t n, float scale, uint8_t *out) {
     const int64_t packed = n / 4;
-    memset(out, 0, (size_t)packed);
-    for (int64_t e = 0; e < n; e++) {
-        const int64_t block = e / BN_I2S_BLOCK;
-        const int j = (int)(e % BN_I2S_BLOCK);
-        uint8_t *byte = &out[block * 32 + j % 32];
-        const int shift = 6 - 2 * (j / 32);
-        *byte = (uint8_t)((*byte & ~(3u << shift)) | ((unsigned)(codes[e] + 1) << shift));
+    /* value j of a 128-block: byte j % 32, bits 6 - 2·(j / 32) */
+    for (int64_t b = 0; b < n / BN_I2S_BLOCK; b++) {
+        const int8_t *c = codes + b * BN_I2S_BLOCK;
+        uint8_t *o = out + b * 32;
+        for (int i = 0; i < 32; i++)
+            o[i] = (uint8_t)((unsigned)(c[i] + 1) << 6 | (unsigned)(c[32 + i] + 1) << 4 |
+                             (unsigned)(c[64 + i] + 1) << 2 | (unsigned)(c[96 + i] + 1));
     }
     memcpy(out + packed, &scale, sizeof scale); /* little-endian hosts only, like the reader */
     memset(out + packed + 4, 0, BN_I2S_TAIL - 4);
@@ -136,4 +137,19 @@ bitnet_status bn_quantize_ternary_blocks(const int8_t *codes, int64_t n, float s
                 ((uint16_t *)out)[b * BN_QK_K + j] = bn_f32_to_f16(x[j]);
     }
     return BITNET_OK;
+}
+
+bool bn_quantize_row_float(uint32_t type, const float *x, void *dst, int64_t n) {
+    switch (type) {
+    case BN_TYPE_F32: memcpy(dst, x, (size_t)n * sizeof(float)); return true;
+    case BN_TYPE_F16:
+        for (int64_t i = 0; i < n; i++) ((uint16_t *)dst)[i] = bn_f32_to_f16(x[i]);
+        return true;
+    case BN_TYPE_BF16:
+        for (int64_t i = 0; i < n; i++) ((uint16_t *)dst)[i] = bn_f32_to_bf16(x[i]);
+        return true;
+    case BN_TYPE_Q8_0: bn_quantize_row_q8_0_ref(x, dst, n); return true;
+    case BN_TYPE_Q6_K: bn_quantize_row_q6_k_ref(x, dst, n); return true;
+    default: return false;
+    }
 }

@@ -68,4 +68,8 @@ bitnet_status bn_quantize_ternary(const int8_t *codes, int64_t n, float scale, u
 bitnet_status bn_quantize_ternary_blocks(const int8_t *codes, int64_t n, float scale,
                                          const float *block_mult, uint32_t type, void *out);
 
+/* A row of n floats written as F32, F16, BF16, Q8_0 or Q6_K (embeddings and
+ * output heads; n a multiple of the type's block). False for other types. */
+bool bn_quantize_row_float(uint32_t type, const float *x, void *dst, int64_t n);
+
 #endif

@@ -17,6 +17,12 @@ static const bn_arch arch_table[] = {
     {.name = "llama", .display = "llama", .ffn_act = BN_FFN_SILU, .rope = BN_ROPE_NORM,
      .head = BN_HEAD_OUTPUT_OR_TIED, .sub_norms = false, .proj_scales = false,
      .rot_equals_head = false},
+    /* Llama-family 1.58-bit models loaded from a Hugging Face directory: the
+     * weights keep the HF layout (q/k not permuted), so RoPE rotates the
+     * pairs (i, i + d/2) as transformers' rotate_half does */
+    {.name = "llama-hf", .display = "llama", .ffn_act = BN_FFN_SILU, .rope = BN_ROPE_NEOX,
+     .head = BN_HEAD_OUTPUT_OR_TIED, .sub_norms = false, .proj_scales = false,
+     .rot_equals_head = true},
 };
 
 const bn_arch *bn_arch_find(const char *name) {
@@ -25,4 +31,4 @@ const bn_arch *bn_arch_find(const char *name) {
     return NULL;
 }
 
-const char *bn_arch_list(void) { return "bitnet, bitnet-b1.58 (alias bitnet-25), llama"; }
+const char *bn_arch_list(void) { return "bitnet, bitnet-b1.58 (alias bitnet-25), llama, llama-hf"; }

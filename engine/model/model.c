@@ -11,6 +11,11 @@
 
 #include "alloc.h"
 #include "error.h"
+#include "hf_load.h"
+#include "hparams.h"
+#include "i2s_blocks.h"
+#include "kernel_config.h"
+#include "tl_load.h"
 #include "tq_load.h"
 #include "types.h"
 
@@ -40,26 +45,29 @@ static bitnet_status read_hparams(bitnet_model *m, const char *arch) {
     bn_hparams *hp = &m->hp;
     char key[KEY_MAX];
     bitnet_status st;
-    if ((st = get_i32_key(g, arch, "embedding_length", 1, 1 << 20, &hp->n_embd)) ||
-        (st = get_i32_key(g, arch, "block_count", 1, 4096, &hp->n_layer)) ||
-        (st = get_i32_key(g, arch, "feed_forward_length", 1, 1 << 22, &hp->n_ff)) ||
-        (st = get_i32_key(g, arch, "attention.head_count", 1, 1 << 14, &hp->n_head)) ||
-        (st = get_i32_key(g, arch, "context_length", 1, 1 << 24, &hp->n_ctx_train)))
+    if ((st = get_i32_key(g, arch, "embedding_length", 1, BN_HP_MAX_EMBD, &hp->n_embd)) ||
+        (st = get_i32_key(g, arch, "block_count", 1, BN_HP_MAX_LAYER, &hp->n_layer)) ||
+        (st = get_i32_key(g, arch, "feed_forward_length", 1, BN_HP_MAX_FF, &hp->n_ff)) ||
+        (st = get_i32_key(g, arch, "attention.head_count", 1, BN_HP_MAX_HEAD, &hp->n_head)) ||
+        (st = get_i32_key(g, arch, "context_length", 1, BN_HP_MAX_CTX, &hp->n_ctx_train)))
         return st;
     hp->n_head_kv = hp->n_head;
     if (bn_gguf_find(g, arch_key(key, arch, "attention.head_count_kv")) &&
         (st = get_i32_key(g, arch, "attention.head_count_kv", 1, hp->n_head, &hp->n_head_kv)))
         return st;
-    if (hp->n_embd % hp->n_head != 0)
-        return bn_fail(BITNET_ERR_FORMAT,
-                       "%s: %s.embedding_length %d is not a multiple of %s.attention.head_count %d",
-                       g->path, arch, hp->n_embd, arch, hp->n_head);
-    if (hp->n_head % hp->n_head_kv != 0)
-        return bn_fail(BITNET_ERR_FORMAT,
-                       "%s: %s.attention.head_count %d is not a multiple of "
-                       "%s.attention.head_count_kv %d",
-                       g->path, arch, hp->n_head, arch, hp->n_head_kv);
-    hp->head_dim = hp->n_embd / hp->n_head;
+    char k_embd[KEY_MAX], k_head[KEY_MAX], k_head_kv[KEY_MAX], k_rot[KEY_MAX], k_eps[KEY_MAX],
+        k_base[KEY_MAX];
+    const bn_hparam_names names = {
+        .path = g->path,
+        .arch = arch,
+        .n_embd = arch_key(k_embd, arch, "embedding_length"),
+        .n_head = arch_key(k_head, arch, "attention.head_count"),
+        .n_head_kv = arch_key(k_head_kv, arch, "attention.head_count_kv"),
+        .n_rot = arch_key(k_rot, arch, "rope.dimension_count"),
+        .rms_eps = arch_key(k_eps, arch, "attention.layer_norm_rms_epsilon"),
+        .rope_base = arch_key(k_base, arch, "rope.freq_base"),
+    };
+    if ((st = bn_hparams_check_heads(hp, &names))) return st;
     if (bn_gguf_find(g, arch_key(key, arch, "attention.key_length"))) {
         int32_t kl = 0, vl = hp->head_dim;
         if ((st = get_i32_key(g, arch, "attention.key_length", 1, 1 << 16, &kl))) return st;
@@ -76,28 +84,14 @@ static bitnet_status read_hparams(bitnet_model *m, const char *arch) {
     if (bn_gguf_find(g, arch_key(key, arch, "rope.dimension_count")) &&
         (st = get_i32_key(g, arch, "rope.dimension_count", 2, hp->head_dim, &hp->n_rot)))
         return st;
-    if (hp->n_rot % 2 != 0)
-        return bn_fail(BITNET_ERR_FORMAT, "%s: %s.rope.dimension_count %d is odd", g->path, arch,
-                       hp->n_rot);
-    if (m->arch->rot_equals_head && hp->n_rot != hp->head_dim)
-        return bn_fail(BITNET_ERR_FORMAT,
-                       "%s: %s.rope.dimension_count %d must equal the head dimension %d for "
-                       "architecture %s",
-                       g->path, arch, hp->n_rot, hp->head_dim, arch);
-
     if ((st = bn_gguf_get_f32(g, arch_key(key, arch, "attention.layer_norm_rms_epsilon"),
                               &hp->rms_eps)))
         return st;
-    if (!isfinite(hp->rms_eps) || hp->rms_eps <= 0.0f || hp->rms_eps >= 1.0f)
-        return bn_fail(BITNET_ERR_FORMAT, "%s: %s = %g is not a valid epsilon (0 < eps < 1)",
-                       g->path, key, (double)hp->rms_eps);
     hp->rope_base = 10000.0f;
     if (bn_gguf_find(g, arch_key(key, arch, "rope.freq_base"))) {
         if ((st = bn_gguf_get_f32(g, key, &hp->rope_base))) return st;
-        if (!isfinite(hp->rope_base) || hp->rope_base <= 1.0f)
-            return bn_fail(BITNET_ERR_FORMAT, "%s: %s = %g is not a valid RoPE base (> 1)",
-                           g->path, key, (double)hp->rope_base);
     }
+    if ((st = bn_hparams_check_rest(hp, m->arch, &names))) return st;
     /* linear scaling with factor 1 is what the 2024 converter writes: harmless */
     if (bn_gguf_find(g, arch_key(key, arch, "rope.scaling.factor"))) {
         float f;
@@ -167,7 +161,24 @@ static bitnet_status check_i2s(const bitnet_model *m, const bn_weight *w, bool s
 
 static bool matmul_type_supported(uint32_t type) {
     return type == BN_TYPE_I2_S || type == BN_TYPE_F32 || type == BN_TYPE_F16 ||
-           type == BN_TYPE_TQ1_0 || type == BN_TYPE_TQ2_0;
+           type == BN_TYPE_BF16 || type == BN_TYPE_TQ1_0 || type == BN_TYPE_TQ2_0 ||
+           type == BN_TYPE_TL1 || type == BN_TYPE_TL2;
+}
+
+/* BF16 projections (a bf16 GGUF before `bitnet quantize`) are widened to F32
+ * once at load: exact, and the float matmul then reads them as any F32. */
+static bitnet_status widen_bf16(const char *path, bn_weight *w) {
+    const size_t n = (size_t)w->n_in * (size_t)w->n_out;
+    float *f = bn_malloc_array(n, sizeof *f); /* [n_out][n_in] */
+    if (!f)
+        return bn_fail(BITNET_ERR_NOMEM, "%s: out of memory widening bf16 tensor '%s'", path,
+                       w->name);
+    bn_type_get(BN_TYPE_BF16)->to_float(w->data, f, (int64_t)n);
+    w->owned = f;
+    w->data = (const uint8_t *)f;
+    w->type = BN_TYPE_F32;
+    w->row_bytes = (size_t)w->n_in * sizeof(float);
+    return BITNET_OK;
 }
 
 static bitnet_status load_weight(const bitnet_model *m, const char *name, int64_t n_in,
@@ -186,12 +197,26 @@ static bitnet_status load_weight(const bitnet_model *m, const char *name, int64_
     if (!matmul_type_supported(t->type))
         return bn_fail(BITNET_ERR_UNSUPPORTED,
                        "%s: tensor '%s' has type %s, which libbitnet cannot multiply yet "
-                       "(supported: i2_s, tq1_0, tq2_0, f16, f32)",
+                       "(supported: i2_s, tq1_0, tq2_0, tl1, tl2, f16, bf16, f32)",
                        m->file->path, name, bn_type_name(t->type));
     if (t->type == BN_TYPE_I2_S) {
+        const uint64_t code_bytes = (uint64_t)n_in * (uint64_t)n_out / 4;
         w->row_bytes = (size_t)n_in / 4;
-        memcpy(&w->scale, t->data + (uint64_t)n_in * (uint64_t)n_out / 4, sizeof(float));
+        memcpy(&w->scale, t->data + code_bytes, sizeof(float));
+        if (m->i2s_block == 64) { /* bitnet.cpp ARM layout: repacked (i2s_blocks.h) */
+            uint8_t *mem = bn_aligned_alloc((size_t)code_bytes); /* freed by bn_free: free() */
+            if (!mem) return BITNET_ERR_NOMEM;
+            bn_i2s64_to_i2s128(t->data, n_in * n_out, mem);
+            w->owned = mem;
+            w->data = mem;
+        }
         return check_i2s(m, w, check);
+    }
+    if (t->type == BN_TYPE_TL1 || t->type == BN_TYPE_TL2) {
+        /* decoded in full (so every code is checked) and repacked to i2_s */
+        const bn_tl_source src = {m->file, m->kernel_config, &m->log};
+        bitnet_status st2 = bn_tl_load(&src, t->nbytes, w);
+        return st2 ? st2 : check_i2s(m, w, false);
     }
     if (t->type == BN_TYPE_TQ1_0 || t->type == BN_TYPE_TQ2_0) {
         /* always decoded (and so checked) in full: it is repacked */
@@ -207,6 +232,7 @@ static bitnet_status load_weight(const bitnet_model *m, const char *name, int64_
     w->row_bytes = bn_type_row_size(t->type, n_in);
     if ((uintptr_t)t->data % (t->type == BN_TYPE_F32 ? 4 : 2) != 0)
         return bn_fail(BITNET_ERR_FORMAT, "%s: tensor '%s' data is misaligned", m->file->path, name);
+    if (t->type == BN_TYPE_BF16) return widen_bf16(m->file->path, w);
     return BITNET_OK;
 }
 
@@ -313,10 +339,22 @@ static bitnet_status load_weights(bitnet_model *m, const bitnet_model_params *pa
                     g->path, m->arch->name);
     }
 
+    bool has_i2s = false;
+    for (uint64_t i = 0; i < g->n_tensors; i++) has_i2s |= g->tensors[i].type == BN_TYPE_I2_S;
+    if ((st = bn_i2s_block_resolve(g, params->i2s_block, has_i2s, &m->log, &m->i2s_block)))
+        return st;
+    if (params->kernel_config) {
+        m->kernel_config = bn_calloc(1, sizeof *m->kernel_config);
+        if (!m->kernel_config) return BITNET_ERR_NOMEM;
+        if ((st = bn_kernel_config_load(params->kernel_config, m->kernel_config))) return st;
+    }
     m->layers = bn_calloc((size_t)hp->n_layer, sizeof *m->layers);
     if (!m->layers) return BITNET_ERR_NOMEM;
     for (int il = 0; il < hp->n_layer; il++)
         if ((st = load_layer(m, il, params->check_tensors))) return st;
+    bn_kernel_config_free(m->kernel_config); /* only the load reads it */
+    bn_free(m->kernel_config);
+    m->kernel_config = NULL;
 
     for (uint64_t i = 0; i < g->n_tensors; i++) {
         const bn_gguf_tensor *t = &g->tensors[i];
@@ -353,7 +391,14 @@ bitnet_model *bitnet_model_load(const char *path, const bitnet_model_params *par
     m->log = (bn_logger){params->log_callback, params->log_user_data};
     m->vocab_only = params->vocab_only;
 
-    bitnet_status st = bn_gguf_open(path, params->use_mmap, &m->file);
+    bitnet_status st;
+    if (bn_hf_is_model_path(path)) {
+        if ((st = bn_hf_load(m, path, params))) goto fail;
+        if (params->use_mlock)
+            BN_LOG_WARN(&m->log, "%s: --mlock is not applied to Hugging Face directories", path);
+        return m;
+    }
+    st = bn_gguf_open(path, params->use_mmap, &m->file);
     if (st) goto fail;
     char arch[64];
     if ((st = bn_gguf_get_cstr(m->file, "general.architecture", arch, sizeof arch))) goto fail;
@@ -407,8 +452,11 @@ void bitnet_model_free(bitnet_model *m) {
         for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) bn_free(ws[i]->owned);
     }
     bn_free(m->layers);
+    bn_kernel_config_free(m->kernel_config);
+    bn_free(m->kernel_config);
     bn_vocab_free(m->vocab);
     bn_gguf_close(m->file);
+    bn_hf_free(m->hf);
     bn_free(m);
 }
 

@@ -59,7 +59,8 @@ typedef struct bn_layer {
 } bn_layer;
 
 struct bitnet_model {
-    bn_gguf *file;
+    bn_gguf *file;          /* for a Hugging Face directory: its metadata, in memory (hf_load.h) */
+    struct bn_hf_state *hf; /* NULL for GGUF files */
     const bn_arch *arch;
     bn_hparams hp;
     bn_vocab *vocab;
@@ -71,6 +72,10 @@ struct bitnet_model {
     bn_layer *layers;         /* [n_layer] */
     uint64_t n_params;
     uint64_t n_bytes;
+    /* during load only: I2_S block layout of the file (64 or 128) and the
+     * user's kernel_config.ini (NULL: none) */
+    int i2s_block;
+    struct bn_kernel_config *kernel_config;
 };
 
 /* Dequantizes row `row` of a weight (any type with to_float, or I2_S) into dst[n_in]. */

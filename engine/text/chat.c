@@ -13,7 +13,8 @@
  *            "<|im_start|>assistant\n" (llama.cpp's fallback).
  *
  * Which format a file gets: its template text when recognised ("BITNET" in it
- * -> bitnet, "<|start_header_id|>" -> llama3, "<|assistant|>" -> falcon3,
+ * -> bitnet, "<|start_header_id|>" -> llama3, "<|eot_id|>" with "Assistant: " (the
+ * Hugging Face BitNet template) -> bitnet, "<|assistant|>" -> falcon3,
  * "<|im_start|>" -> chatml); without a template, bitnet for the BitNet
  * architectures and for vocabularies that have <|eot_id|> but no header
  * tokens, llama3 when <|start_header_id|> exists, chatml otherwise. */
@@ -82,14 +83,30 @@ bool bn_chat_format_parse(const char *name, bn_chat_format *out) {
     return false;
 }
 
+bool bn_chat_template_match(const char *tmpl, bn_chat_format *out) {
+    if (!tmpl || !*tmpl) return false;
+    bn_chat_format f;
+    if (strstr(tmpl, "BITNET"))
+        f = BN_CHAT_BITNET;
+    else if (strstr(tmpl, "<|start_header_id|>"))
+        f = BN_CHAT_LLAMA3;
+    /* the Hugging Face BitNet template: "User: ...<|eot_id|>Assistant: " */
+    else if (strstr(tmpl, "<|eot_id|>") && strstr(tmpl, "Assistant: "))
+        f = BN_CHAT_BITNET;
+    else if (strstr(tmpl, "<|assistant|>"))
+        f = BN_CHAT_FALCON3;
+    else if (strstr(tmpl, "<|im_start|>"))
+        f = BN_CHAT_CHATML;
+    else
+        return false;
+    *out = f;
+    return true;
+}
+
 bn_chat_format bn_chat_format_pick(const char *tmpl, bool bitnet_arch, bool has_header,
                                    bool has_eot) {
-    if (tmpl && *tmpl) {
-        if (strstr(tmpl, "BITNET")) return BN_CHAT_BITNET;
-        if (strstr(tmpl, "<|start_header_id|>")) return BN_CHAT_LLAMA3;
-        if (strstr(tmpl, "<|assistant|>")) return BN_CHAT_FALCON3;
-        if (strstr(tmpl, "<|im_start|>")) return BN_CHAT_CHATML;
-    }
+    bn_chat_format f;
+    if (bn_chat_template_match(tmpl, &f)) return f;
     if (bitnet_arch) return BN_CHAT_BITNET;
     if (has_header) return BN_CHAT_LLAMA3;
     if (has_eot) return BN_CHAT_BITNET;

@@ -18,6 +18,8 @@ typedef enum bn_chat_format {
 const char *bn_chat_format_name(bn_chat_format f);
 bool bn_chat_format_parse(const char *name, bn_chat_format *out);
 bn_chat_format bn_chat_format_detect(const bitnet_model *m);
+/* Whether a stored template's text identifies a built-in format (and which). */
+bool bn_chat_template_match(const char *tmpl, bn_chat_format *out);
 /* The choice detect makes, from what it looks at: the stored template text
  * (NULL or "" if none), whether the architecture is a BitNet one, and
  * whether the vocabulary has <|start_header_id|> and <|eot_id|>. */

@@ -15,9 +15,12 @@ A string is u64 length + UTF-8 bytes.  An array value is u32 element type + u64 
 elements.  ne[0] is the fastest-moving dimension, so a tensor with ne = (K, M) is the numpy
 array of shape (M, K).
 
-Decoded tensor types: F32 (0), F16 (1), Q8_0 (8), BF16 (30), I2_S (36).  I2_S tensors are
-returned as a `TernaryTensor` (int8 codes in {-1, 0, +1} and the float32 per-tensor scale),
-everything else as float32 numpy arrays (float64 on request).
+Decoded tensor types: F32 (0), F16 (1), Q8_0 (8), Q6_K (14), BF16 (30), TQ1_0 (34),
+TQ2_0 (35), I2_S (36).  I2_S tensors are returned as a `TernaryTensor` (int8 codes in
+{-1, 0, +1} and the float32 per-tensor scale); so are TQ1_0/TQ2_0 tensors whose blocks with
+non-zero values all have one |d| (what converters of BitNet models write); TQ tensors with
+differing block scales are returned as floats (t * d).  Everything else is returned as
+float32 numpy arrays (float64 on request).
 """
 
 from __future__ import annotations
@@ -51,7 +54,10 @@ _SCALAR_NP = {
 GGML_F32 = 0
 GGML_F16 = 1
 GGML_Q8_0 = 8
+GGML_Q6_K = 14
 GGML_BF16 = 30
+GGML_TQ1_0 = 34
+GGML_TQ2_0 = 35
 GGML_I2_S = 36
 
 TYPE_NAMES = {GGML_F32: "F32", GGML_F16: "F16", GGML_Q8_0: "Q8_0", GGML_BF16: "BF16",
@@ -60,6 +66,8 @@ TYPE_NAMES = {GGML_F32: "F32", GGML_F16: "F16", GGML_Q8_0: "Q8_0", GGML_BF16: "B
               34: "TQ1_0", 35: "TQ2_0", 37: "I8_S", 38: "TL1", 39: "TL2"}
 
 QK8_0 = 32            # Q8_0 block: f16 scale + 32 x int8  = 34 bytes
+QK_K = 256            # super-block of Q6_K, TQ1_0, TQ2_0
+BLOCK_BYTES_K = {GGML_Q6_K: 210, GGML_TQ1_0: 54, GGML_TQ2_0: 66}
 I2S_BLOCK = 128       # I2_S block: 128 values in 32 bytes (variant A of the spec)
 I2S_TAIL = 32         # I2_S: float32 scale + 28 unused bytes after the packed codes
 
@@ -80,6 +88,11 @@ def tensor_nbytes(ggml_type: int, n: int) -> int:
         return n // QK8_0 * (2 + QK8_0)
     if ggml_type == GGML_I2_S:
         return n // 4 + I2S_TAIL
+    if ggml_type in BLOCK_BYTES_K:
+        if n % QK_K:
+            raise GGUFError(f"{TYPE_NAMES[ggml_type]} tensor with {n} elements is not a "
+                            f"multiple of {QK_K}")
+        return n // QK_K * BLOCK_BYTES_K[ggml_type]
     raise GGUFError(f"unsupported tensor type {TYPE_NAMES.get(ggml_type, ggml_type)}")
 
 
@@ -146,6 +159,77 @@ def decode_q8_0(raw: np.ndarray, n: int) -> np.ndarray:
     d = blocks[:, :2].copy().view("<f2").astype(np.float32)       # (nb, 1)
     q = blocks[:, 2:].view(np.int8).astype(np.float32)            # (nb, 32)
     return (q * d).reshape(n)
+
+
+def decode_q6_k(raw: np.ndarray, n: int) -> np.ndarray:
+    """Q6_K: per 256 values ql[128] (low nibbles), qh[64] (high 2 bits), 16 int8 group
+    scales, f16 d.  In each half of 128 values, value l (l < 32) of quarter p takes the low
+    nibble of ql[l + 32*(p%2)] (p < 2: low half of the byte, else high half) and bits 2p of
+    qh[l]; the value is d * scale[group] * (q - 32) with groups of 16."""
+    nb = n // QK_K
+    b = np.frombuffer(raw, dtype=np.uint8, count=nb * 210).reshape(nb, 210)
+    ql = b[:, :128].reshape(nb, 2, 64).astype(np.int32)
+    qh = b[:, 128:192].reshape(nb, 2, 32).astype(np.int32)
+    sc = b[:, 192:208].copy().view(np.int8).astype(np.float32)            # (nb, 16)
+    d = b[:, 208:210].copy().view("<f2").astype(np.float32)               # (nb, 1)
+    q = np.empty((nb, 2, 4, 32), dtype=np.int32)
+    q[:, :, 0] = (ql[:, :, :32] & 0xF) | (((qh >> 0) & 3) << 4)
+    q[:, :, 1] = (ql[:, :, 32:] & 0xF) | (((qh >> 2) & 3) << 4)
+    q[:, :, 2] = (ql[:, :, :32] >> 4) | (((qh >> 4) & 3) << 4)
+    q[:, :, 3] = (ql[:, :, 32:] >> 4) | (((qh >> 6) & 3) << 4)
+    q = (q - 32).reshape(nb, 16, 16).astype(np.float32)                   # groups of 16
+    return (d[:, :, None] * sc[:, :, None] * q).reshape(n)
+
+
+def decode_tq2_0(raw: np.ndarray, n: int) -> tuple:
+    """TQ2_0 -> (values (nb, 256) int8 of code - 1, d (nb,) float32).  Value 32*p + i of
+    each 128-value half sits in byte i of the half's 32 bytes at bits 2p."""
+    nb = n // QK_K
+    b = np.frombuffer(raw, dtype=np.uint8, count=nb * 66).reshape(nb, 66)
+    qs = b[:, :64].reshape(nb, 2, 1, 32)
+    shifts = np.array([0, 2, 4, 6], dtype=np.uint8).reshape(1, 1, 4, 1)
+    t = ((qs >> shifts) & 3).astype(np.int8) - 1                          # (nb, 2, 4, 32)
+    d = b[:, 64:66].copy().view("<f2").astype(np.float32).reshape(nb)
+    return t.reshape(nb, QK_K), d
+
+
+def _tq1_digits(byte: np.ndarray, count: int) -> np.ndarray:
+    """The first `count` base-3 digits of bytes storing ceil(v * 256 / 243): digit k is
+    floor(3 * ((byte * 3^k) mod 256) / 256)."""
+    out = [((((byte.astype(np.uint32) * 3 ** k) & 0xFF) * 3) >> 8) for k in range(count)]
+    return np.stack(out, axis=1).astype(np.int8)                          # (..., count, m)
+
+
+def decode_tq1_0(raw: np.ndarray, n: int) -> tuple:
+    """TQ1_0 -> (values (nb, 256) int8, d (nb,) float32).  Bytes 0..31 hold values
+    m + 32k (k < 5), bytes 32..47 values 160 + m + 16k, qh[j] values 240 + j + 4k (k < 4)."""
+    nb = n // QK_K
+    b = np.frombuffer(raw, dtype=np.uint8, count=nb * 54).reshape(nb, 54)
+    t = np.empty((nb, QK_K), dtype=np.int8)
+    t[:, :160] = _tq1_digits(b[:, :32], 5).reshape(nb, 160)
+    t[:, 160:240] = _tq1_digits(b[:, 32:48], 5).reshape(nb, 80)
+    t[:, 240:] = _tq1_digits(b[:, 48:52], 4).reshape(nb, 16)
+    d = b[:, 52:54].copy().view("<f2").astype(np.float32).reshape(nb)
+    return t - 1, d
+
+
+def tq_tensor(values: np.ndarray, d: np.ndarray, shape: tuple, name: str):
+    """Ternary blocks -> TernaryTensor when every block holding a non-zero value has one
+    |d| (signs folded into the values), else float values t * d.  A TQ2_0 code 3 (+2) is
+    not ternary and is refused."""
+    if np.any(values > 1):
+        blk = int(np.argmax(np.any(values > 1, axis=1)))
+        raise GGUFError(f"tensor '{name}': block {blk} has the TQ2_0 code 3 (not ternary)")
+    nonzero = np.any(values != 0, axis=1)
+    if np.any(nonzero & ~np.isfinite(d)):
+        raise GGUFError(f"tensor '{name}': a block with non-zero values has a non-finite scale")
+    mags = np.abs(d[nonzero & (d != 0)])
+    if mags.size == 0 or np.all(mags == mags[0]):
+        signs = np.where(d < 0, -1, 1).astype(np.int8)[:, None]
+        codes = np.where(nonzero[:, None] & (d != 0)[:, None], values * signs, 0)
+        scale = np.float32(mags[0]) if mags.size else np.float32(1.0)
+        return TernaryTensor(codes.astype(np.int8).reshape(shape), scale)
+    return (values.astype(np.float32) * d[:, None]).reshape(shape)
 
 
 def decode_i2s_codes(packed: np.ndarray, n: int) -> np.ndarray:
@@ -394,6 +478,14 @@ class GGUFFile:
             arr = decode_bf16(raw, n)
         elif t.ggml_type == GGML_Q8_0:
             arr = decode_q8_0(raw, n)
+        elif t.ggml_type == GGML_Q6_K:
+            arr = decode_q6_k(raw, n)
+        elif t.ggml_type in (GGML_TQ1_0, GGML_TQ2_0):
+            dec = decode_tq1_0 if t.ggml_type == GGML_TQ1_0 else decode_tq2_0
+            w = tq_tensor(*dec(raw, n), t.shape, name)
+            if isinstance(w, TernaryTensor):
+                return w
+            arr = w.reshape(-1)
         else:
             raise GGUFError(f"tensor '{name}': unsupported type {t.type_name}")
         return arr.astype(dtype).reshape(t.shape)

@@ -21,7 +21,8 @@ import math
 import numpy as np
 
 from . import numerics as nm
-from .gguf import (GGML_BF16, GGML_F16, GGML_F32, GGML_I2_S, GGML_Q8_0, GGUFError, GGUFFile,
+from .gguf import (GGML_BF16, GGML_F16, GGML_F32, GGML_I2_S, GGML_Q6_K, GGML_Q8_0,
+                   GGML_TQ1_0, GGML_TQ2_0, GGUFError, GGUFFile,
                    TernaryTensor)
 
 ARCH_BITNET = "bitnet"
@@ -110,17 +111,22 @@ class Linear:
 
 def _load_linear(g: GGUFFile, name: str, bias_name=None, scale_name=None) -> Linear:
     info = g.tensors[name]
-    if info.ggml_type == GGML_I2_S:
+    if info.ggml_type in (GGML_I2_S, GGML_TQ1_0, GGML_TQ2_0):
         w = g.tensor(name)
+        if not isinstance(w, TernaryTensor):
+            # libbitnet runs these on block-scaled integer kernels; a float matmul here
+            # would not be the same computation
+            raise ModelError(f"{name}: {info.type_name} with differing block scales is not "
+                             f"supported by the Python reference")
         if w.codes.ndim != 2:
             raise ModelError(f"{name}: expected a matrix, got shape {w.codes.shape}")
     elif info.ggml_type == GGML_F16:
         w = g.tensor(name, dtype=np.float16)
-    elif info.ggml_type in (GGML_F32, GGML_BF16, GGML_Q8_0):
+    elif info.ggml_type in (GGML_F32, GGML_BF16, GGML_Q8_0, GGML_Q6_K):
         w = g.tensor(name, dtype=np.float32)
     else:
         raise ModelError(f"{name}: weight type {info.type_name} not supported by the "
-                         f"Python reference (F32, F16, BF16, Q8_0, I2_S)")
+                         f"Python reference (F32, F16, BF16, Q8_0, Q6_K, I2_S, TQ1_0, TQ2_0)")
     if len(info.dims) != 2:
         raise ModelError(f"{name}: expected 2 dims, got {info.dims}")
     bias = None
@@ -277,8 +283,8 @@ class Model:
         if len(te.dims) != 2 or te.dims[0] != hp.n_embd:
             raise ModelError(f"token_embd.weight: shape {te.dims}, expected ({hp.n_embd}, "
                              f"n_vocab)")
-        if te.ggml_type == GGML_I2_S:
-            raise ModelError("token_embd.weight: I2_S embeddings not supported")
+        if te.ggml_type in (GGML_I2_S, GGML_TQ1_0, GGML_TQ2_0):
+            raise ModelError(f"token_embd.weight: {te.type_name} embeddings not supported")
         self.n_vocab = te.dims[1]
         self.tok_embd = g.tensor("token_embd.weight",
                                  dtype=np.float16 if te.ggml_type == GGML_F16 else np.float32)
