@@ -32,6 +32,11 @@ int main(void) {
     char script[4200], help[1 << 14] = "";
     const char *dir = test_tmpdir("completion");
     CHECK(run("--version") == 0 && !strncmp(out, "bitnet ", 7));
+    snprintf(cmd, sizeof cmd, "%s/bin/bitnet-validate --version", test_env("BITNET_BUILD_DIR", "."));
+    if (access(strtok(strcpy(out, cmd), " "), X_OK) == 0)
+        CHECK(test_run(cmd, out, sizeof out) == 0 && !strncmp(out, "bitnet-validate ", 16));
+    else
+        printf("bitnet-validate not built: its --version is not checked\n");
     CHECK(run("completion") == 2 && strstr(out, "usage: bitnet completion"));
     CHECK(run("completion tcsh") == 2 && strstr(out, "tcsh"));
     CHECK(run("--help") == 0);
