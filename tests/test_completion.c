@@ -89,6 +89,12 @@ int main(void) {
                  "%s completion fish > '%s/bitnet.fish' && fish --no-execute '%s/bitnet.fish' 2>&1",
                  test_env("BITNET_BIN", "bitnet"), dir, dir);
         CHECKF(test_run(cmd, out, sizeof out) == 0, "%s", out);
+        snprintf(cmd, sizeof cmd,
+                 "fish -c 'source \"%s/bitnet.fish\"; complete -C \"bitnet pu\"; "
+                 "complete -C \"bitnet pull --sha\"'",
+                 dir);
+        CHECK(test_run(cmd, out, sizeof out) == 0 && !strncmp(out, "pull\t", 5) &&
+              strstr(out, "\n--sha256\n"));
     } else
         printf("fish not installed: the fish script is not syntax-checked\n");
     TEST_END();

@@ -44,6 +44,7 @@ static char *help_text(const cli_command *c) {
         close(fd[0]);
         if (dup2(fd[1], STDOUT_FILENO) < 0) _exit(127);
         close(fd[1]);
+        clearerr(stdout); /* the parent's stdout may have failed (a closed pipe): not ours now */
         char name[64], help[] = "--help";
         snprintf(name, sizeof name, "%s", c->name);
         char *argv[] = {name, help, NULL};
@@ -110,6 +111,7 @@ static bool command_flags(const cli_command *c, flag_list *fl) {
         for (int i = 0; shells[i]; i++) snprintf(fl->names[fl->n++], FLAG_LEN, "%s", shells[i]);
         return true;
     }
+    if (ferror(stdout)) return false; /* the script's reader is gone: stop */
     char *text = help_text(c);
     if (!text) return false;
     collect_flags(text, fl);
@@ -240,7 +242,7 @@ int cmd_completion(int argc, char **argv) {
     bool ok = shell == 0 ? emit_bash(cmds, n, fl) : shell == 1 ? emit_zsh(cmds, n, fl)
                                                                : emit_fish(cmds, n, fl);
     free(fl);
-    if (!ok) {
+    if (!ok && !ferror(stdout)) {
         fprintf(stderr, "bitnet " CMD ": could not run a subcommand's --help (%s)\n",
                 "fork or pipe failed");
         return CLI_RUNTIME;
