@@ -32,7 +32,8 @@ int main(void) {
     char script[4200], help[1 << 14] = "";
     const char *dir = test_tmpdir("completion");
     CHECK(run("--version") == 0 && !strncmp(out, "bitnet ", 7));
-    snprintf(cmd, sizeof cmd, "%s/bin/bitnet-validate --version", test_env("BITNET_BUILD_DIR", "."));
+    snprintf(cmd, sizeof cmd, "%s/bin/bitnet-validate --version",
+             test_env("BITNET_BUILD_DIR", "."));
     if (access(strtok(strcpy(out, cmd), " "), X_OK) == 0)
         CHECK(test_run(cmd, out, sizeof out) == 0 && !strncmp(out, "bitnet-validate ", 16));
     else
@@ -45,7 +46,8 @@ int main(void) {
     help[sizeof help - 1] = '\0';
 
     snprintf(script, sizeof script, "%s/bitnet.bash", dir);
-    snprintf(cmd, sizeof cmd, "%s completion bash > '%s'", test_env("BITNET_BIN", "bitnet"), script);
+    snprintf(cmd, sizeof cmd, "%s completion bash > '%s'", test_env("BITNET_BIN", "bitnet"),
+             script);
     CHECK(system(cmd) == 0);
     snprintf(cmd, sizeof cmd, "bash -n '%s' 2>&1", script);
     CHECKF(test_run(cmd, out, sizeof out) == 0, "%s", out);

@@ -83,7 +83,8 @@ int main(void) {
     pid_t pid = fork();
     if (pid == 0) {
         char script[4200];
-        snprintf(script, sizeof script, "%s/tests/pull_server.py", test_env("BITNET_SOURCE_DIR", "."));
+        snprintf(script, sizeof script, "%s/tests/pull_server.py",
+                 test_env("BITNET_SOURCE_DIR", "."));
         execlp("python3", "python3", script, srv, portfile, log_path, (char *)NULL);
         _exit(127);
     }
@@ -185,8 +186,9 @@ int main(void) {
     CHECK(!exists("got.gguf"));
 
     /* 8. the REPO form via HF_ENDPOINT: the hub's X-Linked-Etag verifies */
-    snprintf(cmd, sizeof cmd, "cd '%s' && HF_ENDPOINT=%s/hub %s pull org/name:model.gguf -o got.gguf 2>&1",
-             dir, url, test_env("BITNET_BIN", "bitnet"));
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && HF_ENDPOINT=%s/hub %s pull org/name:model.gguf -o got.gguf 2>&1", dir, url,
+             test_env("BITNET_BIN", "bitnet"));
     CHECKF(test_run(cmd, out, sizeof out) == 0 && strstr(out, "X-Linked-Etag"), "%s", out);
     CHECK(same_file(got, data, N));
     CHECK(log_count("GET /hub/org/name/resolve/main/model.gguf") >= 1);
@@ -200,8 +202,9 @@ int main(void) {
     CHECK(!exists("got.gguf") && !exists("got.gguf.part"));
     remove(path);
     /* REPO without a hash from the server (a plain file server): refused */
-    snprintf(cmd, sizeof cmd, "cd '%s' && HF_ENDPOINT=%s %s pull org/name:model.gguf -o got.gguf 2>&1",
-             dir, url, test_env("BITNET_BIN", "bitnet"));
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && HF_ENDPOINT=%s %s pull org/name:model.gguf -o got.gguf 2>&1", dir, url,
+             test_env("BITNET_BIN", "bitnet"));
     CHECKF(test_run(cmd, out, sizeof out) == 1, "%s", out);
     CHECK(!exists("got.gguf"));
     CHECK(run("pull 'not a repo'") == 2);

@@ -239,8 +239,9 @@ int cmd_completion(int argc, char **argv) {
         fprintf(stderr, "bitnet " CMD ": out of memory\n");
         return CLI_RUNTIME;
     }
-    bool ok = shell == 0 ? emit_bash(cmds, n, fl) : shell == 1 ? emit_zsh(cmds, n, fl)
-                                                               : emit_fish(cmds, n, fl);
+    bool ok = shell == 0   ? emit_bash(cmds, n, fl)
+              : shell == 1 ? emit_zsh(cmds, n, fl)
+                           : emit_fish(cmds, n, fl);
     free(fl);
     if (!ok && !ferror(stdout)) {
         fprintf(stderr, "bitnet " CMD ": could not run a subcommand's --help (%s)\n",

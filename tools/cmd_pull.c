@@ -28,7 +28,8 @@ static void usage(FILE *out) {
             "  URL                     an http:// or https:// address\n"
             "  REPO                    a Hugging Face repository, org/name[:file] (file default\n"
             "                          " PULL_DEFAULT_FILE "); $HF_ENDPOINT replaces\n"
-            "                          " PULL_DEFAULT_ENDPOINT ", $HF_TOKEN is sent as a bearer token\n"
+            "                          " PULL_DEFAULT_ENDPOINT
+            ", $HF_TOKEN is sent as a bearer token\n"
             "  -o, --output FILE       where to write (default: the URL's last path segment);\n"
             "                          the download goes to FILE.part, renamed on success\n"
             "      --sha256 HEX        the expected SHA-256 (default for REPO: the hub's)\n"
@@ -73,7 +74,9 @@ static cli_parse_status parse_args(int argc, char **argv, pull_options *o, cli_a
     return CLI_PARSED;
 }
 
-static bool is_url(const char *s) { return !strncmp(s, "http://", 7) || !strncmp(s, "https://", 8); }
+static bool is_url(const char *s) {
+    return !strncmp(s, "http://", 7) || !strncmp(s, "https://", 8);
+}
 
 /* org/name with each part non-empty and made of [A-Za-z0-9._-]. */
 static bool repo_part_ok(const char *s, size_t n) {
@@ -113,7 +116,8 @@ static char *repo_url(const pull_options *o, const char **file) {
     size_t n = elen + repo_len + strlen(rev) + strlen(*file) + 32;
     char *url = malloc(n);
     if (!url) return NULL;
-    snprintf(url, n, "%.*s/%.*s/resolve/%s/%s", (int)elen, endpoint, (int)repo_len, src, rev, *file);
+    snprintf(url, n, "%.*s/%.*s/resolve/%s/%s", (int)elen, endpoint, (int)repo_len, src, rev,
+             *file);
     return url;
 }
 
@@ -141,7 +145,8 @@ int cmd_pull(int argc, char **argv) {
     }
     bool repo = !is_url(o.source);
     if (repo && strstr(o.source, "://")) {
-        fprintf(stderr, "bitnet " CMD ": '%s': only http:// and https:// are supported\n", o.source);
+        fprintf(stderr, "bitnet " CMD ": '%s': only http:// and https:// are supported\n",
+                o.source);
         return CLI_USAGE;
     }
     if (!repo && o.revision) {
@@ -151,8 +156,9 @@ int cmd_pull(int argc, char **argv) {
     const char *file = NULL;
     char *url = repo ? repo_url(&o, &file) : strdup(o.source);
     if (!url) return repo ? CLI_USAGE : CLI_RUNTIME;
-    char *out = o.out ? strdup(o.out) : repo ? strdup(strrchr(file, '/') ? strrchr(file, '/') + 1 : file)
-                                             : url_basename(url);
+    char *out = o.out  ? strdup(o.out)
+                : repo ? strdup(strrchr(file, '/') ? strrchr(file, '/') + 1 : file)
+                       : url_basename(url);
     if (!out) {
         fprintf(stderr, "bitnet " CMD ": %s: no file name in the URL; pass -o FILE\n", url);
         free(url);
@@ -179,7 +185,8 @@ int cmd_pull(int argc, char **argv) {
         fprintf(stderr, "bitnet " CMD ": %s\n", r.error);
     } else if (!o.quiet) {
         if (r.restarted)
-            fprintf(stderr, "bitnet " CMD ": the server ignored the Range request; downloaded again\n");
+            fprintf(stderr,
+                    "bitnet " CMD ": the server ignored the Range request; downloaded again\n");
         else if (r.resumed_from)
             fprintf(stderr, "bitnet " CMD ": resumed at byte %llu\n",
                     (unsigned long long)r.resumed_from);

@@ -25,9 +25,9 @@ bool dl_is_sha256(const char *s) {
 
 /* State of one transfer, shared by the header and body callbacks. */
 typedef struct xfer {
-    FILE *f;          /* FILE.part, opened for appending */
-    uint64_t offset;  /* bytes of FILE.part before this transfer */
-    int status;       /* status of the response whose headers are being read */
+    FILE *f;         /* FILE.part, opened for appending */
+    uint64_t offset; /* bytes of FILE.part before this transfer */
+    int status;      /* status of the response whose headers are being read */
     bool body_started, bad_status, bad_range, write_failed;
     char linked_etag[72], etag[72]; /* sha256 candidates, from any response of the redirect chain */
     long long content_range_start;  /* -1: no Content-Range */
@@ -142,7 +142,8 @@ static int on_progress(void *user, curl_off_t total, curl_off_t now, curl_off_t 
     if (total > 0)
         fprintf(stderr, "\rbitnet pull: %.1f / %.1f MiB (%3.0f%%)", mib,
                 (double)(x->offset + (uint64_t)total) / (1 << 20),
-                100.0 * (double)(x->offset + (uint64_t)now) / (double)(x->offset + (uint64_t)total));
+                100.0 * (double)(x->offset + (uint64_t)now) /
+                    (double)(x->offset + (uint64_t)total));
     else
         fprintf(stderr, "\rbitnet pull: %.1f MiB", mib);
     return 0;
@@ -225,8 +226,8 @@ static int transfer(const dl_request *req, const char *part, xfer *x, dl_result 
     }
     if (rc != CURLE_OK) {
         set_error(r, "%s: %s (%llu bytes kept in %s; run again to resume)", req->url,
-                  errbuf[0] ? errbuf : curl_easy_strerror(rc),
-                  (unsigned long long)file_size(part), part);
+                  errbuf[0] ? errbuf : curl_easy_strerror(rc), (unsigned long long)file_size(part),
+                  part);
         return 1;
     }
     return 0;
@@ -285,8 +286,10 @@ int dl_fetch(const dl_request *req, dl_result *r) {
                   r->sha_source, r->sha256, part);
         bad = true;
     } else if (!want && req->require_sha256) {
-        set_error(r, "%s: the server gave no SHA-256 (no X-Linked-Etag or ETag of 64 hex digits); "
-                  "pass --sha256 HEX; removed %s", req->url, part);
+        set_error(r,
+                  "%s: the server gave no SHA-256 (no X-Linked-Etag or ETag of 64 hex digits); "
+                  "pass --sha256 HEX; removed %s",
+                  req->url, part);
         bad = true;
     }
     if (bad) {

@@ -9,21 +9,21 @@
 
 typedef struct dl_request {
     const char *url;
-    const char *out;         /* FILE; the transfer goes to FILE.part */
-    const char *sha256;      /* 64 hex digits to verify, or NULL: the server's, when it gives one */
-    const char *bearer;      /* Authorization: Bearer TOKEN, or NULL */
-    bool require_sha256;     /* refuse when neither the caller nor the server gives a hash */
-    bool progress;           /* a progress line on stderr (the caller checks for a TTY) */
+    const char *out;     /* FILE; the transfer goes to FILE.part */
+    const char *sha256;  /* 64 hex digits to verify, or NULL: the server's, when it gives one */
+    const char *bearer;  /* Authorization: Bearer TOKEN, or NULL */
+    bool require_sha256; /* refuse when neither the caller nor the server gives a hash */
+    bool progress;       /* a progress line on stderr (the caller checks for a TTY) */
 } dl_request;
 
 typedef struct dl_result {
-    int http_status;       /* of the last response; 0 when none came */
-    uint64_t bytes;        /* size of FILE on success */
-    uint64_t resumed_from; /* bytes of FILE.part kept by a 206 answer (0: from the start) */
-    bool restarted;        /* a .part existed but the server answered 200: started over */
-    char sha256[65];       /* of FILE on success */
+    int http_status;        /* of the last response; 0 when none came */
+    uint64_t bytes;         /* size of FILE on success */
+    uint64_t resumed_from;  /* bytes of FILE.part kept by a 206 answer (0: from the start) */
+    bool restarted;         /* a .part existed but the server answered 200: started over */
+    char sha256[65];        /* of FILE on success */
     const char *sha_source; /* "--sha256", "X-Linked-Etag", "ETag" or NULL (unverified) */
-    char error[512];       /* on failure: one line naming the URL or file and what went wrong */
+    char error[512];        /* on failure: one line naming the URL or file and what went wrong */
 } dl_result;
 
 /* The caller runs curl_global_init(CURL_GLOBAL_DEFAULT) once before the
