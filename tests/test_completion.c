@@ -92,11 +92,11 @@ int main(void) {
                  test_env("BITNET_BIN", "bitnet"), dir, dir);
         CHECKF(test_run(cmd, out, sizeof out) == 0, "%s", out);
         snprintf(cmd, sizeof cmd,
-                 "fish -c 'source \"%s/bitnet.fish\"; complete -C \"bitnet pu\"; "
-                 "complete -C \"bitnet pull --sha\"'",
+                 "fish -c 'source \"%s/bitnet.fish\"; complete -C \"bitnet compl\"; "
+                 "complete -C \"bitnet run --n-p\"'",
                  dir);
-        CHECK(test_run(cmd, out, sizeof out) == 0 && !strncmp(out, "pull\t", 5) &&
-              strstr(out, "\n--sha256\n"));
+        CHECK(test_run(cmd, out, sizeof out) == 0 && !strncmp(out, "completion\t", 11) &&
+              strstr(out, "\n--n-predict\n"));
     } else
         printf("fish not installed: the fish script is not syntax-checked\n");
     TEST_END();
