@@ -30,6 +30,10 @@ int cmd_vocab(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
 int cmd_serve(int argc, char **argv); /* only with libmicrohttpd (BITNET_HAVE_SERVE) */
+int cmd_pull(int argc, char **argv);  /* only with libcurl (BITNET_HAVE_PULL) */
+int cmd_completion(int argc, char **argv);
+/* The subcommand table (tools/main.c), for `bitnet completion`. */
+const cli_command *cli_commands(size_t *n);
 
 enum { CLI_USAGE = 2, CLI_RUNTIME = 1 };
 

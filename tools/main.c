@@ -23,7 +23,16 @@ static const cli_command commands[] = {
 #ifdef BITNET_HAVE_SERVE
     {"serve", "an OpenAI-compatible HTTP server with continuous batching", cmd_serve},
 #endif
+#ifdef BITNET_HAVE_PULL
+    {"pull", "download a model (resumable, SHA-256 verified) from a URL or Hugging Face", cmd_pull},
+#endif
+    {"completion", "print a bash, zsh or fish completion script", cmd_completion},
 };
+
+const cli_command *cli_commands(size_t *n) {
+    *n = sizeof commands / sizeof commands[0];
+    return commands;
+}
 
 static void usage(FILE *out) {
     fprintf(

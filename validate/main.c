@@ -98,6 +98,9 @@ static int parse_args(int argc, char **argv, opts *o) {
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
             exit(0);
+        } else if (!strcmp(a, "--version")) {
+            printf("bitnet-validate %s (abi %d)\n", bitnet_version(), bitnet_abi_version());
+            exit(fflush(stdout) || ferror(stdout) ? 1 : 0);
         } else if (!strcmp(a, "--suite")) {
             TAKE();
             o->suite = v;
