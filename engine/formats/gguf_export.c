@@ -421,7 +421,7 @@ static bitnet_status check_tl_shape(exporter *ex, bn_gguf_writer *w, const char 
     bitnet_status st = bn_tl_writer_params(type, M, K, &tp);
     if (st) {
         bn_error_prefix("%s: tensor '%s' (M = %" PRId64 ", K = %" PRId64
-                        ") cannot be written as %s: ",
+                        ") cannot be written as %s",
                         src_path(ex->m), name, M, K, bn_type_name(type));
         return st;
     }
