@@ -24,7 +24,8 @@ static void parse_all(int argc, char **argv) {
     check(st, &a);
     if (st == CLI_PARSED)
         FUZZ_ASSERT(run.model && (!run.prompt != !run.prompt_file) && run.n_predict >= -1 &&
-                    run.threads >= 0 && run.temp >= 0 && run.top_p > 0 && run.top_p <= 1);
+                    run.threads >= 0 && run.sampling.temp >= 0 && run.sampling.top_p > 0 &&
+                    run.sampling.top_p <= 1);
     chat_options chat;
     st = cli_parse_chat_args(argc, argv, &chat, &a);
     check(st, &a);

@@ -13,6 +13,10 @@
  *   - bad input: unknown type, unwritable path, not a model, shapes a type
  *     cannot hold, block-scaled TQ into i2_s, a ternary input to quantize;
  *     a failure leaves no output file and keeps an existing one;
+ *   - TL1/TL2 output: logits identical to the I2_S source, the
+ *     bitnet.tl.<M>x<K>.* keys written, the bytes bn_tl*_encode gives for the
+ *     source codes, tl2 -> i2_s giving back the source's bytes, and a shape
+ *     without TL parameters refused by name;
  *   - the CLI commands and progress reporting. */
 #include <dirent.h>
 #include <math.h>
@@ -27,6 +31,8 @@
 #include "quantize.h"
 #include "ref/quant_embd_ref.h"
 #include "testutil.h"
+#include "tl_export.h"
+#include "tl_load.h"
 #include "types.h"
 
 static const char *dir;
@@ -641,6 +647,128 @@ static void test_embedding_quantizers(void) {
 }
 
 /* ------------------------------------------------------------------------- */
+/* TL1 / TL2 output                                                           */
+/* ------------------------------------------------------------------------- */
+
+/* I2_S codes of a stored tensor, read by the documented layout (value j of
+ * 128-block b: byte 32·b + j % 32, bits 6 - 2·(j / 32)), not by the exporter. */
+static void i2s_codes(const uint8_t *data, int64_t n, int8_t *codes /* [n] */) {
+    for (int64_t j = 0; j < n; j++) {
+        const int64_t b = j / 128, r = j % 128;
+        codes[j] = (int8_t)((data[32 * b + r % 32] >> (6 - 2 * (r / 32)) & 3) - 1);
+    }
+}
+
+/* Every projection of out is the TL encoding of src's codes and scale with
+ * the parameters the file's keys give, which are bn_tl_writer_params'. */
+static void check_tl_file(const char *src, const char *out, uint32_t type) {
+    bn_gguf *a = NULL, *b = NULL;
+    CHECK(bn_gguf_open(src, true, &a) == BITNET_OK && bn_gguf_open(out, true, &b) == BITNET_OK);
+    if (!a || !b) goto done;
+    uint32_t ftype = 0;
+    CHECK(bn_gguf_get_u32(b, "general.file_type", &ftype) == BITNET_OK);
+    CHECKF(ftype == (type == BN_TYPE_TL1 ? 38u : 39u), "%s: general.file_type %u", out, ftype);
+    int n_tl = 0;
+    for (uint64_t i = 0; i < a->n_tensors; i++) {
+        const bn_gguf_tensor *x = &a->tensors[i];
+        if (x->type != BN_TYPE_I2_S) continue;
+        const bn_gguf_tensor *y = bn_gguf_find_tensor(b, x->name);
+        CHECKF(y && y->type == type, "%s: '%s' missing or not %s", out, x->name,
+               bn_type_name(type));
+        if (!y || y->type != type) continue;
+        const int64_t K = (int64_t)x->ne[0], M = (int64_t)x->ne[1];
+        bn_tl_params want, got = {0, 0, 0};
+        CHECK(bn_tl_writer_params(type, M, K, &want) == BITNET_OK);
+        static const char *const fields[3] = {"bm", "bk", "bmm"};
+        int *dst[3] = {&got.bm_tile, &got.bk, &got.bm_sub};
+        for (int f = 0; f < 3; f++) {
+            char key[96];
+            uint32_t v = 0;
+            bn_tl_meta_key(key, sizeof key, M, K, fields[f]);
+            CHECKF(bn_gguf_get_u32(b, key, &v) == BITNET_OK, "%s: %s", out,
+                   bitnet_get_last_error());
+            *dst[f] = (int)v;
+        }
+        CHECKF(got.bm_tile == want.bm_tile && got.bk == want.bk && got.bm_sub == want.bm_sub,
+               "%s: '%s' keys say %d/%d/%d", out, x->name, got.bm_tile, got.bk, got.bm_sub);
+        int8_t *codes = malloc((size_t)(M * K));
+        uint8_t *enc = malloc((size_t)y->nbytes);
+        float scale;
+        memcpy(&scale, (const uint8_t *)x->data + M * K / 4, sizeof scale);
+        i2s_codes(x->data, M * K, codes);
+        const bitnet_status st = type == BN_TYPE_TL1
+                                     ? bn_tl1_encode(codes, scale, M, K, &want, enc, y->nbytes)
+                                     : bn_tl2_encode(codes, scale, M, K, &want, enc, y->nbytes);
+        CHECKF(st == BITNET_OK && !memcmp(enc, y->data, y->nbytes),
+               "%s: '%s' is not the %s encoding of the source codes", out, x->name,
+               bn_type_name(type));
+        free(codes);
+        free(enc);
+        n_tl++;
+    }
+    CHECKF(n_tl == 14, "%s: %d TL tensors", out, n_tl);
+done:
+    bn_gguf_close(a);
+    bn_gguf_close(b);
+}
+
+static void test_tl_output(void) {
+    const char *src = write_fixture("tl-src.gguf", "bitnet", BN_TYPE_I2_S, BN_VOCAB_SPM, false);
+    int32_t V = 0;
+    float *ls = model_logits(src, &V);
+    CHECK(ls != NULL);
+    static const uint32_t types[] = {BN_TYPE_TL1, BN_TYPE_TL2};
+    for (int t = 0; t < 2; t++) {
+        char name[64];
+        snprintf(name, sizeof name, "tl-out-%s.gguf", bn_type_name(types[t]));
+        const char *out = path_of(name);
+        bn_export_result r;
+        const bitnet_status st = export_to(src, out, types[t], BN_EXPORT_KEEP, &r);
+        CHECKF(st == BITNET_OK, "%s: %s", name, bitnet_get_last_error());
+        CHECKF(r.n_codes == 14 && r.n_scale_rounded == 0 && r.n_absmean == 0,
+               "%s: %d from codes, %d rounded", name, r.n_codes, r.n_scale_rounded);
+        check_tl_file(src, out, types[t]);
+        /* the loader reads the keys: no kernel_config, same logits */
+        int32_t V2 = 0;
+        float *lo = model_logits(out, &V2);
+        CHECKF(lo && V2 == V, "%s: does not load", name);
+        if (ls && lo)
+            CHECKF(memcmp(ls, lo, n_logits(V) * sizeof(float)) == 0,
+                   "%s: logits differ from the i2_s source", name);
+        free(lo);
+    }
+    /* back: tl2 -> i2_s is the source, byte for byte */
+    const char *back = path_of("tl-back-i2_s.gguf");
+    CHECKF(export_to(path_of("tl-out-tl2.gguf"), back, BN_TYPE_I2_S, BN_EXPORT_KEEP, NULL) ==
+               BITNET_OK,
+           "tl2 -> i2_s: %s", bitnet_get_last_error());
+    CHECK(same_tensors(src, back));
+    free(ls);
+
+    /* a shape TL cannot hold: 16 rows (one 16-wide KV head) is not a
+     * multiple of 32; refused with the tensor and the shape named */
+    bn_fixture_params p;
+    bn_fixture_default_params(&p);
+    p.arch = "bitnet";
+    p.n_embd = 128;
+    p.n_ff = 256;
+    p.n_head = 8;
+    p.n_head_kv = 1;
+    p.seed = 5;
+    p.quant = BN_TYPE_I2_S;
+    p.margin_tokens = 0;
+    const char *narrow = path_of("tl-narrow.gguf");
+    CHECKF(bn_fixture_write(&p, narrow, NULL) == BITNET_OK, "%s", bitnet_get_last_error());
+    const char *bad = path_of("tl-narrow-tl2.gguf");
+    CHECK(export_to(narrow, bad, BN_TYPE_TL2, BN_EXPORT_KEEP, NULL) == BITNET_ERR_INVALID_ARGUMENT);
+    const char *e = bitnet_get_last_error();
+    CHECKF(strstr(e, "'blk.0.attn_k.weight'") && strstr(e, "M = 16, K = 128") &&
+               strstr(e, "multiple of 32"),
+           "narrow: '%s'", e);
+    CHECK(!file_exists(bad));
+}
+
+/* ------------------------------------------------------------------------- */
 /* Bad input and atomic output                                                */
 /* ------------------------------------------------------------------------- */
 
@@ -653,7 +781,7 @@ static void test_bad_input(void) {
         int status;
     } cases[] = {
         {"--type q4_0", "--type: 'q4_0' is not one of i2_s", 2},
-        {"--type tl2", "TL1/TL2 encoder is not in this build", 2},
+        {"--type tl3", "--type: 'tl3' is not one of i2_s, tq1_0, tq2_0, tl1, tl2", 2},
         {"--token-embedding-type i2_s", "--token-embedding-type: 'i2_s' is not one of f32", 2},
         {"--ternarize sometimes", "--ternarize: 'sometimes' is not one of auto", 2},
         {"--bogus", "unknown option '--bogus'", 2},
@@ -1032,6 +1160,7 @@ int main(void) {
     test_quantize_bf16();
     test_absmean();
     test_bitnet_cpp_layout();
+    test_tl_output();
     test_bad_input();
     test_atomic();
     test_out_of_memory();

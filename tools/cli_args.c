@@ -139,3 +139,33 @@ cli_parse_status cli_args_unknown(cli_args *a) {
 void cli_args_report(const char *cmd, const cli_args *a) {
     fprintf(stderr, "bitnet %s: %s\n", cmd, a->error[0] ? a->error : "invalid arguments");
 }
+
+void cli_sampling_defaults(cli_sampling_opts *s) {
+    s->top_k = 40;
+    s->last_n = 64;
+    s->seed = 0;
+    s->temp = 0.8;
+    s->top_p = 0.95;
+    s->min_p = 0.05;
+    s->rep = 1.0;
+}
+
+bool cli_args_sampling_flag(cli_args *a, cli_sampling_opts *s, bool with_last_n, bool *ok) {
+    if (cli_args_is(a, NULL, "--temp"))
+        *ok = cli_args_float(a, 0, 100, &s->temp);
+    else if (cli_args_is(a, NULL, "--top-k"))
+        *ok = cli_args_int(a, 0, 1 << 24, &s->top_k);
+    else if (cli_args_is(a, NULL, "--top-p"))
+        *ok = cli_args_float(a, 1e-9, 1, &s->top_p);
+    else if (cli_args_is(a, NULL, "--min-p"))
+        *ok = cli_args_float(a, 0, 1, &s->min_p);
+    else if (cli_args_is(a, NULL, "--repeat-penalty"))
+        *ok = cli_args_float(a, 1e-6, 100, &s->rep);
+    else if (with_last_n && cli_args_is(a, NULL, "--repeat-last-n"))
+        *ok = cli_args_int(a, 0, 1 << 20, &s->last_n);
+    else if (cli_args_is(a, "-s", "--seed"))
+        *ok = cli_args_int(a, 0, INT64_MAX, &s->seed);
+    else
+        return false;
+    return true;
+}

@@ -33,6 +33,18 @@ bool cli_args_fail(cli_args *a, const char *fmt, ...) __attribute__((format(prin
 bool cli_args_value(cli_args *a, const char **out);
 bool cli_args_int(cli_args *a, long long min, long long max, long long *out);
 bool cli_args_float(cli_args *a, double min, double max, double *out);
+
+/* The sampling flags `run` and `chat` share (--temp, --top-k, --top-p,
+ * --min-p, --repeat-penalty, -s/--seed, and --repeat-last-n where
+ * with_last_n), with the defaults both document. */
+typedef struct cli_sampling_opts {
+    long long top_k, last_n, seed;
+    double temp, top_p, min_p, rep;
+} cli_sampling_opts;
+void cli_sampling_defaults(cli_sampling_opts *s);
+/* True when the current flag is one of them; *ok then says whether its
+ * value was valid (the error is recorded in `a` as for cli_args_int). */
+bool cli_args_sampling_flag(cli_args *a, cli_sampling_opts *s, bool with_last_n, bool *ok);
 /* The value as one of `names` (NULL-terminated); *out is its index. */
 bool cli_args_choice(cli_args *a, const char *const *names, int *out);
 /* A comma-separated integer list of at most `cap` items (appended after the

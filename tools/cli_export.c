@@ -20,11 +20,6 @@ bool cli_export_type_parse(cli_args *a, const char *flag, const char *v, bool pr
         *type = t->type;
         return true;
     }
-    if (projection && (!strcmp(v, "tl1") || !strcmp(v, "tl2")))
-        return cli_args_fail(a,
-                             "%s: '%s' cannot be written yet (the TL1/TL2 encoder is not in this "
-                             "build); one of %s",
-                             flag, v, bn_export_type_list(true));
     return cli_args_fail(a, "%s: '%s' is not one of %s", flag, v, bn_export_type_list(projection));
 }
 

@@ -13,8 +13,8 @@
 
 typedef struct run_options {
     const char *model, *prompt, *prompt_file, *isa, *chat_template, *system;
-    long long n_predict, n_ctx, threads, top_k, last_n, seed;
-    double temp, top_p, min_p, rep;
+    long long n_predict, n_ctx, threads;
+    cli_sampling_opts sampling;
     bool ignore_eos, parse_special, chat, head_q8;
     bn_chat_format chat_format; /* from --chat-template when given */
     bitnet_numerics numerics;
@@ -23,8 +23,8 @@ typedef struct run_options {
 
 typedef struct chat_options {
     const char *model, *system, *chat_template, *isa;
-    long long n_predict, n_ctx, threads, top_k, seed;
-    double temp, top_p, min_p, rep;
+    long long n_predict, n_ctx, threads;
+    cli_sampling_opts sampling; /* its last_n unused: chat has no --repeat-last-n */
     bn_chat_format chat_format;
     cli_model_opts load;
 } chat_options;

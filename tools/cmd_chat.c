@@ -24,11 +24,7 @@ static void usage(FILE *out) {
 cli_parse_status cli_parse_chat_args(int argc, char **argv, chat_options *o, cli_args *a) {
     memset(o, 0, sizeof *o);
     o->n_predict = 256;
-    o->top_k = 40;
-    o->temp = 0.8;
-    o->top_p = 0.95;
-    o->min_p = 0.05;
-    o->rep = 1.0;
+    cli_sampling_defaults(&o->sampling);
     cli_args_init(a, argc, argv);
     while (cli_args_next(a)) {
         bool ok = true;
@@ -46,18 +42,8 @@ cli_parse_status cli_parse_chat_args(int argc, char **argv, chat_options *o, cli
             ok = cli_args_int(a, 0, 1 << 24, &o->n_ctx);
         else if (cli_args_is(a, "-t", "--threads"))
             ok = cli_args_int(a, 1, 1024, &o->threads);
-        else if (cli_args_is(a, NULL, "--temp"))
-            ok = cli_args_float(a, 0, 100, &o->temp);
-        else if (cli_args_is(a, NULL, "--top-k"))
-            ok = cli_args_int(a, 0, 1 << 24, &o->top_k);
-        else if (cli_args_is(a, NULL, "--top-p"))
-            ok = cli_args_float(a, 1e-9, 1, &o->top_p);
-        else if (cli_args_is(a, NULL, "--min-p"))
-            ok = cli_args_float(a, 0, 1, &o->min_p);
-        else if (cli_args_is(a, NULL, "--repeat-penalty"))
-            ok = cli_args_float(a, 1e-6, 100, &o->rep);
-        else if (cli_args_is(a, "-s", "--seed"))
-            ok = cli_args_int(a, 0, INT64_MAX, &o->seed);
+        else if (cli_args_sampling_flag(a, &o->sampling, false, &ok))
+            ; /* ok says whether its value parsed */
         else if (cli_args_is(a, NULL, "--isa"))
             ok = cli_args_value(a, &o->isa);
         else if (cli_args_is(a, NULL, "--chat-template")) {
@@ -253,12 +239,12 @@ static int converse(const chat_options *o, bitnet_model *m, bitnet_context *ctx,
         }
         bitnet_inference_params ip = bitnet_inference_default_params();
         ip.n_predict = (int32_t)o->n_predict;
-        ip.sampling.temperature = (float)o->temp;
-        ip.sampling.top_k = (int32_t)o->top_k;
-        ip.sampling.top_p = (float)o->top_p;
-        ip.sampling.min_p = (float)o->min_p;
-        ip.sampling.repeat_penalty = (float)o->rep;
-        ip.sampling.seed = (uint64_t)o->seed + conv.n;
+        ip.sampling.temperature = (float)o->sampling.temp;
+        ip.sampling.top_k = (int32_t)o->sampling.top_k;
+        ip.sampling.top_p = (float)o->sampling.top_p;
+        ip.sampling.min_p = (float)o->sampling.min_p;
+        ip.sampling.repeat_penalty = (float)o->sampling.rep;
+        ip.sampling.seed = (uint64_t)o->sampling.seed + conv.n;
         reply r = {0};
         ip.on_piece = on_piece;
         ip.user_data = &r;

@@ -12,7 +12,8 @@ static void usage(FILE *out) {
             "  SRC                       any model bitnet loads (a GGUF of any type it reads)\n"
             "  -o, --output OUT.gguf     where to write (written whole or not at all)\n"
             "      --type TYPE           projections: i2_s (default; the 128-value-block layout\n"
-            "                            bitnet.cpp reads), tq1_0, tq2_0 (llama.cpp), f16, f32\n"
+            "                            bitnet.cpp reads), tq1_0, tq2_0 (llama.cpp), tl1, tl2\n"
+            "                            (bitnet.cpp's table-lookup layouts), f16, f32\n"
             "      --token-embedding-type T   f32, f16, q8_0, q6_k (default: as in SRC)\n"
             "      --output-tensor-type T     the same for output.weight, when SRC has one\n"
             "      --ternarize MODE      float projections into ternary types: auto (default:\n"
@@ -21,7 +22,7 @@ static void usage(FILE *out) {
             "      --name TEXT           general.name (default: as in SRC)\n"
             "  -q, --quiet               print nothing on success\n"
             "      --no-mmap, --mlock, --check-tensors, -v   how SRC is loaded\n"
-            "Ternary weights are re-encoded exactly: i2_s, tq1_0 and tq2_0 outputs give the\n"
+            "Ternary weights are re-encoded exactly: i2_s, tq1_0, tq2_0, tl1 and tl2 give the\n"
             "same logits as SRC (tq up to F16 of each scale; the summary says if any changed).\n");
 }
 

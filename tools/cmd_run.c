@@ -47,12 +47,7 @@ static const char *const numerics_names[] = {"compat", "exact", NULL};
 cli_parse_status cli_parse_run_args(int argc, char **argv, run_options *o, cli_args *a) {
     memset(o, 0, sizeof *o);
     o->n_predict = 128;
-    o->top_k = 40;
-    o->last_n = 64;
-    o->temp = 0.8;
-    o->top_p = 0.95;
-    o->min_p = 0.05;
-    o->rep = 1.0;
+    cli_sampling_defaults(&o->sampling);
     o->parse_special = true;
     o->numerics = BITNET_NUMERICS_COMPAT;
     cli_args_init(a, argc, argv);
@@ -75,20 +70,8 @@ cli_parse_status cli_parse_run_args(int argc, char **argv, run_options *o, cli_a
             ok = cli_args_int(a, 0, 1 << 24, &o->n_ctx);
         else if (cli_args_is(a, "-t", "--threads"))
             ok = cli_args_int(a, 1, 1024, &o->threads);
-        else if (cli_args_is(a, NULL, "--temp"))
-            ok = cli_args_float(a, 0, 100, &o->temp);
-        else if (cli_args_is(a, NULL, "--top-k"))
-            ok = cli_args_int(a, 0, 1 << 24, &o->top_k);
-        else if (cli_args_is(a, NULL, "--top-p"))
-            ok = cli_args_float(a, 1e-9, 1, &o->top_p);
-        else if (cli_args_is(a, NULL, "--min-p"))
-            ok = cli_args_float(a, 0, 1, &o->min_p);
-        else if (cli_args_is(a, NULL, "--repeat-penalty"))
-            ok = cli_args_float(a, 1e-6, 100, &o->rep);
-        else if (cli_args_is(a, NULL, "--repeat-last-n"))
-            ok = cli_args_int(a, 0, 1 << 20, &o->last_n);
-        else if (cli_args_is(a, "-s", "--seed"))
-            ok = cli_args_int(a, 0, INT64_MAX, &o->seed);
+        else if (cli_args_sampling_flag(a, &o->sampling, true, &ok))
+            ; /* ok says whether its value parsed */
         else if (cli_args_is(a, NULL, "--ignore-eos"))
             o->ignore_eos = true;
         else if (cli_args_is(a, NULL, "--head-q8"))
@@ -182,13 +165,13 @@ static int generate(const run_options *o, bitnet_model *model, const char *promp
     ip.n_predict = (int32_t)o->n_predict;
     ip.ignore_eos = o->ignore_eos;
     ip.parse_special = o->parse_special;
-    ip.sampling.temperature = (float)o->temp;
-    ip.sampling.top_k = (int32_t)o->top_k;
-    ip.sampling.top_p = (float)o->top_p;
-    ip.sampling.min_p = (float)o->min_p;
-    ip.sampling.repeat_penalty = (float)o->rep;
-    ip.sampling.repeat_last_n = (int32_t)o->last_n;
-    ip.sampling.seed = (uint64_t)o->seed;
+    ip.sampling.temperature = (float)o->sampling.temp;
+    ip.sampling.top_k = (int32_t)o->sampling.top_k;
+    ip.sampling.top_p = (float)o->sampling.top_p;
+    ip.sampling.min_p = (float)o->sampling.min_p;
+    ip.sampling.repeat_penalty = (float)o->sampling.rep;
+    ip.sampling.repeat_last_n = (int32_t)o->sampling.last_n;
+    ip.sampling.seed = (uint64_t)o->sampling.seed;
     stdout_sink sink = {0};
     ip.on_piece = print_piece;
     ip.user_data = &sink;

@@ -36,11 +36,12 @@
 #include "error.h"
 #include "f16.h"
 #include "gguf.h"
-#include "i2s_blocks.h"
 #include "gguf_export.h"
+#include "i2s_blocks.h"
 #include "model.h"
 #include "quantize.h"
 #include "synth_vocab.h"
+#include "tl_export.h"
 #include "tl_load.h"
 #include "tl_presets.h"
 #include "types.h"
@@ -332,32 +333,20 @@ static bitnet_status add_norm(gen *g, const char *name, int64_t n, int spread) {
 static bitnet_status add_tl_projection(gen *g, const char *name, int64_t K, int64_t M,
                                        const int8_t *codes, float scale) {
     const uint32_t type = g->p->quant;
-    const bn_tl_preset *pr = bn_tl_preset_find(type, M, K);
     bn_tl_params tp;
-    bitnet_status st = BITNET_OK;
-    if (pr)
-        tp = pr->p;
-    else if ((st = bn_tl_default_params(type, M, K, &tp)))
-        return st;
+    bitnet_status st = bn_tl_writer_params(type, M, K, &tp);
+    if (st) return st;
     const size_t nbytes = type == BN_TYPE_TL1 ? bn_tl1_nbytes(M, K) : bn_tl2_nbytes(M, K);
     uint8_t *data = gen_alloc(g, nbytes);
     if (!data) return BITNET_ERR_NOMEM;
-    st = type == BN_TYPE_TL1 ? bn_tl1_encode(codes, scale, M, K, &tp, data, nbytes)
-                             : bn_tl2_encode(codes, scale, M, K, &tp, data, nbytes);
-    if (st) return st;
+    if ((st = bn_tl_encode(type, codes, scale, M, K, &tp, data, nbytes))) return st;
     bool recorded = g->p->no_layout_keys;
     for (int i = 0; i < g->n_tl_shapes; i++)
         recorded |= g->tl_shapes[i][0] == M && g->tl_shapes[i][1] == K;
     if (!recorded && g->n_tl_shapes < 16) {
-        char key[96];
         g->tl_shapes[g->n_tl_shapes][0] = M;
         g->tl_shapes[g->n_tl_shapes++][1] = K;
-        bn_tl_meta_key(key, sizeof key, M, K, "bm");
-        if ((st = bn_gguf_set_u32(g->w, key, (uint32_t)tp.bm_tile))) return st;
-        bn_tl_meta_key(key, sizeof key, M, K, "bk");
-        if ((st = bn_gguf_set_u32(g->w, key, (uint32_t)tp.bk))) return st;
-        bn_tl_meta_key(key, sizeof key, M, K, "bmm");
-        if ((st = bn_gguf_set_u32(g->w, key, (uint32_t)tp.bm_sub))) return st;
+        if ((st = bn_tl_write_meta(g->w, M, K, &tp))) return st;
     }
     return add_tensor(g, name, type, K, M, data, nbytes);
 }

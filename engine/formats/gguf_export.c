@@ -16,6 +16,7 @@
 #include "error.h"
 #include "f16.h"
 #include "quantize.h"
+#include "tl_export.h"
 #include "types.h"
 #include "vocab_export.h"
 
@@ -44,13 +45,34 @@ static bitnet_status encode_tq2(const int8_t *c, float s, int64_t M, int64_t K, 
     return encode_ternary(BN_TYPE_TQ2_0, c, s, M, K, d, n);
 }
 
+/* TL1/TL2: the parameters are a function of the shape (bn_tl_writer_params),
+ * so the encoder derives them again here; planning derived the same ones,
+ * refused shapes without any, and wrote them into the metadata. */
+static bitnet_status encode_tl(uint32_t type, const int8_t *c, float s, int64_t M, int64_t K,
+                               uint8_t *d, size_t n) {
+    bn_tl_params p;
+    bitnet_status st = bn_tl_writer_params(type, M, K, &p);
+    return st ? st : bn_tl_encode(type, c, s, M, K, &p, d, n);
+}
+static bitnet_status encode_tl1(const int8_t *c, float s, int64_t M, int64_t K, uint8_t *d,
+                                size_t n) {
+    return encode_tl(BN_TYPE_TL1, c, s, M, K, d, n);
+}
+static bitnet_status encode_tl2(const int8_t *c, float s, int64_t M, int64_t K, uint8_t *d,
+                                size_t n) {
+    return encode_tl(BN_TYPE_TL2, c, s, M, K, d, n);
+}
+
 /* file types: llama.cpp's LLAMA_FTYPE_ALL_F32 0, MOSTLY_F16 1, MOSTLY_Q8_0 7,
- * MOSTLY_Q6_K 18, MOSTLY_TQ1_0 36, MOSTLY_TQ2_0 37; the fork's I2_S 40 (spec
- * 2.1). TL1 (38) and TL2 (39) rows are added with their encoders. */
+ * MOSTLY_Q6_K 18, MOSTLY_TQ1_0 36, MOSTLY_TQ2_0 37; the fork's TL1 38, TL2 39
+ * and I2_S 40 (spec 2.1). TL shapes are checked by their own rules
+ * (check_tl_shape), hence k_multiple 1. */
 static const bn_export_type export_types[] = {
     {"i2_s", BN_TYPE_I2_S, 40, true, false, BN_I2S_BLOCK, encode_i2s},
     {"tq1_0", BN_TYPE_TQ1_0, 36, true, false, BN_QK_K, encode_tq1},
     {"tq2_0", BN_TYPE_TQ2_0, 37, true, false, BN_QK_K, encode_tq2},
+    {"tl1", BN_TYPE_TL1, 38, true, false, 1, encode_tl1},
+    {"tl2", BN_TYPE_TL2, 39, true, false, 1, encode_tl2},
     {"f16", BN_TYPE_F16, 1, true, true, 1, NULL},
     {"f32", BN_TYPE_F32, 0, true, true, 1, NULL},
     {"q8_0", BN_TYPE_Q8_0, 7, false, true, BN_QK8_0, NULL},
@@ -71,15 +93,12 @@ static const bn_export_type *type_row(uint32_t type) {
 }
 
 const char *bn_export_type_list(bool projection) {
-    return projection ? "i2_s, tq1_0, tq2_0, f16, f32" : "f32, f16, q8_0, q6_k";
+    return projection ? "i2_s, tq1_0, tq2_0, tl1, tl2, f16, f32" : "f32, f16, q8_0, q6_k";
 }
 
 uint32_t bn_export_ftype(uint32_t type) {
     const bn_export_type *t = type_row(type);
-    if (t) return t->ftype;
-    /* the fork's TL1/TL2 file types, for writers of those types (the fixture
-     * generator) until their rows are in the table */
-    return type == BN_TYPE_TL1 ? 38u : type == BN_TYPE_TL2 ? 39u : 0u;
+    return t ? t->ftype : 0u;
 }
 
 void bn_export_default_params(bn_export_params *p) {
@@ -293,7 +312,9 @@ static bitnet_status fill_ternary_projection(export_item *it, void *dst, uint64_
         st = ternarize_floats(it, codes, &scale);
     }
     if (!st) st = type_row(it->type)->encode(codes, scale, w->n_out, w->n_in, dst, (size_t)nbytes);
-    if (!st && it->type != BN_TYPE_I2_S && bn_round_f16(scale) != scale)
+    /* only the TQ types store the scale as f16 */
+    if (!st && (it->type == BN_TYPE_TQ1_0 || it->type == BN_TYPE_TQ2_0) &&
+        bn_round_f16(scale) != scale)
         it->ex->r->n_scale_rounded++;
     bn_free(codes);
     return st;
@@ -388,11 +409,35 @@ static bitnet_status check_projection(const exporter *ex, const char *name, cons
     return BITNET_OK;
 }
 
+/* A TL output: parameters for the shape or a refusal naming the tensor, and
+ * the bitnet.tl.<M>x<K>.* keys the first time a shape is seen, so the file
+ * loads without a kernel_config.ini. Called before the tensor is planned. */
+static bitnet_status check_tl_shape(exporter *ex, bn_gguf_writer *w, const char *name,
+                                    const bn_weight *wt) {
+    const uint32_t type = ex->p->type;
+    if (type != BN_TYPE_TL1 && type != BN_TYPE_TL2) return BITNET_OK;
+    const int64_t M = wt->n_out, K = wt->n_in;
+    bn_tl_params tp;
+    bitnet_status st = bn_tl_writer_params(type, M, K, &tp);
+    if (st) {
+        bn_error_prefix("%s: tensor '%s' (M = %" PRId64 ", K = %" PRId64
+                        ") cannot be written as %s",
+                        src_path(ex->m), name, M, K, bn_type_name(type));
+        return st;
+    }
+    for (int32_t i = 0; i < ex->n_items; i++) {
+        const export_item *it = &ex->items[i];
+        if (it->projection && it->w->n_out == M && it->w->n_in == K) return BITNET_OK;
+    }
+    return bn_tl_write_meta(w, M, K, &tp);
+}
+
 static bitnet_status add_projection(exporter *ex, bn_gguf_writer *w, int il, const char *suffix,
                                     const bn_weight *wt) {
     char name[BN_GGUF_MAX_NAME];
     snprintf(name, sizeof name, "blk.%d.%s.weight", il, suffix);
     bitnet_status st = check_projection(ex, name, wt);
+    if (!st) st = check_tl_shape(ex, w, name, wt);
     if (!st) st = add_item(ex, w, name, wt, ex->p->type, true);
     if (!st && wt->bias) {
         snprintf(name, sizeof name, "blk.%d.%s.bias", il, suffix);

@@ -41,10 +41,10 @@ typedef enum bn_ternarize_mode {
 } bn_ternarize_mode;
 
 /* One projection output type. `encode` turns ternary codes into the type's
- * bytes; it is NULL for the float types (written from floats).
- * TL1/TL2 rows go here once their encoders exist (bn_tl2_encode with the
- * BM/BK of the shape, written into the file's metadata); until then
- * `--type tl1|tl2` is refused by name. */
+ * bytes; it is NULL for the float types (written from floats). The TL1/TL2
+ * encoders take BM/BK/bm from bn_tl_writer_params (the shape's bitnet.cpp
+ * preset, else a default), which the exporter also writes into the
+ * metadata. */
 typedef struct bn_export_type {
     const char *name;   /* as on the command line */
     uint32_t type;      /* bn_type */

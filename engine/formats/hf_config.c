@@ -138,10 +138,11 @@ static bitnet_status get_ids(const char *file, const cJSON *obj, const char *key
 static cJSON *parse_object(const char *file, const char *json, size_t len, bitnet_status *st) {
     char err[256];
     const bn_json_limits lim = {.max_bytes = BN_HF_JSON_MAX_BYTES, .max_depth = 16};
-    cJSON *root = bn_json_parse(json, len, &lim, err, sizeof err);
+    cJSON *root = NULL;
+    const bitnet_status jst = bn_json_parse_status(json, len, &lim, &root, err, sizeof err);
     *st = BITNET_OK;
     if (!root) {
-        *st = bn_fail(BITNET_ERR_FORMAT, "%s: %s", file, err);
+        *st = bn_fail(jst, "%s: %s", file, err);
         return NULL;
     }
     if (!cJSON_IsObject(root)) {

@@ -181,8 +181,9 @@ static bitnet_status parse(bn_safetensors *st) {
         return bn_fail(BITNET_ERR_FORMAT, "%s: the header does not start with '{'", st->path);
     char err[256];
     bn_json_limits lim = {.max_bytes = BN_ST_MAX_HEADER, .max_depth = HEADER_DEPTH};
-    cJSON *root = bn_json_parse(text, len, &lim, err, sizeof err);
-    if (!root) return bn_fail(BITNET_ERR_FORMAT, "%s: header JSON: %s", st->path, err);
+    cJSON *root = NULL;
+    const bitnet_status jst = bn_json_parse_status(text, len, &lim, &root, err, sizeof err);
+    if (!root) return bn_fail(jst, "%s: header JSON: %s", st->path, err);
     bitnet_status rc = BITNET_OK;
     size_t n_entries = 0, n_meta = 0, str_bytes = 0;
     const cJSON *meta = NULL;

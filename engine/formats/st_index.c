@@ -114,8 +114,9 @@ bitnet_status bn_st_index_parse(const char *name, const char *json, size_t len, 
     memset(out, 0, sizeof *out);
     char err[256];
     const bn_json_limits lim = {.max_bytes = BN_ST_INDEX_MAX_BYTES, .max_depth = 8};
-    cJSON *root = bn_json_parse(json, len, &lim, err, sizeof err);
-    if (!root) return bn_fail(BITNET_ERR_FORMAT, "%s: %s", name, err);
+    cJSON *root = NULL;
+    const bitnet_status jst = bn_json_parse_status(json, len, &lim, &root, err, sizeof err);
+    if (!root) return bn_fail(jst, "%s: %s", name, err);
     bitnet_status st = BITNET_OK;
     const cJSON *map = cJSON_GetObjectItemCaseSensitive(root, "weight_map");
     const cJSON *meta = cJSON_GetObjectItemCaseSensitive(root, "metadata");

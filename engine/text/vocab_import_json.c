@@ -278,8 +278,9 @@ bitnet_status bn_vocab_import_json(const char *name, const char *data, size_t si
     if (size >= 3 && !memcmp(data, "\xEF\xBB\xBF", 3)) data += 3, size -= 3;
     char err[256];
     bn_json_limits lim = {.max_bytes = BN_VOCAB_IMPORT_MAX_FILE, .max_depth = 64};
-    cJSON *root = bn_json_parse(data, size, &lim, err, sizeof err);
-    if (!root) return bn_fail(BITNET_ERR_FORMAT, "%s: %s", name, err);
+    cJSON *root = NULL;
+    const bitnet_status jst = bn_json_parse_status(data, size, &lim, &root, err, sizeof err);
+    if (!root) return bn_fail(jst, "%s: %s", name, err);
     bitnet_status st = BITNET_OK;
     if (!st && !cJSON_IsObject(root))
         st = bn_fail(BITNET_ERR_FORMAT, "%s: the JSON is not an object", name);

@@ -60,19 +60,25 @@ static scan_result scan(const char *text, size_t len, int max_depth, size_t *at)
 
 /* The first repeated key of any object, or NULL; *path gets where that
  * object is ("model.vocab", "fixtures[2]"; empty for the root). */
-static const cJSON *repeated_key(const cJSON *obj, char *path, size_t size) {
+/* Finds the first object (depth first) that repeats a key: returns 1 and sets
+ * *dup (path names the object), 0 when there is none, -1 when the hash map for
+ * the check cannot be allocated: the caller must then refuse the text, since
+ * accepting it unchecked would let a repeated key through. */
+static int repeated_key(const cJSON *obj, char *path, size_t size, const cJSON **dup) {
     size_t n = 0;
     for (const cJSON *c = obj->child; c; c = c->next) n++;
     if (cJSON_IsObject(obj) && n > 1) {
         bn_strmap seen;
-        if (bn_strmap_init(&seen, n) == 0) {
-            const cJSON *dup = NULL;
-            for (const cJSON *c = obj->child; c && !dup; c = c->next)
-                if (c->string && bn_strmap_put(&seen, c->string, strlen(c->string), 0, NULL) == 0)
-                    dup = c;
-            bn_strmap_free(&seen);
-            if (dup) return dup;
+        if (bn_strmap_init(&seen, n) != 0) return -1;
+        int put = 1;
+        for (const cJSON *c = obj->child; c && put == 1; c = c->next) {
+            if (!c->string) continue;
+            put = bn_strmap_put(&seen, c->string, strlen(c->string), 0, NULL);
+            if (put == 0) *dup = c;
         }
+        bn_strmap_free(&seen);
+        if (put == 0) return 1;
+        if (put < 0) return -1;
     }
     const size_t len = strlen(path);
     int i = 0;
@@ -82,37 +88,45 @@ static const cJSON *repeated_key(const cJSON *obj, char *path, size_t size) {
             snprintf(path + len, size - len, "%s%.64s", len ? "." : "", c->string);
         else
             snprintf(path + len, size - len, "[%d]", i);
-        const cJSON *dup = repeated_key(c, path, size);
-        if (dup) return dup;
+        const int r = repeated_key(c, path, size, dup);
+        if (r != 0) return r;
         path[len] = '\0';
     }
-    return NULL;
+    return 0;
 }
 
 cJSON *bn_json_parse(const char *text, size_t len, const bn_json_limits *lim, char *err,
                      size_t err_size) {
+    cJSON *root = NULL;
+    bn_json_parse_status(text, len, lim, &root, err, err_size);
+    return root;
+}
+
+bitnet_status bn_json_parse_status(const char *text, size_t len, const bn_json_limits *lim,
+                                   cJSON **out, char *err, size_t err_size) {
+    *out = NULL;
     const size_t max_bytes = lim ? lim->max_bytes : 0;
     const int max_depth = lim && lim->max_depth > 0 ? lim->max_depth : DEFAULT_MAX_DEPTH;
     char pos[96];
     if (max_bytes && len > max_bytes) {
         snprintf(err, err_size, "%zu bytes is more than the limit of %zu", len, max_bytes);
-        return NULL;
+        return BITNET_ERR_FORMAT;
     }
     const char *nul = memchr(text, '\0', len);
     if (nul) {
         where(text, (size_t)(nul - text), pos, sizeof pos);
         snprintf(err, err_size, "%s: a NUL byte (JSON is UTF-8 text)", pos);
-        return NULL;
+        return BITNET_ERR_FORMAT;
     }
     if (len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3)) {
         snprintf(err, err_size, "byte 0: a byte-order mark (JSON text must not start with one)");
-        return NULL;
+        return BITNET_ERR_FORMAT;
     }
     size_t bad = 0;
     if (!bn_utf8_valid(text, len, &bad)) {
         where(text, bad, pos, sizeof pos);
         snprintf(err, err_size, "%s: not valid UTF-8 (byte 0x%02x)", pos, (unsigned char)text[bad]);
-        return NULL;
+        return BITNET_ERR_FORMAT;
     }
     const scan_result problem = scan(text, len, max_depth, &bad);
     if (problem != SCAN_OK) {
@@ -121,15 +135,15 @@ cJSON *bn_json_parse(const char *text, size_t len, const bn_json_limits *lim, ch
             snprintf(err, err_size, "%s: nested deeper than %d arrays/objects", pos, max_depth);
         else
             snprintf(err, err_size, "%s: \\u0000 in a string (NUL is not allowed)", pos);
-        return NULL;
+        return BITNET_ERR_FORMAT;
     }
     /* With the terminating NUL inside the length and require_null_terminated,
      * cJSON's error position is exact: at `len` when the text ends early, at
      * the first byte of anything after the value. */
     char *z = malloc(len + 1);
     if (!z) {
-        snprintf(err, err_size, "out of memory");
-        return NULL;
+        snprintf(err, err_size, "out of memory copying %zu bytes of JSON", len);
+        return BITNET_ERR_NOMEM;
     }
     memcpy(z, text, len);
     z[len] = '\0';
@@ -149,18 +163,26 @@ cJSON *bn_json_parse(const char *text, size_t len, const bn_json_limits *lim, ch
         else
             snprintf(err, err_size, "%s: not valid JSON near '%s'", pos, near);
         free(z);
-        return NULL;
+        return BITNET_ERR_FORMAT;
     }
     free(z);
     char path[256] = "";
-    const cJSON *dup = repeated_key(root, path, sizeof path);
-    if (dup) {
+    const cJSON *dup = NULL;
+    const int r = repeated_key(root, path, sizeof path, &dup);
+    if (r < 0) {
+        snprintf(err, err_size, "out of memory checking %s for repeated keys",
+                 path[0] ? path : "the top-level object");
+        cJSON_Delete(root);
+        return BITNET_ERR_NOMEM;
+    }
+    if (r > 0) {
         snprintf(err, err_size, "duplicate key \"%.64s\" in %s", dup->string,
                  path[0] ? path : "the top-level object");
         cJSON_Delete(root);
-        return NULL;
+        return BITNET_ERR_FORMAT;
     }
-    return root;
+    *out = root;
+    return BITNET_OK;
 }
 
 bool bn_json_int(const cJSON *item, int64_t min, int64_t max, int64_t *out) {

@@ -14,6 +14,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "bitnet.h"
+
 typedef struct bn_json_limits {
     size_t max_bytes; /* 0: no cap */
     int max_depth;    /* arrays and objects nested (0: 64) */
@@ -24,6 +26,12 @@ typedef struct bn_json_limits {
  * prefixes the file name. Free the result with cJSON_Delete. */
 cJSON *bn_json_parse(const char *text, size_t len, const bn_json_limits *lim, char *err,
                      size_t err_size);
+
+/* The same, and says why: BITNET_ERR_FORMAT for bad text, BITNET_ERR_NOMEM
+ * when memory ran out (also while checking for repeated keys: such text is
+ * refused, never accepted unchecked). *out is NULL on failure. */
+bitnet_status bn_json_parse_status(const char *text, size_t len, const bn_json_limits *lim,
+                                   cJSON **out, char *err, size_t err_size);
 
 /* An integral number in [min, max] (cJSON stores doubles: 3.5, 1e300 and
  * 2^53 + 1 are refused rather than truncated or wrapped). */
