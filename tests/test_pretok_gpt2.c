@@ -24,8 +24,8 @@ static void split(bn_pretok_kind kind, const char *text, char *out, size_t cap) 
 static void expect_split(bn_pretok_kind kind, const char *text, const char *want) {
     char got[512];
     split(kind, text, got, sizeof got);
-    CHECKF(!strcmp(got, want), "%s on \"%s\": got \"%s\", want \"%s\"", bn_pretok_name(kind),
-           text, got, want);
+    CHECKF(!strcmp(got, want), "%s on \"%s\": got \"%s\", want \"%s\"", bn_pretok_name(kind), text,
+           got, want);
 }
 
 static const char *import_pre(const char *pre_tokenizer) {

@@ -99,8 +99,8 @@ static void part_b(const char *src) {
                      SUITE_CHECKS);
     for (int i = 0; i < 5; i++)
         w += snprintf(text + w, sizeof text - (size_t)w,
-                      "  {\"name\": \"%s\", \"path\": \"%s/%s\", \"tolerance\": \"hf\"},\n", good[i],
-                      ck, good[i] + 3);
+                      "  {\"name\": \"%s\", \"path\": \"%s/%s\", \"tolerance\": \"hf\"},\n",
+                      good[i], ck, good[i] + 3);
     snprintf(text + w, sizeof text - (size_t)w,
              "  {\"name\": \"tf-wrong-scale\", \"path\": \"%s\", \"reference\": "
              "\"tf-packed-bitlinear\", \"tolerance\": \"hf\"}]}\n",
