@@ -8,42 +8,9 @@
  *    (baseline/transformers/gguf_to_hf.py): tokenization identical, logits within
  *    the `hf` class (mean KLD <= 5e-3, top-1 >= 90%); the same fixture with one
  *    matrix shuffled must fail that comparison. */
-#include <cjson/cJSON.h>
-
-#include "testutil.h"
+#include "validate_testutil.h"
 
 static char validate_bin[1024], dir[1024];
-
-static void write_text(const char *path, const char *text) {
-    FILE *f = fopen(path, "w");
-    CHECKF(f != NULL, "cannot write %s", path);
-    if (!f) return;
-    fputs(text, f);
-    fclose(f);
-}
-
-static cJSON *read_report(const char *out_dir) {
-    char p[1200];
-    snprintf(p, sizeof p, "%s/report.json", out_dir);
-    char *text = test_read_file(p, NULL);
-    cJSON *r = text ? cJSON_Parse(text) : NULL;
-    free(text);
-    CHECKF(r != NULL, "no readable %s", p);
-    return r;
-}
-
-static const cJSON *find_check(const cJSON *report, const char *id) {
-    const cJSON *c;
-    cJSON_ArrayForEach(c, cJSON_GetObjectItem(report, "checks")) {
-        const char *i = cJSON_GetStringValue(cJSON_GetObjectItem(c, "id"));
-        if (i && !strcmp(i, id)) return c;
-    }
-    return NULL;
-}
-
-static const char *status_of(const cJSON *c) {
-    return c ? cJSON_GetStringValue(cJSON_GetObjectItem(c, "status")) : "(absent)";
-}
 
 static void part_a(void) {
     /* a directory with config.json is a Hugging Face directory to the harness */

@@ -337,7 +337,7 @@ static bool m_llama3(const cpts *t, size_t a, size_t b, pieces *out) {
  * ------------------------------------------------------------------------- */
 
 const char *bn_pretok_name(bn_pretok_kind kind) {
-    return kind == BN_PRETOK_LLAMA3 ? "llama-bpe" : "default";
+    return kind == BN_PRETOK_LLAMA3 ? "llama-bpe" : kind == BN_PRETOK_GPT2 ? "gpt2" : "default";
 }
 
 bool bn_pretokenize(bn_pretok_kind kind, const char *text, size_t len, size_t **lens, size_t *n) {
@@ -385,6 +385,8 @@ bool bn_pretokenize(bn_pretok_kind kind, const char *text, size_t len, size_t **
     if (ok) {
         if (kind == BN_PRETOK_LLAMA3) {
             ok = run_pass(&t, m_llama3, &cur);
+        } else if (kind == BN_PRETOK_GPT2) {
+            ok = run_pass(&t, m_gpt2, &cur);
         } else {
             ok = run_pass(&t, m_punct, &cur) && run_pass(&t, m_gpt2, &cur) &&
                  run_pass(&t, m_numbers, &cur) && run_pass(&t, m_three_digits, &cur);

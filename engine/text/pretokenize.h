@@ -23,6 +23,11 @@ typedef enum bn_pretok_kind {
     BN_PRETOK_DEFAULT = 0,
     /* "llama-bpe", "llama3", "llama-v3": the LLaMA-3 matcher. */
     BN_PRETOK_LLAMA3 = 1,
+    /* "gpt2": the GPT-2 matcher alone, which is what a Hugging Face
+     * tokenizer.json with a bare ByteLevel pre-tokenizer (use_regex true, as
+     * transformers and `tokenizers` write by default) does: numbers are not
+     * cut into three-digit groups, punctuation is not split first. */
+    BN_PRETOK_GPT2 = 2,
 } bn_pretok_kind;
 
 /* Splits text[0..len) into consecutive pieces. On success *lens holds *n
@@ -31,7 +36,7 @@ typedef enum bn_pretok_kind {
  * allocation failure (error set). */
 bool bn_pretokenize(bn_pretok_kind kind, const char *text, size_t len, size_t **lens, size_t *n);
 
-/* "default" / "llama-bpe" (for messages). */
+/* "default" / "llama-bpe" / "gpt2" (for messages). */
 const char *bn_pretok_name(bn_pretok_kind kind);
 
 #endif

@@ -414,6 +414,8 @@ static bitnet_status load_kind(const bn_gguf *g, bn_vocab *v, const bn_logger *l
         v->pre = BN_PRETOK_LLAMA3;
         v->ignore_merges = true;
         v->add_bos = true;
+    } else if (PRE_IS("gpt2")) {
+        v->pre = BN_PRETOK_GPT2;
     } else if (!PRE_IS("default")) {
         BN_LOG_WARN(lg, "%s: %s '%.*s' is not supported; using the 'default' pre-tokenizer",
                     g->path, KEY_PRE, (int)(pre.len > 100 ? 100 : pre.len), pre.ptr);

@@ -85,8 +85,8 @@ bitnet_status bn_vocab_write_gguf(const bn_vocab *v, bn_gguf_writer *w) {
     const bool spm = v->kind == BN_VOCAB_SPM;
     bitnet_status st;
     if ((st = bn_gguf_set_str(w, "tokenizer.ggml.model", spm ? "llama" : "gpt2"))) return st;
-    if (!spm && v->pre == BN_PRETOK_LLAMA3 &&
-        (st = bn_gguf_set_str(w, "tokenizer.ggml.pre", "llama-bpe")))
+    if (!spm && v->pre != BN_PRETOK_DEFAULT &&
+        (st = bn_gguf_set_str(w, "tokenizer.ggml.pre", bn_pretok_name(v->pre))))
         return st;
     if ((st = write_tokens(v, w))) return st;
     if (!spm && (st = write_merges(v, w))) return st;

@@ -62,7 +62,7 @@ typedef struct bn_vocab_build {
     size_t merge_text_len, merge_text_cap;
 
     int64_t bos, eos; /* -1: none */
-    /* The pre-tokenizer the input names ("llama-bpe") or NULL: a static
+    /* The pre-tokenizer the input names ("llama-bpe", "gpt2") or NULL: a static
      * string. */
     const char *pre;
 } bn_vocab_build;

@@ -232,6 +232,15 @@ static void scan_components(const cJSON *node, bool *byte_level, bool *llama3) {
     cJSON_ArrayForEach(it, node) scan_components(it, byte_level, llama3);
 }
 
+/* A pre-tokenizer that is one ByteLevel with use_regex (true when absent):
+ * the GPT-2 split alone (what transformers writes for a byte-level BPE it
+ * trains); llama.cpp's "default" would also cut digits into threes. */
+static bool bare_byte_level_regex(const cJSON *pre) {
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(pre, "type");
+    if (!cJSON_IsString(type) || strcmp(type->valuestring, "ByteLevel")) return false;
+    return !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(pre, "use_regex"));
+}
+
 static bitnet_status import_root(json_import *ji, const cJSON *root) {
     const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(model, "type");
@@ -255,6 +264,8 @@ static bitnet_status import_root(json_import *ji, const cJSON *root) {
                        "decoder%s); only byte-level BPE is supported",
                        ji->name, byte_level ? ", and byte_fallback is set" : "");
     if (llama3) ji->b->pre = "llama-bpe";
+    if (bare_byte_level_regex(cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer")))
+        ji->b->pre = "gpt2";
 
     size_t n_ids = 0;
     bitnet_status st = scan_ids(ji, vocab, added, &n_ids);
