@@ -299,7 +299,7 @@ typedef struct bitnet_batch {
     bitnet_token *token;   /* [n_tokens] */
     bitnet_pos *pos;       /* [n_tokens] position of each token in its sequence */
     bitnet_seq_id *seq_id; /* [n_tokens] one sequence per token */
-    int8_t *logits;        /* [n_tokens] nonzero: keep this token's logits; NULL: the last token's */
+    int8_t *logits; /* [n_tokens] nonzero: keep this token's logits; NULL: the last token's */
 } bitnet_batch;
 
 /* Arrays for n_tokens_max tokens (logits zeroed), n_tokens 0. On failure
@@ -339,8 +339,8 @@ BITNET_API bitnet_status bitnet_kv_seq_rm(bitnet_context *ctx, bitnet_seq_id seq
  * prompt prefix computed once). dst must hold exactly positions 0..p0-1
  * (usually: empty, p0 = 0); else BITNET_ERR_INVALID_ARGUMENT. src == dst or
  * an empty range does nothing. */
-BITNET_API bitnet_status bitnet_kv_seq_cp(bitnet_context *ctx, bitnet_seq_id src,
-                                          bitnet_seq_id dst, bitnet_pos p0, bitnet_pos p1);
+BITNET_API bitnet_status bitnet_kv_seq_cp(bitnet_context *ctx, bitnet_seq_id src, bitnet_seq_id dst,
+                                          bitnet_pos p0, bitnet_pos p1);
 /* Highest position held for seq, or -1 if it is empty (or seq is out of range). */
 BITNET_API bitnet_pos bitnet_kv_seq_pos_max(const bitnet_context *ctx, bitnet_seq_id seq);
 /* Cells in use, a shared cell once (for metrics; the capacity is

@@ -140,9 +140,8 @@ static void run_together(const bitnet_model *m, const setup *su, float *const *r
                     if (mismatches++ < 3) {
                         int j = 0;
                         while (got && j < V && got[j] == exp[j]) j++;
-                        fprintf(stderr,
-                                "%s step %d seq %d pos %d: logit %d is %.9g, alone %.9g\n", label,
-                                st, s, len[s] + i, j, got ? got[j] : NAN, exp[j]);
+                        fprintf(stderr, "%s step %d seq %d pos %d: logit %d is %.9g, alone %.9g\n",
+                                label, st, s, len[s] + i, j, got ? got[j] : NAN, exp[j]);
                     }
                 }
             }
@@ -404,13 +403,13 @@ static void test_bad_batches(const bitnet_model *m) {
     CHECK(decode_seq(c, 0, 0, 3, V) == BITNET_OK);
     bitnet_batch b = bitnet_batch_init(8);
     /* a good batch to spoil: seq 0 pos 3, 4; seq 1 pos 0, 1 */
-#define GOOD()                             \
-    do {                                   \
-        b.n_tokens = 0;                    \
-        add_tokens(&b, 0, 3, 1, V, false); \
-        add_tokens(&b, 1, 0, 1, V, false); \
-        add_tokens(&b, 0, 4, 1, V, false); \
-        add_tokens(&b, 1, 1, 1, V, true);  \
+#define GOOD()                                                                                     \
+    do {                                                                                           \
+        b.n_tokens = 0;                                                                            \
+        add_tokens(&b, 0, 3, 1, V, false);                                                         \
+        add_tokens(&b, 1, 0, 1, V, false);                                                         \
+        add_tokens(&b, 0, 4, 1, V, false);                                                         \
+        add_tokens(&b, 1, 1, 1, V, true);                                                          \
     } while (0)
     GOOD();
     b.token[2] = -1;

@@ -282,7 +282,7 @@ typedef struct gen {
      * random); next[v] = pi(v) for domain tokens, -1 otherwise */
     int32_t *a_src, *b_src, *next;
     int32_t n_domain;
-    float a; /* peaked embedding magnitude */
+    float a;                  /* peaked embedding magnitude */
     int64_t tl_shapes[16][2]; /* (M, K) whose bitnet.tl.* keys are written */
     int n_tl_shapes;
 } gen;
@@ -635,7 +635,8 @@ static bitnet_status add_hparams(gen *g) {
     bitnet_status st = bn_export_hparams(g->w, p->arch, p->name ? p->name : def_name, &hp,
                                          bn_export_ftype(p->quant));
     if (st) return st;
-    if (p->i2s_block == 64 && !p->no_layout_keys && (st = bn_gguf_set_u32(g->w, BN_I2S_BLOCK_KEY, 64)))
+    if (p->i2s_block == 64 && !p->no_layout_keys &&
+        (st = bn_gguf_set_u32(g->w, BN_I2S_BLOCK_KEY, 64)))
         return st;
     return BITNET_OK;
 }

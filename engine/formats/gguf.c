@@ -22,16 +22,16 @@ typedef struct reader {
 } reader;
 
 static const size_t gguf_value_size[BN_GGUF_TYPE_COUNT] = {
-    [BN_GGUF_UINT8] = 1,   [BN_GGUF_INT8] = 1,    [BN_GGUF_UINT16] = 2, [BN_GGUF_INT16] = 2,
-    [BN_GGUF_UINT32] = 4,  [BN_GGUF_INT32] = 4,   [BN_GGUF_FLOAT32] = 4, [BN_GGUF_BOOL] = 1,
-    [BN_GGUF_STRING] = 0,  [BN_GGUF_ARRAY] = 0,   [BN_GGUF_UINT64] = 8, [BN_GGUF_INT64] = 8,
+    [BN_GGUF_UINT8] = 1,   [BN_GGUF_INT8] = 1,  [BN_GGUF_UINT16] = 2,  [BN_GGUF_INT16] = 2,
+    [BN_GGUF_UINT32] = 4,  [BN_GGUF_INT32] = 4, [BN_GGUF_FLOAT32] = 4, [BN_GGUF_BOOL] = 1,
+    [BN_GGUF_STRING] = 0,  [BN_GGUF_ARRAY] = 0, [BN_GGUF_UINT64] = 8,  [BN_GGUF_INT64] = 8,
     [BN_GGUF_FLOAT64] = 8,
 };
 
 const char *bn_gguf_type_name(uint32_t type) {
     static const char *const names[BN_GGUF_TYPE_COUNT] = {
-        "uint8", "int8",  "uint16", "int16",  "uint32", "int32",  "float32",
-        "bool",  "string", "array", "uint64", "int64",  "float64"};
+        "uint8", "int8",   "uint16", "int16",  "uint32", "int32",  "float32",
+        "bool",  "string", "array",  "uint64", "int64",  "float64"};
     return type < BN_GGUF_TYPE_COUNT ? names[type] : "invalid";
 }
 
@@ -57,8 +57,8 @@ BN_PRINTF(2, 3) static void error_context(const char *path, const char *fmt, ...
 static bitnet_status need(reader *r, uint64_t n, const char *what) {
     if (n > remaining(r))
         return bn_fail(BITNET_ERR_TRUNCATED,
-                       "%s: truncated at offset %" PRIu64 ": %s needs %" PRIu64
-                       " bytes, %" PRIu64 " left",
+                       "%s: truncated at offset %" PRIu64 ": %s needs %" PRIu64 " bytes, %" PRIu64
+                       " left",
                        r->path, r->pos, what, n, remaining(r));
     return BITNET_OK;
 }
@@ -85,8 +85,8 @@ static bitnet_status read_str(reader *r, bn_gguf_str *s, const char *what) {
     if (st) return st;
     if (len > BN_GGUF_MAX_STRING || len > remaining(r))
         return bn_fail(len > remaining(r) ? BITNET_ERR_TRUNCATED : BITNET_ERR_FORMAT,
-                       "%s: %s at offset %" PRIu64 " declares length %" PRIu64
-                       " but only %" PRIu64 " bytes are left (limit %llu)",
+                       "%s: %s at offset %" PRIu64 " declares length %" PRIu64 " but only %" PRIu64
+                       " bytes are left (limit %llu)",
                        r->path, what, start, len, remaining(r), BN_GGUF_MAX_STRING);
     s->ptr = (const char *)(r->base + r->pos);
     s->len = len;
@@ -206,8 +206,9 @@ static bitnet_status read_tensor_info(reader *r, bn_gguf_tensor *t, uint64_t ind
         st = read_u64(r, &d, t->name);
         if (st) return st;
         if (d > (uint64_t)INT64_MAX)
-            return bn_fail(BITNET_ERR_FORMAT, "%s: tensor '%s' dimension %u is negative (%" PRId64 ")",
-                           r->path, t->name, i, (int64_t)d);
+            return bn_fail(BITNET_ERR_FORMAT,
+                           "%s: tensor '%s' dimension %u is negative (%" PRId64 ")", r->path,
+                           t->name, i, (int64_t)d);
         t->ne[i] = (int64_t)d;
     }
     st = read_u32(r, &t->type, t->name);
@@ -248,8 +249,9 @@ static bitnet_status check_alignment(reader *r, bn_gguf *g) {
     if (!bn_strmap_get(&g->kv_index, "general.alignment", 17, &idx)) return BITNET_OK;
     const bn_gguf_kv *kv = &g->kv[idx];
     if (kv->type != BN_GGUF_UINT32)
-        return bn_fail(BITNET_ERR_FORMAT, "%s: key 'general.alignment' has type %s, expected uint32",
-                       r->path, bn_gguf_type_name(kv->type));
+        return bn_fail(BITNET_ERR_FORMAT,
+                       "%s: key 'general.alignment' has type %s, expected uint32", r->path,
+                       bn_gguf_type_name(kv->type));
     uint32_t a;
     memcpy(&a, kv->data, 4);
     if (a == 0 || (a & (a - 1)) != 0 || a > (1u << 20))
@@ -289,7 +291,8 @@ static bitnet_status check_tensor_data(reader *r, bn_gguf *g) {
         uint64_t end;
         if (t->offset % g->alignment != 0)
             st = bn_fail(BITNET_ERR_FORMAT,
-                         "%s: tensor '%s' data offset %" PRIu64 " is not a multiple of the alignment %u",
+                         "%s: tensor '%s' data offset %" PRIu64
+                         " is not a multiple of the alignment %u",
                          r->path, t->name, t->offset, g->alignment);
         else if (bn_add_overflow_u64(t->offset, t->nbytes, &end) || end > data_size)
             st = bn_fail(BITNET_ERR_TRUNCATED,
@@ -324,10 +327,12 @@ static bitnet_status parse(bn_gguf *g) {
     if (st) return st;
     if (memcmp(g->base, BN_GGUF_MAGIC, 4) != 0) {
         if (memcmp(g->base, "FUGG", 4) == 0)
-            return bn_fail(BITNET_ERR_FORMAT, "%s: bad magic 'FUGG': a big-endian GGUF? only little-endian files are supported", g->path);
-        return bn_fail(BITNET_ERR_FORMAT,
-                       "%s: bad magic %02x %02x %02x %02x: not a GGUF file", g->path,
-                       g->base[0], g->base[1], g->base[2], g->base[3]);
+            return bn_fail(
+                BITNET_ERR_FORMAT,
+                "%s: bad magic 'FUGG': a big-endian GGUF? only little-endian files are supported",
+                g->path);
+        return bn_fail(BITNET_ERR_FORMAT, "%s: bad magic %02x %02x %02x %02x: not a GGUF file",
+                       g->path, g->base[0], g->base[1], g->base[2], g->base[3]);
     }
     r.pos = 4;
     if ((st = read_u32(&r, &g->version, "version"))) return st;
@@ -335,8 +340,7 @@ static bitnet_status parse(bn_gguf *g) {
         /* a big-endian writer stores 2 or 3 as 0x02000000 / 0x03000000; only
          * then is endianness the likely cause (version 0 is just invalid) */
         uint32_t swapped = __builtin_bswap32(g->version);
-        const char *hint =
-            swapped == 2 || swapped == 3 ? " (byte-swapped: wrong endianness?)" : "";
+        const char *hint = swapped == 2 || swapped == 3 ? " (byte-swapped: wrong endianness?)" : "";
         return bn_fail(BITNET_ERR_VERSION, "%s: GGUF version %u is not supported (2 and 3 are)%s",
                        g->path, g->version, hint);
     }
@@ -346,12 +350,12 @@ static bitnet_status parse(bn_gguf *g) {
      * bytes, the smallest tensor entry 8 + 1 + 4 + 8 + 4 + 8 */
     if (g->n_kv > remaining(&r) / 14)
         return bn_fail(BITNET_ERR_FORMAT,
-                       "%s: metadata count %" PRIu64 " is larger than the file could hold",
-                       g->path, g->n_kv);
+                       "%s: metadata count %" PRIu64 " is larger than the file could hold", g->path,
+                       g->n_kv);
     if (g->n_tensors > remaining(&r) / 33)
         return bn_fail(BITNET_ERR_FORMAT,
-                       "%s: tensor count %" PRIu64 " is larger than the file could hold",
-                       g->path, g->n_tensors);
+                       "%s: tensor count %" PRIu64 " is larger than the file could hold", g->path,
+                       g->n_tensors);
 
     g->kv = bn_calloc(g->n_kv ? g->n_kv : 1, sizeof *g->kv);
     if (!g->kv || bn_strmap_init(&g->kv_index, g->n_kv) != 0) return BITNET_ERR_NOMEM;
@@ -366,8 +370,9 @@ static bitnet_status parse(bn_gguf *g) {
         if (rc < 0) return BITNET_ERR_NOMEM;
         if (rc == 0) {
             g->n_kv = i + 1;
-            return bn_fail(BITNET_ERR_FORMAT, "%s: duplicate metadata key '%s' (entries %" PRId64
-                           " and %" PRIu64 ")", g->path, g->kv[i].key, prev, i);
+            return bn_fail(BITNET_ERR_FORMAT,
+                           "%s: duplicate metadata key '%s' (entries %" PRId64 " and %" PRIu64 ")",
+                           g->path, g->kv[i].key, prev, i);
         }
     }
     if ((st = check_alignment(&r, g))) return st;
@@ -375,8 +380,8 @@ static bitnet_status parse(bn_gguf *g) {
      * this bounds the tensor table's allocation by what the file can hold */
     if (g->n_tensors > remaining(&r) / 33)
         return bn_fail(BITNET_ERR_FORMAT,
-                       "%s: tensor count %" PRIu64 " is larger than the file could hold",
-                       g->path, g->n_tensors);
+                       "%s: tensor count %" PRIu64 " is larger than the file could hold", g->path,
+                       g->n_tensors);
 
     g->tensors = bn_calloc(g->n_tensors ? g->n_tensors : 1, sizeof *g->tensors);
     if (!g->tensors || bn_strmap_init(&g->tensor_index, g->n_tensors) != 0) return BITNET_ERR_NOMEM;
@@ -472,14 +477,50 @@ static bool kv_int(const bn_gguf_kv *kv, int64_t *v, uint64_t *u, bool *is_unsig
     const uint8_t *d = kv->data;
     *is_unsigned = false;
     switch (kv->type) {
-    case BN_GGUF_UINT8: *u = d[0]; *is_unsigned = true; return true;
+    case BN_GGUF_UINT8:
+        *u = d[0];
+        *is_unsigned = true;
+        return true;
     case BN_GGUF_INT8: *v = (int8_t)d[0]; return true;
-    case BN_GGUF_UINT16: { uint16_t x; memcpy(&x, d, 2); *u = x; *is_unsigned = true; return true; }
-    case BN_GGUF_INT16: { int16_t x; memcpy(&x, d, 2); *v = x; return true; }
-    case BN_GGUF_UINT32: { uint32_t x; memcpy(&x, d, 4); *u = x; *is_unsigned = true; return true; }
-    case BN_GGUF_INT32: { int32_t x; memcpy(&x, d, 4); *v = x; return true; }
-    case BN_GGUF_UINT64: { uint64_t x; memcpy(&x, d, 8); *u = x; *is_unsigned = true; return true; }
-    case BN_GGUF_INT64: { int64_t x; memcpy(&x, d, 8); *v = x; return true; }
+    case BN_GGUF_UINT16: {
+        uint16_t x;
+        memcpy(&x, d, 2);
+        *u = x;
+        *is_unsigned = true;
+        return true;
+    }
+    case BN_GGUF_INT16: {
+        int16_t x;
+        memcpy(&x, d, 2);
+        *v = x;
+        return true;
+    }
+    case BN_GGUF_UINT32: {
+        uint32_t x;
+        memcpy(&x, d, 4);
+        *u = x;
+        *is_unsigned = true;
+        return true;
+    }
+    case BN_GGUF_INT32: {
+        int32_t x;
+        memcpy(&x, d, 4);
+        *v = x;
+        return true;
+    }
+    case BN_GGUF_UINT64: {
+        uint64_t x;
+        memcpy(&x, d, 8);
+        *u = x;
+        *is_unsigned = true;
+        return true;
+    }
+    case BN_GGUF_INT64: {
+        int64_t x;
+        memcpy(&x, d, 8);
+        *v = x;
+        return true;
+    }
     default: return false;
     }
 }
@@ -502,8 +543,8 @@ bitnet_status bn_gguf_get_i64(const bn_gguf *g, const char *key, int64_t *out) {
     if (!kv_int(kv, &v, &u, &is_u)) return wrong_type(g, kv, "an integer");
     if (is_u) {
         if (u > (uint64_t)INT64_MAX)
-            return bn_fail(BITNET_ERR_FORMAT, "%s: metadata key '%s' value %" PRIu64 " is too large",
-                           g->path, key, u);
+            return bn_fail(BITNET_ERR_FORMAT,
+                           "%s: metadata key '%s' value %" PRIu64 " is too large", g->path, key, u);
         v = (int64_t)u;
     }
     *out = v;
@@ -585,8 +626,16 @@ bitnet_status bn_gguf_get_arr(const bn_gguf *g, const char *key, uint32_t elem_t
 double bn_gguf_arr_f64(const bn_gguf_kv *kv, uint64_t i) {
     const uint8_t *p = kv->data + i * gguf_value_size[kv->elem_type];
     switch (kv->elem_type) {
-    case BN_GGUF_FLOAT32: { float f; memcpy(&f, p, 4); return f; }
-    case BN_GGUF_FLOAT64: { double d; memcpy(&d, p, 8); return d; }
+    case BN_GGUF_FLOAT32: {
+        float f;
+        memcpy(&f, p, 4);
+        return f;
+    }
+    case BN_GGUF_FLOAT64: {
+        double d;
+        memcpy(&d, p, 8);
+        return d;
+    }
     default: return (double)bn_gguf_arr_i64(kv, i);
     }
 }
@@ -603,23 +652,57 @@ static int64_t f64_to_i64(double d) {
 int64_t bn_gguf_arr_i64(const bn_gguf_kv *kv, uint64_t i) {
     const uint8_t *p = kv->data + i * gguf_value_size[kv->elem_type];
     switch (kv->elem_type) {
-    case BN_GGUF_UINT8: case BN_GGUF_BOOL: return p[0];
+    case BN_GGUF_UINT8:
+    case BN_GGUF_BOOL: return p[0];
     case BN_GGUF_INT8: return (int8_t)p[0];
-    case BN_GGUF_UINT16: { uint16_t x; memcpy(&x, p, 2); return x; }
-    case BN_GGUF_INT16: { int16_t x; memcpy(&x, p, 2); return x; }
-    case BN_GGUF_UINT32: { uint32_t x; memcpy(&x, p, 4); return x; }
-    case BN_GGUF_INT32: { int32_t x; memcpy(&x, p, 4); return x; }
-    case BN_GGUF_UINT64: { uint64_t x; memcpy(&x, p, 8); return (int64_t)x; }
-    case BN_GGUF_INT64: { int64_t x; memcpy(&x, p, 8); return x; }
-    case BN_GGUF_FLOAT32: { float f; memcpy(&f, p, 4); return f64_to_i64(f); }
-    case BN_GGUF_FLOAT64: { double d; memcpy(&d, p, 8); return f64_to_i64(d); }
+    case BN_GGUF_UINT16: {
+        uint16_t x;
+        memcpy(&x, p, 2);
+        return x;
+    }
+    case BN_GGUF_INT16: {
+        int16_t x;
+        memcpy(&x, p, 2);
+        return x;
+    }
+    case BN_GGUF_UINT32: {
+        uint32_t x;
+        memcpy(&x, p, 4);
+        return x;
+    }
+    case BN_GGUF_INT32: {
+        int32_t x;
+        memcpy(&x, p, 4);
+        return x;
+    }
+    case BN_GGUF_UINT64: {
+        uint64_t x;
+        memcpy(&x, p, 8);
+        return (int64_t)x;
+    }
+    case BN_GGUF_INT64: {
+        int64_t x;
+        memcpy(&x, p, 8);
+        return x;
+    }
+    case BN_GGUF_FLOAT32: {
+        float f;
+        memcpy(&f, p, 4);
+        return f64_to_i64(f);
+    }
+    case BN_GGUF_FLOAT64: {
+        double d;
+        memcpy(&d, p, 8);
+        return f64_to_i64(d);
+    }
     default: return 0;
     }
 }
 
 int bn_gguf_format_value(const bn_gguf_kv *kv, char *buf, size_t size) {
     if (kv->type == BN_GGUF_ARRAY)
-        return snprintf(buf, size, "[%" PRIu64 " %s items]", kv->n, bn_gguf_type_name(kv->elem_type));
+        return snprintf(buf, size, "[%" PRIu64 " %s items]", kv->n,
+                        bn_gguf_type_name(kv->elem_type));
     if (kv->type == BN_GGUF_STRING) {
         const bn_gguf_str *s = &kv->strings[0];
         int len = s->len > INT32_MAX ? INT32_MAX : (int)s->len;

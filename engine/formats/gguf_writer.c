@@ -28,19 +28,19 @@ typedef struct writer_tensor {
 } writer_tensor;
 
 struct bn_gguf_writer {
-    buffer kv;      /* serialized key/value pairs */
+    buffer kv; /* serialized key/value pairs */
     uint64_t n_kv;
-    char **keys;    /* for duplicate detection */
+    char **keys; /* for duplicate detection */
     bn_strmap key_index;
     writer_tensor *tensors;
     uint64_t n_tensors, cap_tensors;
     bn_strmap tensor_index;
     uint32_t alignment; /* from a general.alignment key; 0: the default */
-    bool failed;    /* an allocation failed earlier: write refuses */
+    bool failed;        /* an allocation failed earlier: write refuses */
 };
 
 static bool buf_put(buffer *b, const void *src, size_t n) {
-    if (n == 0) return true; /* src may be NULL (an empty array) */
+    if (n == 0) return true;                     /* src may be NULL (an empty array) */
     if (n > SIZE_MAX / 2 - b->len) return false; /* the doubling below would wrap */
     if (b->len + n > b->cap) {
         size_t cap = b->cap ? b->cap : 4096;
@@ -106,8 +106,9 @@ static bitnet_status begin_kv(bn_gguf_writer *w, const char *key, uint32_t type)
     if (rc <= 0) {
         bn_free(copy);
         if (rc < 0) w->failed = true;
-        return rc < 0 ? BITNET_ERR_NOMEM
-                      : bn_fail(BITNET_ERR_INVALID_ARGUMENT, "gguf writer: duplicate key '%s'", key);
+        return rc < 0
+                   ? BITNET_ERR_NOMEM
+                   : bn_fail(BITNET_ERR_INVALID_ARGUMENT, "gguf writer: duplicate key '%s'", key);
     }
     w->keys[w->n_kv++] = copy;
     if (!buf_str(&w->kv, key, strlen(key)) || !buf_u32(&w->kv, type)) {
@@ -171,10 +172,17 @@ bitnet_status bn_gguf_set_str(bn_gguf_writer *w, const char *key, const char *v)
 
 static size_t elem_size(uint32_t t) {
     switch (t) {
-    case BN_GGUF_UINT8: case BN_GGUF_INT8: case BN_GGUF_BOOL: return 1;
-    case BN_GGUF_UINT16: case BN_GGUF_INT16: return 2;
-    case BN_GGUF_UINT32: case BN_GGUF_INT32: case BN_GGUF_FLOAT32: return 4;
-    case BN_GGUF_UINT64: case BN_GGUF_INT64: case BN_GGUF_FLOAT64: return 8;
+    case BN_GGUF_UINT8:
+    case BN_GGUF_INT8:
+    case BN_GGUF_BOOL: return 1;
+    case BN_GGUF_UINT16:
+    case BN_GGUF_INT16: return 2;
+    case BN_GGUF_UINT32:
+    case BN_GGUF_INT32:
+    case BN_GGUF_FLOAT32: return 4;
+    case BN_GGUF_UINT64:
+    case BN_GGUF_INT64:
+    case BN_GGUF_FLOAT64: return 8;
     default: return 0;
     }
 }
@@ -182,13 +190,17 @@ static size_t elem_size(uint32_t t) {
 bitnet_status bn_gguf_set_arr(bn_gguf_writer *w, const char *key, uint32_t elem_type,
                               const void *data, uint64_t n) {
     size_t es = elem_size(elem_type);
-    if (!es) return bn_fail(BITNET_ERR_INVALID_ARGUMENT, "gguf writer: bad array element type %u", elem_type);
+    if (!es)
+        return bn_fail(BITNET_ERR_INVALID_ARGUMENT, "gguf writer: bad array element type %u",
+                       elem_type);
     if (n > SIZE_MAX / es)
-        return bn_fail(BITNET_ERR_INVALID_ARGUMENT, "gguf writer: array '%s' of %llu elements is too large",
-                       key ? key : "", (unsigned long long)n);
+        return bn_fail(BITNET_ERR_INVALID_ARGUMENT,
+                       "gguf writer: array '%s' of %llu elements is too large", key ? key : "",
+                       (unsigned long long)n);
     bitnet_status st = begin_kv(w, key, BN_GGUF_ARRAY);
     if (st) return st;
-    if (!buf_u32(&w->kv, elem_type) || !buf_u64(&w->kv, n) || !buf_put(&w->kv, data, (size_t)(n * es))) {
+    if (!buf_u32(&w->kv, elem_type) || !buf_u64(&w->kv, n) ||
+        !buf_put(&w->kv, data, (size_t)(n * es))) {
         w->failed = true;
         return BITNET_ERR_NOMEM;
     }
@@ -200,7 +212,8 @@ bitnet_status bn_gguf_set_arr_str(bn_gguf_writer *w, const char *key, const char
     bitnet_status st = begin_kv(w, key, BN_GGUF_ARRAY);
     if (st) return st;
     bool ok = buf_u32(&w->kv, BN_GGUF_STRING) && buf_u64(&w->kv, n);
-    for (uint64_t i = 0; ok && i < n; i++) ok = buf_str(&w->kv, strs[i], lens ? lens[i] : strlen(strs[i]));
+    for (uint64_t i = 0; ok && i < n; i++)
+        ok = buf_str(&w->kv, strs[i], lens ? lens[i] : strlen(strs[i]));
     if (!ok) {
         w->failed = true;
         return BITNET_ERR_NOMEM;
@@ -209,13 +222,17 @@ bitnet_status bn_gguf_set_arr_str(bn_gguf_writer *w, const char *key, const char
 }
 
 bitnet_status bn_gguf_set_kv_copy(bn_gguf_writer *w, const bn_gguf_kv *kv) {
-    if (kv->type == BN_GGUF_STRING) return bn_gguf_set_str_n(w, kv->key, kv->strings[0].ptr, kv->strings[0].len);
-    if (kv->type != BN_GGUF_ARRAY) return put_scalar(w, kv->key, kv->type, kv->data, elem_size(kv->type));
-    if (kv->elem_type != BN_GGUF_STRING) return bn_gguf_set_arr(w, kv->key, kv->elem_type, kv->data, kv->n);
+    if (kv->type == BN_GGUF_STRING)
+        return bn_gguf_set_str_n(w, kv->key, kv->strings[0].ptr, kv->strings[0].len);
+    if (kv->type != BN_GGUF_ARRAY)
+        return put_scalar(w, kv->key, kv->type, kv->data, elem_size(kv->type));
+    if (kv->elem_type != BN_GGUF_STRING)
+        return bn_gguf_set_arr(w, kv->key, kv->elem_type, kv->data, kv->n);
     bitnet_status st = begin_kv(w, kv->key, BN_GGUF_ARRAY);
     if (st) return st;
     bool ok = buf_u32(&w->kv, BN_GGUF_STRING) && buf_u64(&w->kv, kv->n);
-    for (uint64_t i = 0; ok && i < kv->n; i++) ok = buf_str(&w->kv, kv->strings[i].ptr, kv->strings[i].len);
+    for (uint64_t i = 0; ok && i < kv->n; i++)
+        ok = buf_str(&w->kv, kv->strings[i].ptr, kv->strings[i].len);
     if (!ok) {
         w->failed = true;
         return BITNET_ERR_NOMEM;
@@ -228,14 +245,17 @@ static bitnet_status add_tensor(bn_gguf_writer *w, const char *name, uint32_t ty
                                 bn_gguf_fill_fn fill, void *fill_ctx) {
     size_t name_len = name ? strlen(name) : 0;
     if (name_len == 0 || name_len >= BN_GGUF_MAX_NAME)
-        return bn_fail(BITNET_ERR_INVALID_ARGUMENT, "gguf writer: bad tensor name '%s'", name ? name : "");
+        return bn_fail(BITNET_ERR_INVALID_ARGUMENT, "gguf writer: bad tensor name '%s'",
+                       name ? name : "");
     if (n_dims < 1 || n_dims > BN_GGUF_MAX_DIMS)
-        return bn_fail(BITNET_ERR_INVALID_ARGUMENT, "gguf writer: tensor '%s' has %u dims", name, n_dims);
+        return bn_fail(BITNET_ERR_INVALID_ARGUMENT, "gguf writer: tensor '%s' has %u dims", name,
+                       n_dims);
     uint64_t expect;
     if (!bn_type_nbytes(type, ne, (int)n_dims, &expect) || expect != nbytes)
         return bn_fail(BITNET_ERR_INVALID_ARGUMENT,
                        "gguf writer: tensor '%s' has %llu bytes, its type %s and shape need %llu",
-                       name, (unsigned long long)nbytes, bn_type_name(type), (unsigned long long)expect);
+                       name, (unsigned long long)nbytes, bn_type_name(type),
+                       (unsigned long long)expect);
     if (w->n_tensors == w->cap_tensors) {
         uint64_t cap = w->cap_tensors ? w->cap_tensors * 2 : 64;
         writer_tensor *t = bn_realloc(w->tensors, (size_t)cap * sizeof *t);
@@ -298,7 +318,8 @@ bitnet_status bn_gguf_add_tensor_fill(bn_gguf_writer *w, const char *name, uint3
 static uint64_t pad_to(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
 
 bitnet_status bn_gguf_write(const bn_gguf_writer *w, const char *path) {
-    if (w->failed) return bn_fail(BITNET_ERR_NOMEM, "gguf writer: an earlier call ran out of memory");
+    if (w->failed)
+        return bn_fail(BITNET_ERR_NOMEM, "gguf writer: an earlier call ran out of memory");
     const uint64_t align = w->alignment ? w->alignment : BN_GGUF_DEFAULT_ALIGNMENT;
     buffer head = {0};
     bool ok = buf_put(&head, BN_GGUF_MAGIC, 4) && buf_u32(&head, 3) &&

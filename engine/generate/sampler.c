@@ -67,7 +67,8 @@ static bool valid(const bitnet_sampler_params *p) {
                        (double)p->temperature),
                false;
     if (p->top_k < 0)
-        return bn_fail(BITNET_ERR_INVALID_ARGUMENT, "sampler: top_k %d must be >= 0", p->top_k), false;
+        return bn_fail(BITNET_ERR_INVALID_ARGUMENT, "sampler: top_k %d must be >= 0", p->top_k),
+               false;
     if (!isfinite(p->top_p) || p->top_p <= 0.0f || p->top_p > 1.0f)
         return bn_fail(BITNET_ERR_INVALID_ARGUMENT, "sampler: top_p %g must be in (0, 1]",
                        (double)p->top_p),

@@ -95,7 +95,7 @@ void bn_attention(bitnet_context *ctx, int il, const float *q, int n_tok, float 
         const int h = (int)(item % hp->n_head);
         const int g = h / group;
         const int32_t s = ctx->ub.seq[t];
-        const int n_kv = ctx->ub.pos[t] + 1;            /* causal: positions 0..pos */
+        const int n_kv = ctx->ub.pos[t] + 1;           /* causal: positions 0..pos */
         const int32_t *cells = bn_kv_seq_cells(kv, s); /* [n_kv] cell of each position */
         /* positions 0..pos in consecutive cells: V is read in place;
          * otherwise each dimension's values are gathered in position order
@@ -103,8 +103,8 @@ void bn_attention(bitnet_context *ctx, int il, const float *q, int n_tok, float 
         const bool in_place = n_kv <= kv->seq_contig[s];
         const int tid = BN_THREAD_ID();
         float *scores = ctx->att_scores + (int64_t)tid * ctx->n_ctx; /* [n_kv] */
-        const float *qh = q + t * q_dim + (int64_t)h * hd;            /* [hd] */
-        float *oh = out + t * q_dim + (int64_t)h * hd;                /* [hd] */
+        const float *qh = q + t * q_dim + (int64_t)h * hd;           /* [hd] */
+        float *oh = out + t * q_dim + (int64_t)h * hd;               /* [hd] */
         int32_t *runs = ctx->att_runs + (int64_t)tid * 2 * ctx->n_ctx;
         const int nr = in_place ? 0 : build_runs(cells, n_kv, runs);
         void *vg = (char *)ctx->att_vgather + (size_t)tid * (size_t)ctx->n_ctx * ctx->kv_elem;
@@ -124,7 +124,8 @@ void bn_attention(bitnet_context *ctx, int il, const float *q, int n_tok, float 
                     scores[j] = kern->dot_f16_f32(kc + cells[j] * kv_dim, qh, hd);
             }
             bn_softmax_scaled(scores, n_kv, scale);
-            const uint16_t *vt = (const uint16_t *)ctx->v_cache + il * layer + (int64_t)g * hd * ctx->n_ctx;
+            const uint16_t *vt =
+                (const uint16_t *)ctx->v_cache + il * layer + (int64_t)g * hd * ctx->n_ctx;
             for (int d = 0; d < hd; d++) {
                 const uint16_t *vrow = vt + (int64_t)d * ctx->n_ctx; /* [n_ctx cells] */
                 if (in_place) {
@@ -136,9 +137,11 @@ void bn_attention(bitnet_context *ctx, int il, const float *q, int n_tok, float 
             }
         } else {
             const float *kc = (const float *)ctx->k_cache + il * layer + (int64_t)g * hd;
-            for (int j = 0; j < n_kv; j++) scores[j] = kern->dot_f32(kc + cells[j] * kv_dim, qh, hd);
+            for (int j = 0; j < n_kv; j++)
+                scores[j] = kern->dot_f32(kc + cells[j] * kv_dim, qh, hd);
             bn_softmax_scaled(scores, n_kv, scale);
-            const float *vt = (const float *)ctx->v_cache + il * layer + (int64_t)g * hd * ctx->n_ctx;
+            const float *vt =
+                (const float *)ctx->v_cache + il * layer + (int64_t)g * hd * ctx->n_ctx;
             for (int d = 0; d < hd; d++) {
                 const float *vrow = vt + (int64_t)d * ctx->n_ctx; /* [n_ctx cells] */
                 if (in_place) {

@@ -71,13 +71,38 @@ static void *ctx_alloc(bitnet_context *ctx, size_t count, size_t size) {
 
 void bitnet_context_free(bitnet_context *ctx) {
     if (!ctx) return;
-    void *bufs[] = {ctx->k_cache, ctx->v_cache, ctx->x,      ctx->xn,          ctx->q,
-                    ctx->k,       ctx->v,       ctx->att,    ctx->gate,        ctx->up,
-                    ctx->mm,      ctx->act.q,   ctx->act.scale, ctx->act.sum,  ctx->raw,
-                    ctx->att_scores, ctx->att_probs16, ctx->q16, ctx->row_buf, ctx->x16,
-                    ctx->logits, ctx->head_q8, ctx->head_q8_scale, ctx->att_vgather,
-                    ctx->att_runs, ctx->ub.pos, ctx->ub.seq, ctx->ub.cell, ctx->ub.q_f16,
-                    ctx->ub.out, ctx->seq_len0, ctx->seq_count};
+    void *bufs[] = {ctx->k_cache,
+                    ctx->v_cache,
+                    ctx->x,
+                    ctx->xn,
+                    ctx->q,
+                    ctx->k,
+                    ctx->v,
+                    ctx->att,
+                    ctx->gate,
+                    ctx->up,
+                    ctx->mm,
+                    ctx->act.q,
+                    ctx->act.scale,
+                    ctx->act.sum,
+                    ctx->raw,
+                    ctx->att_scores,
+                    ctx->att_probs16,
+                    ctx->q16,
+                    ctx->row_buf,
+                    ctx->x16,
+                    ctx->logits,
+                    ctx->head_q8,
+                    ctx->head_q8_scale,
+                    ctx->att_vgather,
+                    ctx->att_runs,
+                    ctx->ub.pos,
+                    ctx->ub.seq,
+                    ctx->ub.cell,
+                    ctx->ub.q_f16,
+                    ctx->ub.out,
+                    ctx->seq_len0,
+                    ctx->seq_count};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) bn_aligned_free(bufs[i]);
     bn_kv_cells_free(&ctx->kv);
     bn_free(ctx->out_row);
@@ -116,7 +141,8 @@ bitnet_context *bitnet_context_new(const bitnet_model *model, const bitnet_conte
     if (!params) params = &defaults;
     const bn_hparams *hp = &model->hp;
     if (params->n_ctx < 0 || params->n_ctx > (1 << 24)) {
-        bn_fail(BITNET_ERR_INVALID_ARGUMENT, "n_ctx %d is out of range [0, 16777216]", params->n_ctx);
+        bn_fail(BITNET_ERR_INVALID_ARGUMENT, "n_ctx %d is out of range [0, 16777216]",
+                params->n_ctx);
         return NULL;
     }
     if (params->n_batch < 0 || params->n_threads < 0 || params->n_threads > 1024) {
@@ -205,14 +231,38 @@ bitnet_context *bitnet_context_new(const bitnet_model *model, const bitnet_conte
         ctx->head_q8 = ctx_alloc(ctx, (size_t)model->output.n_out, (size_t)model->output.n_in);
         ctx->head_q8_scale = ctx_alloc(ctx, (size_t)model->output.n_out, sizeof(float));
     }
-    void *bufs[] = {ctx->k_cache, ctx->v_cache, ctx->x,   ctx->xn,         ctx->q,
-                    ctx->k,       ctx->v,       ctx->att, ctx->gate,       ctx->up,
-                    ctx->mm,      ctx->act.q,   ctx->act.scale, ctx->act.sum, ctx->raw,
-                    ctx->att_scores, ctx->att_probs16, ctx->q16, ctx->row_buf, ctx->x16,
-                    ctx->logits, params->head_q8 ? (void *)ctx->head_q8 : ctx->logits,
+    void *bufs[] = {ctx->k_cache,
+                    ctx->v_cache,
+                    ctx->x,
+                    ctx->xn,
+                    ctx->q,
+                    ctx->k,
+                    ctx->v,
+                    ctx->att,
+                    ctx->gate,
+                    ctx->up,
+                    ctx->mm,
+                    ctx->act.q,
+                    ctx->act.scale,
+                    ctx->act.sum,
+                    ctx->raw,
+                    ctx->att_scores,
+                    ctx->att_probs16,
+                    ctx->q16,
+                    ctx->row_buf,
+                    ctx->x16,
+                    ctx->logits,
+                    params->head_q8 ? (void *)ctx->head_q8 : ctx->logits,
                     params->head_q8 ? (void *)ctx->head_q8_scale : ctx->logits,
-                    ctx->att_vgather, ctx->att_runs, ctx->ub.pos, ctx->ub.seq, ctx->ub.cell,
-                    ctx->ub.q_f16, ctx->ub.out, ctx->seq_len0, ctx->seq_count};
+                    ctx->att_vgather,
+                    ctx->att_runs,
+                    ctx->ub.pos,
+                    ctx->ub.seq,
+                    ctx->ub.cell,
+                    ctx->ub.q_f16,
+                    ctx->ub.out,
+                    ctx->seq_len0,
+                    ctx->seq_count};
     bool ok = true;
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) ok = ok && bufs[i];
     if (ok) {
@@ -233,7 +283,9 @@ bitnet_context *bitnet_context_new(const bitnet_model *model, const bitnet_conte
     return ctx;
 }
 
-const bitnet_model *bitnet_context_model(const bitnet_context *ctx) { return ctx ? ctx->model : NULL; }
+const bitnet_model *bitnet_context_model(const bitnet_context *ctx) {
+    return ctx ? ctx->model : NULL;
+}
 int32_t bitnet_context_n_ctx(const bitnet_context *ctx) { return ctx ? ctx->n_ctx : 0; }
 const char *bitnet_context_isa(const bitnet_context *ctx) { return ctx ? ctx->kern->isa : ""; }
 int32_t bitnet_context_n_threads(const bitnet_context *ctx) { return ctx ? ctx->n_threads : 0; }

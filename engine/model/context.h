@@ -13,10 +13,10 @@
 
 /* Activations of a micro-batch quantized to int8, one row per token (spec 1.2). */
 typedef struct bn_act_i8 {
-    int8_t *q;     /* [n_tok][n] */
-    float *scale;  /* [n_tok] s_x = 127 / max|x| */
-    int32_t *sum;  /* [n_tok] Σ q */
-    int64_t n;     /* values per token */
+    int8_t *q;    /* [n_tok][n] */
+    float *scale; /* [n_tok] s_x = 127 / max|x| */
+    int32_t *sum; /* [n_tok] Σ q */
+    int64_t n;    /* values per token */
     int n_tok;
     bool valid;
 } bn_act_i8;
@@ -52,17 +52,17 @@ struct bitnet_context {
     bn_kv_cells kv;
 
     /* scratch for one micro-batch of up to n_ubatch tokens */
-    float *x;       /* [ub][n_embd] residual stream */
-    float *xn;      /* [ub][max(n_embd, n_ff, q_dim)] normed matmul input */
-    float *q;       /* [ub][q_dim] queries */
-    float *k;       /* [ub][kv_dim] keys of the new tokens */
-    float *v;       /* [ub][kv_dim] values of the new tokens */
-    float *att;     /* [ub][q_dim] attention output */
-    float *gate;    /* [ub][n_ff] */
-    float *up;      /* [ub][n_ff] */
-    float *mm;      /* [ub][max(n_embd, n_ff, q_dim)] matmul output */
-    bn_act_i8 act;  /* quantized copy of xn */
-    int32_t *raw;   /* [ub][max rows] integer sums of the ternary kernels */
+    float *x;      /* [ub][n_embd] residual stream */
+    float *xn;     /* [ub][max(n_embd, n_ff, q_dim)] normed matmul input */
+    float *q;      /* [ub][q_dim] queries */
+    float *k;      /* [ub][kv_dim] keys of the new tokens */
+    float *v;      /* [ub][kv_dim] values of the new tokens */
+    float *att;    /* [ub][q_dim] attention output */
+    float *gate;   /* [ub][n_ff] */
+    float *up;     /* [ub][n_ff] */
+    float *mm;     /* [ub][max(n_embd, n_ff, q_dim)] matmul output */
+    bn_act_i8 act; /* quantized copy of xn */
+    int32_t *raw;  /* [ub][max rows] integer sums of the ternary kernels */
     /* per-thread attention scratch: scores [n_ctx], probabilities as F16
      * [n_ctx], query as F16 [head_dim], dequantized head row [n_embd] */
     float *att_scores;

@@ -15,8 +15,8 @@ enum { BATCH_MAX = 1 << 24 };
 bitnet_batch bitnet_batch_init(int32_t n_tokens_max) {
     bitnet_batch b = {0};
     if (n_tokens_max <= 0 || n_tokens_max > BATCH_MAX) {
-        bn_fail(BITNET_ERR_INVALID_ARGUMENT, "bitnet_batch_init: n_tokens_max %d is outside [1, %d]",
-                n_tokens_max, BATCH_MAX);
+        bn_fail(BITNET_ERR_INVALID_ARGUMENT,
+                "bitnet_batch_init: n_tokens_max %d is outside [1, %d]", n_tokens_max, BATCH_MAX);
         return b;
     }
     const size_t n = (size_t)n_tokens_max;
@@ -127,8 +127,9 @@ bitnet_status bitnet_decode(bitnet_context *ctx, const bitnet_token *tokens, int
                        ctx->n_batch);
     for (int32_t i = 0; i < n_tokens; i++)
         if (tokens[i] < 0 || tokens[i] >= hp->n_vocab)
-            return bn_fail(BITNET_ERR_INPUT, "bitnet_decode: token %d at index %d is outside [0, %d)",
-                           tokens[i], i, hp->n_vocab);
+            return bn_fail(BITNET_ERR_INPUT,
+                           "bitnet_decode: token %d at index %d is outside [0, %d)", tokens[i], i,
+                           hp->n_vocab);
     const decode_input in = {.token = tokens, .all = all_logits, .n = n_tokens};
     return run_decode(ctx, &in, all_logits ? n_tokens : 1, "bitnet_decode");
 }
@@ -224,7 +225,8 @@ bitnet_status bitnet_decode_batch(bitnet_context *ctx, const bitnet_batch *batch
     st = run_decode(ctx, &in, n_keep, "bitnet_decode_batch");
     if (st) return st;
     int32_t row = 0;
-    for (int32_t i = 0; i < batch->n_tokens; i++) ctx->out_row[i] = wants_logits(&in, i) ? row++ : -1;
+    for (int32_t i = 0; i < batch->n_tokens; i++)
+        ctx->out_row[i] = wants_logits(&in, i) ? row++ : -1;
     ctx->n_out_index = batch->n_tokens;
     ctx->out_by_batch = true;
     return BITNET_OK;

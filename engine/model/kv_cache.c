@@ -136,10 +136,10 @@ void bn_kv_share(bn_kv_cells *kv, int32_t src, int32_t dst, int32_t p0, int32_t 
 }
 
 bool bn_kv_cells_check(const bn_kv_cells *kv, char *msg, size_t msg_size) {
-#define KV_BAD(...)                             \
-    do {                                        \
-        snprintf(msg, msg_size, __VA_ARGS__);   \
-        return false;                           \
+#define KV_BAD(...)                                                                                \
+    do {                                                                                           \
+        snprintf(msg, msg_size, __VA_ARGS__);                                                      \
+        return false;                                                                              \
     } while (0)
     int32_t used = 0;
     for (int32_t c = 0; c < kv->n_cells; c++) {
@@ -156,7 +156,8 @@ bool bn_kv_cells_check(const bn_kv_cells *kv, char *msg, size_t msg_size) {
         int32_t n = 0;
         for (int32_t c = pg * kv->page; c < (pg + 1) * kv->page && c < kv->n_cells; c++)
             n += kv->seqs[c] != 0;
-        if (n != kv->page_used[pg]) KV_BAD("page %d: page_used %d, counted %d", pg, kv->page_used[pg], n);
+        if (n != kv->page_used[pg])
+            KV_BAD("page %d: page_used %d, counted %d", pg, kv->page_used[pg], n);
         if (n == 0 && kv->page_owner[pg] >= 0)
             KV_BAD("page %d is empty but owned by sequence %d", pg, kv->page_owner[pg]);
     }
@@ -268,8 +269,8 @@ bitnet_status bitnet_kv_truncate(bitnet_context *ctx, int32_t n_keep) {
     const int32_t n_past = ctx->kv.seq_len[0];
     if (n_keep < 0 || n_keep > n_past)
         return bn_fail(BITNET_ERR_INVALID_ARGUMENT,
-                       "bitnet_kv_truncate: n_keep %d outside [0, %d] (tokens in the cache)", n_keep,
-                       n_past);
+                       "bitnet_kv_truncate: n_keep %d outside [0, %d] (tokens in the cache)",
+                       n_keep, n_past);
     bn_kv_keep(&ctx->kv, 0, n_keep);
     return BITNET_OK;
 }

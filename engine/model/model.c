@@ -34,8 +34,9 @@ static bitnet_status get_i32_key(const bn_gguf *g, const char *arch, const char 
     bitnet_status st = bn_gguf_get_i64(g, arch_key(key, arch, suffix), &v);
     if (st) return st;
     if (v < min || v > max)
-        return bn_fail(BITNET_ERR_FORMAT, "%s: metadata key '%s' = %" PRId64 " is out of range [%d, %d]",
-                       g->path, key, v, min, max);
+        return bn_fail(BITNET_ERR_FORMAT,
+                       "%s: metadata key '%s' = %" PRId64 " is out of range [%d, %d]", g->path, key,
+                       v, min, max);
     *out = (int32_t)v;
     return BITNET_OK;
 }
@@ -118,8 +119,7 @@ static bitnet_status find_tensor(const bitnet_model *m, const char *name, int64_
         return bn_fail(BITNET_ERR_FORMAT,
                        "%s: tensor '%s' has shape [%" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
                        "], expected [%" PRId64 ", %" PRId64 "] from the hyper-parameters",
-                       g->path, name, t->ne[0], t->ne[1], t->ne[2], t->ne[3], ne0,
-                       ne1 ? ne1 : 1);
+                       g->path, name, t->ne[0], t->ne[1], t->ne[2], t->ne[3], ne0, ne1 ? ne1 : 1);
     return BITNET_OK;
 }
 
@@ -131,11 +131,12 @@ static bitnet_status load_vector(const bitnet_model *m, const char *name, int64_
     bitnet_status st = find_tensor(m, name, n, 0, required, &t);
     if (st || !t) return st;
     if (t->type != 0)
-        return bn_fail(BITNET_ERR_UNSUPPORTED, "%s: tensor '%s' has type %s; norms and biases must be f32",
-                       m->file->path, name, bn_type_name(t->type));
+        return bn_fail(BITNET_ERR_UNSUPPORTED,
+                       "%s: tensor '%s' has type %s; norms and biases must be f32", m->file->path,
+                       name, bn_type_name(t->type));
     if ((uintptr_t)t->data % sizeof(float) != 0)
-        return bn_fail(BITNET_ERR_FORMAT, "%s: tensor '%s' data is not 4-byte aligned", m->file->path,
-                       name);
+        return bn_fail(BITNET_ERR_FORMAT, "%s: tensor '%s' data is not 4-byte aligned",
+                       m->file->path, name);
     *out = (const float *)t->data;
     return BITNET_OK;
 }
@@ -231,7 +232,8 @@ static bitnet_status load_weight(const bitnet_model *m, const char *name, int64_
     }
     w->row_bytes = bn_type_row_size(t->type, n_in);
     if ((uintptr_t)t->data % (t->type == BN_TYPE_F32 ? 4 : 2) != 0)
-        return bn_fail(BITNET_ERR_FORMAT, "%s: tensor '%s' data is misaligned", m->file->path, name);
+        return bn_fail(BITNET_ERR_FORMAT, "%s: tensor '%s' data is misaligned", m->file->path,
+                       name);
     if (t->type == BN_TYPE_BF16) return widen_bf16(m->file->path, w);
     return BITNET_OK;
 }
@@ -316,10 +318,14 @@ static bitnet_status load_weights(bitnet_model *m, const bitnet_model_params *pa
         return bn_fail(BITNET_ERR_UNSUPPORTED,
                        "%s: token_embd.weight has type %s (supported: f32, f16, bf16, q8_0, q6_K)",
                        g->path, bn_type_name(emb->type));
-    m->tok_embd = (bn_weight){.name = emb->name, .type = emb->type, .n_in = hp->n_embd,
-                              .n_out = hp->n_vocab, .data = emb->data,
+    m->tok_embd = (bn_weight){.name = emb->name,
+                              .type = emb->type,
+                              .n_in = hp->n_embd,
+                              .n_out = hp->n_vocab,
+                              .data = emb->data,
                               .row_bytes = bn_type_row_size(emb->type, hp->n_embd),
-                              .scale = 1.0f, .post_scale = 1.0f};
+                              .scale = 1.0f,
+                              .post_scale = 1.0f};
     if ((st = load_vector(m, "output_norm.weight", hp->n_embd, true, &m->output_norm))) return st;
 
     m->output = m->tok_embd;
@@ -330,10 +336,14 @@ static bitnet_status load_weights(bitnet_model *m, const bitnet_model_params *pa
         if (!lookup_type_supported(t->type))
             return bn_fail(BITNET_ERR_UNSUPPORTED, "%s: output.weight has unsupported type %s",
                            g->path, bn_type_name(t->type));
-        m->output = (bn_weight){.name = t->name, .type = t->type, .n_in = hp->n_embd,
-                                .n_out = hp->n_vocab, .data = t->data,
+        m->output = (bn_weight){.name = t->name,
+                                .type = t->type,
+                                .n_in = hp->n_embd,
+                                .n_out = hp->n_vocab,
+                                .data = t->data,
                                 .row_bytes = bn_type_row_size(t->type, hp->n_embd),
-                                .scale = 1.0f, .post_scale = 1.0f};
+                                .scale = 1.0f,
+                                .post_scale = 1.0f};
     } else if (out) {
         BN_LOG_INFO(&m->log, "%s: output.weight ignored: architecture %s uses the tied embedding",
                     g->path, m->arch->name);
@@ -358,7 +368,8 @@ static bitnet_status load_weights(bitnet_model *m, const bitnet_model_params *pa
 
     for (uint64_t i = 0; i < g->n_tensors; i++) {
         const bn_gguf_tensor *t = &g->tensors[i];
-        uint64_t n = (uint64_t)t->ne[0] * (uint64_t)t->ne[1] * (uint64_t)t->ne[2] * (uint64_t)t->ne[3];
+        uint64_t n =
+            (uint64_t)t->ne[0] * (uint64_t)t->ne[1] * (uint64_t)t->ne[2] * (uint64_t)t->ne[3];
         m->n_params += n;
         m->n_bytes += t->nbytes;
     }
@@ -423,9 +434,8 @@ bitnet_model *bitnet_model_load(const char *path, const bitnet_model_params *par
         int32_t vs = 0;
         if ((st = get_i32_key(m->file, arch, "vocab_size", 1, INT32_MAX, &vs))) goto fail;
         if (vs != m->hp.n_vocab) {
-            st = bn_fail(BITNET_ERR_FORMAT,
-                         "%s: %s = %d but tokenizer.ggml.tokens has %d entries", path, key, vs,
-                         m->hp.n_vocab);
+            st = bn_fail(BITNET_ERR_FORMAT, "%s: %s = %d but tokenizer.ggml.tokens has %d entries",
+                         path, key, vs, m->hp.n_vocab);
             goto fail;
         }
     }

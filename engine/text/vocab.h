@@ -52,7 +52,7 @@ void bn_vocab_free(bn_vocab *v);
 bn_vocab_kind bn_vocab_kind_of(const bn_vocab *v);
 int32_t bn_vocab_n_tokens(const bn_vocab *v);
 const bn_token_data *bn_vocab_token(const bn_vocab *v, int32_t id); /* NULL if out of range */
-bitnet_token bn_vocab_bos(const bn_vocab *v); /* -1: none */
+bitnet_token bn_vocab_bos(const bn_vocab *v);                       /* -1: none */
 bitnet_token bn_vocab_eos(const bn_vocab *v);
 bitnet_token bn_vocab_eot(const bn_vocab *v);
 bool bn_vocab_add_bos(const bn_vocab *v);

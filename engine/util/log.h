@@ -10,8 +10,7 @@ typedef struct bn_logger {
     void *user_data;
 } bn_logger;
 
-void bn_log(const bn_logger *logger, bitnet_log_level level, const char *fmt, ...)
-    BN_PRINTF(3, 4);
+void bn_log(const bn_logger *logger, bitnet_log_level level, const char *fmt, ...) BN_PRINTF(3, 4);
 
 #define BN_LOG_ERROR(lg, ...) bn_log((lg), BITNET_LOG_ERROR, __VA_ARGS__)
 #define BN_LOG_WARN(lg, ...) bn_log((lg), BITNET_LOG_WARN, __VA_ARGS__)
