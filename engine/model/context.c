@@ -62,10 +62,14 @@ static void *ctx_alloc(bitnet_context *ctx, size_t count, size_t size) {
     size_t total;
     if (__builtin_mul_overflow(count, size, &total)) {
         bn_fail(BITNET_ERR_NOMEM, "context buffer size overflows");
+        ctx->alloc_failed = true;
         return NULL;
     }
     void *p = bn_aligned_alloc(total);
-    if (p) ctx->mem_bytes += total;
+    if (p)
+        ctx->mem_bytes += total;
+    else
+        ctx->alloc_failed = true;
     return p;
 }
 
@@ -231,40 +235,7 @@ bitnet_context *bitnet_context_new(const bitnet_model *model, const bitnet_conte
         ctx->head_q8 = ctx_alloc(ctx, (size_t)model->output.n_out, (size_t)model->output.n_in);
         ctx->head_q8_scale = ctx_alloc(ctx, (size_t)model->output.n_out, sizeof(float));
     }
-    void *bufs[] = {ctx->k_cache,
-                    ctx->v_cache,
-                    ctx->x,
-                    ctx->xn,
-                    ctx->q,
-                    ctx->k,
-                    ctx->v,
-                    ctx->att,
-                    ctx->gate,
-                    ctx->up,
-                    ctx->mm,
-                    ctx->act.q,
-                    ctx->act.scale,
-                    ctx->act.sum,
-                    ctx->raw,
-                    ctx->att_scores,
-                    ctx->att_probs16,
-                    ctx->q16,
-                    ctx->row_buf,
-                    ctx->x16,
-                    ctx->logits,
-                    params->head_q8 ? (void *)ctx->head_q8 : ctx->logits,
-                    params->head_q8 ? (void *)ctx->head_q8_scale : ctx->logits,
-                    ctx->att_vgather,
-                    ctx->att_runs,
-                    ctx->ub.pos,
-                    ctx->ub.seq,
-                    ctx->ub.cell,
-                    ctx->ub.q_f16,
-                    ctx->ub.out,
-                    ctx->seq_len0,
-                    ctx->seq_count};
-    bool ok = true;
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) ok = ok && bufs[i];
+    bool ok = !ctx->alloc_failed;
     if (ok) {
         ok = bn_kv_cells_init(&ctx->kv, ctx->n_ctx, n_seq, &ctx->mem_bytes) == BITNET_OK;
         memset(ctx->seq_count, 0, sizeof(int32_t) * (size_t)n_seq);

@@ -96,6 +96,7 @@ struct bitnet_context {
     int32_t n_out_index; /* batch size of the last bitnet_decode_batch */
     bool out_by_batch;
     uint64_t mem_bytes;
+    bool alloc_failed; /* a buffer of bitnet_context_new could not be allocated */
 };
 
 /* Runs the layers over the n_tok tokens described by ctx->ub (their cells
