@@ -15,7 +15,6 @@ unless the load request asks for more.
 from __future__ import annotations
 
 import json
-import math
 import os
 import sys
 import time
@@ -28,39 +27,11 @@ os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-PROTOCOL_VERSION = 1
+# the request checks are the numpy reference's (baseline/python/bitnet_ref/protocol.py)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+from bitnet_ref.protocol import PROTOCOL_VERSION, RequestError, finite, int_arg, tokens_arg  # noqa: E402
+
 OPS = ("hello", "load", "tokenize", "detokenize", "logits", "generate", "quit")
-
-
-class RequestError(ValueError):
-    pass
-
-
-def _tokens(req, key="tokens"):
-    toks = req.get(key)
-    if not isinstance(toks, list) or not toks:
-        raise RequestError(f"'{key}' must be a non-empty list of integers")
-    if not all(isinstance(t, int) and not isinstance(t, bool) for t in toks):
-        raise RequestError(f"'{key}' must contain only integers")
-    return toks
-
-
-def _int(req, key, default=None, minimum=None):
-    v = req.get(key, default)
-    if v is None:
-        raise RequestError(f"missing '{key}'")
-    if not isinstance(v, int) or isinstance(v, bool):
-        raise RequestError(f"'{key}' must be an integer")
-    if minimum is not None and v < minimum:
-        raise RequestError(f"'{key}' must be >= {minimum}")
-    return v
-
-
-def _finite(x: float):
-    """JSON has no inf/nan: they travel as strings, as in the numpy runner."""
-    if math.isfinite(x):
-        return x
-    return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
 
 
 def _top2(row):
@@ -108,7 +79,7 @@ class Runner:
             path = os.path.dirname(path) or "."
         if not os.path.isfile(os.path.join(path, "config.json")):
             raise RequestError(f"{path}: not a Hugging Face model directory (no config.json)")
-        threads = _int(req, "threads", 1, minimum=1)
+        threads = int_arg(req, "threads", 1, minimum=1)
         torch.set_num_threads(threads)
         torch.manual_seed(0)
         t0 = time.perf_counter()
@@ -151,7 +122,7 @@ class Runner:
         return {"tokens": [int(t) for t in ids]}
 
     def op_detokenize(self, req):
-        toks = _tokens(req)
+        toks = tokens_arg(req)
         return {"text": self.tokenizer.decode(toks, skip_special_tokens=False,
                                               clean_up_tokenization_spaces=False)}
 
@@ -164,9 +135,9 @@ class Runner:
     def op_logits(self, req):
         import torch
 
-        toks = _tokens(req)
+        toks = tokens_arg(req)
         self._check_ids(toks)
-        k = _int(req, "top_k", 10, minimum=0)
+        k = int_arg(req, "top_k", 10, minimum=0)
         t0 = time.perf_counter()
         with torch.no_grad():
             logits = self.model(input_ids=torch.tensor([toks]), use_cache=False).logits[0]
@@ -181,7 +152,7 @@ class Runner:
                 vals, idx = torch.topk(row, kk)
                 # logprob descending, then id ascending (as the numpy runner)
                 pairs = sorted(zip(idx.tolist(), vals.tolist()), key=lambda p: (-p[1], p[0]))
-                top.append([[int(i), _finite(float(v))] for i, v in pairs])
+                top.append([[int(i), finite(float(v))] for i, v in pairs])
             resp["top"] = top
         else:
             resp["top"] = [[] for _ in toks]
@@ -204,9 +175,9 @@ class Runner:
         import torch
         from transformers import DynamicCache
 
-        toks = _tokens(req)
+        toks = tokens_arg(req)
         self._check_ids(toks)
-        n = _int(req, "n_predict", minimum=0)
+        n = int_arg(req, "n_predict", minimum=0)
         stop = req.get("stop", [])
         if not isinstance(stop, list) or not all(isinstance(s, int) for s in stop):
             raise RequestError("'stop' must be a list of token ids")
@@ -219,7 +190,7 @@ class Runner:
                 logits = self.model(input_ids=ids, cache=cache, use_cache=True).logits
                 t, m = _top2(logits[0, -1].float())
                 out.append(t)
-                margins.append(_finite(m))
+                margins.append(finite(m))
                 if t in stop:
                     break
                 ids = torch.tensor([[t]])

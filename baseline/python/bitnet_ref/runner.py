@@ -7,7 +7,6 @@ See baseline/python/README.md for the protocol.
 from __future__ import annotations
 
 import json
-import math
 import os
 import sys
 import time
@@ -18,39 +17,7 @@ import numpy as np
 from . import numerics as nm
 from .gguf import GGUFError
 from .model import PROJS, Model, ModelError, generate, perplexity
-
-PROTOCOL_VERSION = 1
-
-
-class RequestError(ValueError):
-    pass
-
-
-def _tokens(req, key="tokens"):
-    toks = req.get(key)
-    if not isinstance(toks, list) or not toks:
-        raise RequestError(f"'{key}' must be a non-empty list of integers")
-    if not all(isinstance(t, int) and not isinstance(t, bool) for t in toks):
-        raise RequestError(f"'{key}' must contain only integers")
-    return toks
-
-
-def _int(req, key, default=None, minimum=None):
-    v = req.get(key, default)
-    if v is None:
-        raise RequestError(f"missing '{key}'")
-    if not isinstance(v, int) or isinstance(v, bool):
-        raise RequestError(f"'{key}' must be an integer")
-    if minimum is not None and v < minimum:
-        raise RequestError(f"'{key}' must be >= {minimum}")
-    return v
-
-
-def _finite(x: float):
-    """JSON has no inf/nan: map them to strings."""
-    if math.isfinite(x):
-        return x
-    return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
+from .protocol import PROTOCOL_VERSION, RequestError, finite, int_arg, tokens_arg
 
 
 def top_k_logprobs(logits: np.ndarray, k: int):
@@ -66,7 +33,7 @@ def top_k_logprobs(logits: np.ndarray, k: int):
         idx = np.argpartition(-row, k - 1)[:k] if k < row.shape[0] else np.arange(row.shape[0])
         # stable order: logprob descending, then id ascending
         idx = sorted(idx.tolist(), key=lambda i: (-row[i], i))
-        out.append([[int(i), _finite(float(row[i]))] for i in idx])
+        out.append([[int(i), finite(float(row[i]))] for i in idx])
     return out
 
 
@@ -109,8 +76,8 @@ class Runner:
                 "add_bos": m.add_bos, "load_s": time.perf_counter() - t0}
 
     def op_logits(self, req):
-        toks = _tokens(req)
-        k = _int(req, "top_k", 10, minimum=0)
+        toks = tokens_arg(req)
+        k = int_arg(req, "top_k", 10, minimum=0)
         t0 = time.perf_counter()
         logits = self.model.logits(toks)                          # (T, V)
         resp = {"n": len(toks), "n_vocab": self.model.n_vocab,
@@ -128,22 +95,22 @@ class Runner:
         return resp
 
     def op_generate(self, req):
-        toks = _tokens(req)
-        n = _int(req, "n_predict", minimum=0)
+        toks = tokens_arg(req)
+        n = int_arg(req, "n_predict", minimum=0)
         stop = req.get("stop", [])
         if not isinstance(stop, list) or not all(isinstance(s, int) for s in stop):
             raise RequestError("'stop' must be a list of token ids")
         t0 = time.perf_counter()
         out, margins = generate(self.model, toks, n, stop=set(stop))
-        return {"tokens": out, "margins": [_finite(x) for x in margins],
+        return {"tokens": out, "margins": [finite(x) for x in margins],
                 "eval_s": time.perf_counter() - t0}
 
     def op_perplexity(self, req):
-        toks = _tokens(req)
-        n_ctx = _int(req, "n_ctx", minimum=4)
+        toks = tokens_arg(req)
+        n_ctx = int_arg(req, "n_ctx", minimum=4)
         n_chunks = req.get("n_chunks")
         if n_chunks is not None:
-            n_chunks = _int(req, "n_chunks", minimum=1)
+            n_chunks = int_arg(req, "n_chunks", minimum=1)
         add_bos = req.get("add_bos")
         if add_bos is not None and not isinstance(add_bos, bool):
             raise RequestError("'add_bos' must be true or false")
