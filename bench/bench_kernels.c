@@ -379,7 +379,7 @@ int main(int argc, char **argv) {
         }
     }
     /* ref first: every other row is compared with it */
-    static const char *const names[] = {"ref", "avx2", "avx512", "neon"};
+    static const char *const names[] = {"ref", "avx2", "avx512", "amx", "neon"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         bool wanted = n_only == 0 || strcmp(names[i], "ref") == 0;
         for (int j = 0; j < n_only; j++) wanted = wanted || strcmp(only[j], names[i]) == 0;

@@ -18,6 +18,7 @@ typedef enum bn_cpu_feature {
     BN_CPU_AVX512DQ,
     BN_CPU_AVX512VNNI,
     BN_CPU_AVXVNNI,
+    BN_CPU_AMXINT8, /* AMX tiles + INT8, with the OS's permission to use them */
     BN_CPU_FEATURE_COUNT
 } bn_cpu_feature;
 

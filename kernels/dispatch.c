@@ -1,5 +1,5 @@
 /* Chooses a kernel table from the CPU's features, once per context, and
- * honours BITNET_ISA=ref|avx2|avx512|neon (tests force a lower ISA under
+ * honours BITNET_ISA=ref|avx2|avx512|amx|neon (tests force a lower ISA under
  * valgrind, which cannot run AVX-512). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,12 +29,18 @@ const bn_kernels bn_kernels_ref = {
 extern const bn_kernels bn_kernels_avx2;
 extern const bn_kernels bn_kernels_avx512;
 #endif
+#if defined(BN_AMX_KERNELS)
+extern const bn_kernels bn_kernels_amx;
+#endif
 #if defined(BN_NEON_KERNELS)
 extern const bn_kernels bn_kernels_neon;
 #endif
 
 /* Best first. */
 static const bn_kernels *const candidates[] = {
+#if defined(BN_AMX_KERNELS)
+    &bn_kernels_amx,
+#endif
 #if defined(BN_X86_KERNELS)
     &bn_kernels_avx512,
     &bn_kernels_avx2,
@@ -50,10 +56,11 @@ static bool cpu_runs(const char *isa) {
 #if defined(__x86_64__) || defined(__i386__)
     const bool avx2 = bn_cpu_has(BN_CPU_AVX2) && bn_cpu_has(BN_CPU_FMA) && bn_cpu_has(BN_CPU_F16C);
     if (strcmp(isa, "avx2") == 0) return avx2;
-    if (strcmp(isa, "avx512") == 0)
-        return avx2 && bn_cpu_has(BN_CPU_AVX512F) && bn_cpu_has(BN_CPU_AVX512BW) &&
-               bn_cpu_has(BN_CPU_AVX512VL) && bn_cpu_has(BN_CPU_AVX512DQ) &&
-               bn_cpu_has(BN_CPU_AVX512VNNI);
+    const bool avx512 = avx2 && bn_cpu_has(BN_CPU_AVX512F) && bn_cpu_has(BN_CPU_AVX512BW) &&
+                        bn_cpu_has(BN_CPU_AVX512VL) && bn_cpu_has(BN_CPU_AVX512DQ) &&
+                        bn_cpu_has(BN_CPU_AVX512VNNI);
+    if (strcmp(isa, "avx512") == 0) return avx512;
+    if (strcmp(isa, "amx") == 0) return avx512 && bn_cpu_has(BN_CPU_AMXINT8);
 #endif
 #if defined(__aarch64__)
     if (strcmp(isa, "neon") == 0) return true; /* NEON is mandatory on AArch64 */

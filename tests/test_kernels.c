@@ -321,8 +321,10 @@ static bool run_i2s_case(const bn_kernels *k, const i2s_case *c, bool also_gemv)
 
 static void test_i2s(const bn_kernels *k) {
     static const int64_t Ks[] = {128, 256, 384, 2560, 6912};
-    static const int64_t rows[] = {1, 2, 3, 4, 5, 7, 8, 9, 33};
-    static const int64_t toks[] = {1, 2, 3, 4, 5, 8, 17, 64, 128};
+    static const int64_t rows[] = {1, 2, 3, 4, 5, 7, 8, 9, 16, 33};
+    /* 16, 32, 48 and 64: whole AMX token tiles (one, a pair, a pair and one);
+     * 17 and 35: tiles plus tokens left to the AVX-512 gemm */
+    static const int64_t toks[] = {1, 2, 3, 4, 5, 8, 16, 17, 35, 48, 64, 128};
     int failures_before = test_failures, cases = 0;
     uint64_t seed = 7;
 
@@ -370,6 +372,14 @@ static void test_i2s(const bn_kernels *k) {
             for (int wk = W_ALL2; wk <= W_ALL3; wk++, cases++) {
                 i2s_case c = {6912, r, t, (w_kind)wk, A_MIN, (int)(r + t) % N_PLACES, 0, 0, seed++};
                 run_i2s_case(k, &c, true);
+            }
+    /* the same at whole AMX tiles: one strip and a short one, one token
+     * tile and a pair plus a left-over token */
+    for (int64_t r = 16; r <= 17; r++)
+        for (int64_t t = 16; t <= 33; t += 17)
+            for (int wk = W_ALL2; wk <= W_ALL3; wk++, cases++) {
+                i2s_case c = {6912, r, t, (w_kind)wk, A_MIN, (int)(r + t) % N_PLACES, 0, 0, seed++};
+                run_i2s_case(k, &c, false);
             }
     printf("  %-7s i2s gemv/gemm %d cases %s\n", k->isa, cases,
            test_failures == failures_before ? "ok" : "FAIL");
@@ -603,7 +613,7 @@ int main(void) {
     CHECK(bn_kernels_get("no-such-isa") == NULL);
 
     const char *only = test_env("BITNET_TEST_ISA", getenv("BITNET_ISA"));
-    static const char *const isas[] = {"avx2", "avx512", "neon"};
+    static const char *const isas[] = {"avx2", "avx512", "amx", "neon"};
     int tested = 0;
     printf("cpu: %s; best isa: %s\n", bn_cpu_features(), bn_isa_best());
     for (size_t i = 0; i < sizeof isas / sizeof isas[0]; i++) {

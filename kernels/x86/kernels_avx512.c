@@ -271,8 +271,8 @@ static int64_t rows_per_block(int64_t row_bytes) {
     return rows < 4 ? 4 : rows;
 }
 
-static void i2s_gemm_avx512(const uint8_t *w, int64_t K, int64_t n_rows, const int8_t *q,
-                            int64_t q_stride, int64_t n_tok, int32_t *out, int64_t out_stride) {
+void bn_i2s_gemm_avx512(const uint8_t *w, int64_t K, int64_t n_rows, const int8_t *q,
+                        int64_t q_stride, int64_t n_tok, int32_t *out, int64_t out_stride) {
     if (n_tok == 1) {
         i2s_gemv_avx512(w, K, n_rows, q, out);
         return;
@@ -404,18 +404,26 @@ static void scale_i32_avx512(const int32_t *raw, int64_t n, float sum_q, float s
     }
 }
 
+/* Every entry but the name and the I2_S gemm, shared with the AMX table.
+ * The block-scaled kernels are the AVX2 ones (tested here; no 512-bit
+ * version yet); 8-wide F16C is already the width of the F16 data path. */
+#define AVX512_ENTRIES                                                                             \
+    .quantize_i8 = quantize_i8_avx512, .i2s_gemv = i2s_gemv_avx512,                                \
+    .i2s_blk_gemv = bn_i2s_blk_gemv_avx2, .i2s_blk_gemm = bn_i2s_blk_gemm_avx2,                    \
+    .u8_gemv = u8_gemv_avx512, .scale_i32 = scale_i32_avx512, .f32_to_f16 = bn_f32_to_f16_f16c,    \
+    .dot_f16 = dot_f16_avx512, .dot_f16_f32 = dot_f16_f32_avx512, .dot_f32 = dot_f32_avx512
+
 const bn_kernels bn_kernels_avx512 = {
     .isa = "avx512",
-    .quantize_i8 = quantize_i8_avx512,
-    .i2s_gemv = i2s_gemv_avx512,
-    .i2s_gemm = i2s_gemm_avx512,
-    /* the AVX2 block-scaled kernels (tested here); no 512-bit version yet */
-    .i2s_blk_gemv = bn_i2s_blk_gemv_avx2,
-    .i2s_blk_gemm = bn_i2s_blk_gemm_avx2,
-    .u8_gemv = u8_gemv_avx512,
-    .scale_i32 = scale_i32_avx512,
-    .f32_to_f16 = bn_f32_to_f16_f16c, /* 8-wide F16C is already the width of the data path */
-    .dot_f16 = dot_f16_avx512,
-    .dot_f16_f32 = dot_f16_f32_avx512,
-    .dot_f32 = dot_f32_avx512,
+    .i2s_gemm = bn_i2s_gemm_avx512,
+    AVX512_ENTRIES,
 };
+
+#if defined(BN_AMX_KERNELS)
+/* AVX-512 plus the AMX-INT8 prefill gemm (kernels_amx.c). */
+const bn_kernels bn_kernels_amx = {
+    .isa = "amx",
+    .i2s_gemm = bn_i2s_gemm_amx,
+    AVX512_ENTRIES,
+};
+#endif

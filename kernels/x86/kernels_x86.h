@@ -15,4 +15,14 @@ void bn_i2s_blk_gemv_avx2(const uint8_t *w, int64_t w_stride, int64_t K, int64_t
 void bn_i2s_blk_gemm_avx2(const uint8_t *w, int64_t w_stride, int64_t K, int64_t n_rows,
                           const int8_t *q, int64_t q_stride, int64_t n_tok, int32_t *out);
 
+/* The AVX-512 VNNI I2_S gemm (kernels.h i2s_gemm): the AMX gemm hands it
+ * the tokens that do not fill a tile. */
+void bn_i2s_gemm_avx512(const uint8_t *w, int64_t K, int64_t n_rows, const int8_t *q,
+                        int64_t q_stride, int64_t n_tok, int32_t *out, int64_t out_stride);
+
+/* AMX-INT8 I2_S gemm (kernels_amx.c): whole tiles of 16 tokens on the tile
+ * unit, the rest through bn_i2s_gemm_avx512. */
+void bn_i2s_gemm_amx(const uint8_t *w, int64_t K, int64_t n_rows, const int8_t *q,
+                     int64_t q_stride, int64_t n_tok, int32_t *out, int64_t out_stride);
+
 #endif
