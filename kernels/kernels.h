@@ -62,6 +62,14 @@ typedef struct bn_kernels {
     float (*dot_f16)(const uint16_t *a, const uint16_t *b, int64_t n);
     float (*dot_f16_f32)(const uint16_t *a, const float *b, int64_t n);
     float (*dot_f32)(const float *a, const float *b, int64_t n);
+
+    /* One F16 row against n_x F32 vectors (x + t·x_stride, t < n_x), the
+     * output head of a multi-token batch: out[t] has exactly the bits of
+     * dot_f16_f32(a, x + t·x_stride, n) of the same table, so a sequence
+     * decoded in a batch gets the logits it gets alone; the row is
+     * converted once per group of tokens instead of once per token. */
+    void (*dot_f16_f32_multi)(const uint16_t *a, const float *x, int64_t x_stride, int n_x,
+                              int64_t n, float *out);
 } bn_kernels;
 
 /* The scalar reference table (always available). */

@@ -95,7 +95,7 @@ static const bn_srv_setting settings[] = {
     INT(n_batch, "256", "-b", "--batch-size", 1, 1 << 16,
         "prompt tokens per decode step: longer prompts are processed in chunks"),
     INT(n_threads, "0", "-t", "--threads", 0, 1024, "decode threads (0: physical cores)"),
-    STR(isa, "auto", NULL, "--isa", check_isa, "kernels: auto, ref, avx2, avx512, neon"),
+    STR(isa, "auto", NULL, "--isa", check_isa, "kernels: auto, ref, avx2, avx512, amx, neon"),
     ENUM(numerics, "compat", "--numerics", numerics_names,
          "compat (bitnet.cpp's roundings) or exact (F32 everywhere)"),
     BOOL(mmap, "true", "--mmap", "--no-mmap", "map the model file instead of reading it"),

@@ -165,7 +165,7 @@ static void run_together(const bitnet_model *m, const setup *su, float *const *r
 
 static void test_together_equals_alone(const bitnet_model *m, const char *name) {
     const int32_t V = bitnet_model_n_vocab(m);
-    const char *isas[] = {"ref", "avx2", "avx512", "neon"};
+    const char *isas[] = {"ref", "avx2", "avx512", "amx", "neon"};
     for (size_t ii = 0; ii < sizeof isas / sizeof isas[0]; ii++) {
         if (!bitnet_isa_supported(isas[ii])) continue;
         for (int num = 0; num < 2; num++)

@@ -235,7 +235,7 @@ static void check_arch(const char *arch, bool f32_weights) {
     CHECKF(er > 2 * tol && er > 1e-2, "%s: rope swap not detected (%.3e)", arch, er);
 
     /* prefill (one batch) == decode (one token at a time), every ISA */
-    const char *isas[] = {"ref", "avx2", "avx512", "neon"};
+    const char *isas[] = {"ref", "avx2", "avx512", "amx", "neon"};
     for (size_t i = 0; i < 4; i++) {
         if (!bitnet_isa_supported(isas[i])) continue;
         for (int num = 0; num < 2; num++) {

@@ -1,6 +1,6 @@
 /* SIMD kernel tables against the scalar reference (kernels/ref).
  *
- * For every ISA this build and CPU run (avx2, avx512, neon), each table entry
+ * For every ISA this build and CPU run (avx2, avx512, amx, neon), each table entry
  * is compared with bn_kernels_ref on random data with fixed seeds and on
  * edge cases: int8 extremes, all-equal weight codes, odd row and token
  * counts, unaligned pointers, and buffers that end exactly at a PROT_NONE
@@ -467,6 +467,35 @@ static void test_dots(const bn_kernels *k) {
            test_failures == failures_before ? "ok" : "FAIL", DOT_REL_TOL);
 }
 
+/* dot_f16_f32_multi: every vector's result has the bits of the same table's
+ * dot_f16_f32 (a batched sequence must get the logits it gets alone), for
+ * 1-9 vectors (whole groups of four and every remainder), strided. */
+static void test_dot_multi(const bn_kernels *k) {
+    int failures_before = test_failures, cases = 0;
+    static const int64_t sizes[] = {1, 7, 8, 15, 16, 17, 31, 33, 63, 64, 65, 100, 1536, 2561};
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++)
+        for (int n_x = 1; n_x <= 9; n_x++, cases++) {
+            const int64_t n = sizes[si], stride = n + (n_x % 3) * 5;
+            const int place = (int)(si + (size_t)n_x) % N_PLACES;
+            guarded ga = guarded_alloc((size_t)n * 2, place_for(place, 2));
+            guarded gx = guarded_alloc((size_t)((n_x - 1) * stride + n) * 4, place_for(place, 4));
+            uint16_t *a = ga.ptr;
+            float *x = gx.ptr, got[9], want[9];
+            rng_seed(9000 + (uint64_t)cases);
+            for (int64_t i = 0; i < n; i++) a[i] = bn_f32_to_f16(rng_float(-4.0f, 4.0f));
+            for (int64_t i = 0; i < (n_x - 1) * stride + n; i++) x[i] = rng_float(-4.0f, 4.0f);
+            k->dot_f16_f32_multi(a, x, stride, n_x, n, got);
+            for (int t = 0; t < n_x; t++) want[t] = k->dot_f16_f32(a, x + t * stride, n);
+            CHECKF(memcmp(got, want, (size_t)n_x * sizeof(float)) == 0,
+                   "%s dot_f16_f32_multi n=%lld n_x=%d: not the bits of dot_f16_f32", k->isa,
+                   (long long)n, n_x);
+            guarded_free(&ga);
+            guarded_free(&gx);
+        }
+    printf("  %-7s dot multi     %d cases %s\n", k->isa, cases,
+           test_failures == failures_before ? "ok" : "FAIL");
+}
+
 /* ------------------------------------------------------------------------ */
 /* u8 × int8 (the optional 8-bit output head)                               */
 /* ------------------------------------------------------------------------ */
@@ -608,6 +637,7 @@ int main(void) {
     sigaction(SIGBUS, &sa, NULL);
 
     test_reference_layout();
+    test_dot_multi(&bn_kernels_ref);
     test_u8_reference();
     CHECK(bn_kernels_get("ref") == &bn_kernels_ref);
     CHECK(bn_kernels_get("no-such-isa") == NULL);
@@ -626,10 +656,11 @@ int main(void) {
         CHECK(k != NULL && strcmp(k->isa, isas[i]) == 0);
         if (!k) continue;
         CHECK(k->quantize_i8 && k->i2s_gemv && k->i2s_gemm && k->u8_gemv && k->scale_i32 && k->f32_to_f16 &&
-              k->dot_f16 && k->dot_f16_f32 && k->dot_f32);
+              k->dot_f16 && k->dot_f16_f32 && k->dot_f32 && k->dot_f16_f32_multi);
         test_quantize(k);
         test_i2s(k);
         test_dots(k);
+        test_dot_multi(k);
         test_u8(k);
         test_f32_to_f16(k);
         test_scale_i32(k);

@@ -442,7 +442,7 @@ static const char *write_fixture(const char *name, const bn_fixture_params *p) {
     return path;
 }
 
-static const char *const isas[] = {NULL, "ref", "avx2", "avx512", "neon"};
+static const char *const isas[] = {NULL, "ref", "avx2", "avx512", "amx", "neon"};
 
 /* Logits of `path` (loaded with o) equal those of `ref` on every ISA. */
 static void expect_same_logits(const char *what, const char *ref, const char *path,

@@ -212,7 +212,7 @@ static void check_table(const bn_kernels *k) {
 }
 
 static void test_kernels(void) {
-    static const char *const isas[] = {"ref", "avx2", "avx512", "neon"};
+    static const char *const isas[] = {"ref", "avx2", "avx512", "amx", "neon"};
     for (size_t i = 0; i < sizeof isas / sizeof isas[0]; i++) {
         if (!bitnet_isa_supported(isas[i])) {
             printf("kernels %s: not run (not supported by this build or CPU)\n", isas[i]);

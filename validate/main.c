@@ -174,7 +174,7 @@ static int parse_args(int argc, char **argv, opts *o) {
 /* The libbitnet implementations: --isa, or every ISA this CPU runs (best first
  * via bitnet_isa_default(), so the primary is what users get). */
 static bool make_libs(vrun *r, const char *list, bool exact) {
-    static const char *all[] = {"ref", "avx2", "avx512", "neon"};
+    static const char *all[] = {"ref", "avx2", "avx512", "amx", "neon"};
     char names[BV_MAX_IMPLS][16];
     int n = 0;
     if (list) {
@@ -190,7 +190,7 @@ static bool make_libs(vrun *r, const char *list, bool exact) {
         }
     } else {
         snprintf(names[n++], 16, "%s", bitnet_isa_default());
-        for (int i = 0; i < 4; i++)
+        for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
             if (bitnet_isa_supported(all[i]) && strcmp(all[i], names[0]))
                 snprintf(names[n++], 16, "%s", all[i]);
     }

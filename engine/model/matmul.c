@@ -164,7 +164,8 @@ static void linear_blk(bitnet_context *ctx, const bn_weight *w, int n_tok, float
     }
 }
 
-enum { HEAD_PREFETCH_ROWS = 2 };
+/* HEAD_TOKENS: tokens per dot_f16_f32_multi call (a stack buffer). */
+enum { HEAD_PREFETCH_ROWS = 2, HEAD_TOKENS = 16 };
 
 static void linear_float(bitnet_context *ctx, const bn_weight *w, const float *x, int n_tok,
                          float *y) {
@@ -185,6 +186,16 @@ static void linear_float(bitnet_context *ctx, const bn_weight *w, const float *x
         if (r + HEAD_PREFETCH_ROWS < M)
             for (size_t o = 0; o < w->row_bytes; o += 64)
                 __builtin_prefetch(row + HEAD_PREFETCH_ROWS * w->row_bytes + o);
+        if (w->type == BN_TYPE_F16 && !f16_input && n_tok > 1) {
+            /* a batch: the row converted once per group of tokens */
+            float v[HEAD_TOKENS];
+            for (int t0 = 0; t0 < n_tok; t0 += HEAD_TOKENS) {
+                const int nt = n_tok - t0 < HEAD_TOKENS ? n_tok - t0 : HEAD_TOKENS;
+                k->dot_f16_f32_multi((const uint16_t *)row, x + (int64_t)t0 * K, K, nt, K, v);
+                for (int t = 0; t < nt; t++) y[(int64_t)(t0 + t) * M + r] = v[t];
+            }
+            continue;
+        }
         for (int t = 0; t < n_tok; t++) {
             float v;
             if (w->type == BN_TYPE_F32)

@@ -260,6 +260,13 @@ static void scale_i32_neon(const int32_t *raw, int64_t n, float sum_q, float s_x
     bn_scale_i32_ref(raw + i, n - i, sum_q, s_x, s_w, y + i);
 }
 
+/* One NEON dot product per vector: the same bits as dot_f16_f32_neon by
+ * construction (no multi-token NEON version yet). */
+static void dot_f16_f32_multi_neon(const uint16_t *a, const float *x, int64_t x_stride, int n_x,
+                                   int64_t n, float *out) {
+    for (int t = 0; t < n_x; t++) out[t] = dot_f16_f32_neon(a, x + t * x_stride, n);
+}
+
 const bn_kernels bn_kernels_neon = {
     .isa = "neon",
     .quantize_i8 = quantize_i8_neon,
@@ -272,5 +279,6 @@ const bn_kernels bn_kernels_neon = {
     .f32_to_f16 = bn_f32_to_f16_ref,
     .dot_f16 = dot_f16_neon,
     .dot_f16_f32 = dot_f16_f32_neon,
+    .dot_f16_f32_multi = dot_f16_f32_multi_neon,
     .dot_f32 = dot_f32_neon,
 };

@@ -17,6 +17,11 @@ float bn_dot_f16_f32_ref(const uint16_t *a, const float *b, int64_t n) {
     return sum;
 }
 
+void bn_dot_f16_f32_multi_ref(const uint16_t *a, const float *x, int64_t x_stride, int n_x,
+                              int64_t n, float *out) {
+    for (int t = 0; t < n_x; t++) out[t] = bn_dot_f16_f32_ref(a, x + t * x_stride, n);
+}
+
 float bn_dot_f32_ref(const float *a, const float *b, int64_t n) {
     float sum = 0.0f;
     for (int64_t i = 0; i < n; i++) sum += a[i] * b[i];

@@ -388,19 +388,54 @@ static float dot_f16_avx2(const uint16_t *a, const uint16_t *b, int64_t n) {
     return sum;
 }
 
-static float dot_f16_f32_avx2(const uint16_t *a, const float *b, int64_t n) {
-    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+/* T (1-4) dot products of one F16 row with T vectors: the row is converted
+ * once and each token keeps its own four accumulators, with the operations
+ * of the single dot product in the same order (the same bits per token). */
+static ALWAYS_INLINE void dot_f16_f32_tile(const uint16_t *a, const float *x, int64_t xs,
+                                           int64_t n, float *out, const int T) {
+    __m256 s[4][4];
+    for (int t = 0; t < T; t++) s[t][0] = s[t][1] = s[t][2] = s[t][3] = _mm256_setzero_ps();
     int64_t i = 0;
     for (; i + 32 <= n; i += 32) {
-        s0 = _mm256_fmadd_ps(load_f16(a + i), _mm256_loadu_ps(b + i), s0);
-        s1 = _mm256_fmadd_ps(load_f16(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
-        s2 = _mm256_fmadd_ps(load_f16(a + i + 16), _mm256_loadu_ps(b + i + 16), s2);
-        s3 = _mm256_fmadd_ps(load_f16(a + i + 24), _mm256_loadu_ps(b + i + 24), s3);
+        const __m256 a0 = load_f16(a + i), a1 = load_f16(a + i + 8);
+        const __m256 a2 = load_f16(a + i + 16), a3 = load_f16(a + i + 24);
+        for (int t = 0; t < T; t++) {
+            const float *b = x + t * xs + i;
+            s[t][0] = _mm256_fmadd_ps(a0, _mm256_loadu_ps(b), s[t][0]);
+            s[t][1] = _mm256_fmadd_ps(a1, _mm256_loadu_ps(b + 8), s[t][1]);
+            s[t][2] = _mm256_fmadd_ps(a2, _mm256_loadu_ps(b + 16), s[t][2]);
+            s[t][3] = _mm256_fmadd_ps(a3, _mm256_loadu_ps(b + 24), s[t][3]);
+        }
     }
-    for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(load_f16(a + i), _mm256_loadu_ps(b + i), s0);
-    float sum = hsum_ps(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
-    for (; i < n; i++) sum += bn_f16_to_f32(a[i]) * b[i];
-    return sum;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 a0 = load_f16(a + i);
+        for (int t = 0; t < T; t++)
+            s[t][0] = _mm256_fmadd_ps(a0, _mm256_loadu_ps(x + t * xs + i), s[t][0]);
+    }
+    for (int t = 0; t < T; t++) {
+        float sum = hsum_ps(_mm256_add_ps(_mm256_add_ps(s[t][0], s[t][1]),
+                                          _mm256_add_ps(s[t][2], s[t][3])));
+        for (int64_t j = i; j < n; j++) sum += bn_f16_to_f32(a[j]) * x[t * xs + j];
+        out[t] = sum;
+    }
+}
+
+static float dot_f16_f32_avx2(const uint16_t *a, const float *b, int64_t n) {
+    float out;
+    dot_f16_f32_tile(a, b, 0, n, &out, 1);
+    return out;
+}
+
+static void dot_f16_f32_multi_avx2(const uint16_t *a, const float *x, int64_t x_stride, int n_x,
+                                   int64_t n, float *out) {
+    int t = 0;
+    for (; t + 4 <= n_x; t += 4) dot_f16_f32_tile(a, x + t * x_stride, x_stride, n, out + t, 4);
+    switch (n_x - t) {
+    case 3: dot_f16_f32_tile(a, x + t * x_stride, x_stride, n, out + t, 3); break;
+    case 2: dot_f16_f32_tile(a, x + t * x_stride, x_stride, n, out + t, 2); break;
+    case 1: dot_f16_f32_tile(a, x + t * x_stride, x_stride, n, out + t, 1); break;
+    default: break;
+    }
 }
 
 static float dot_f32_avx2(const float *a, const float *b, int64_t n) {
@@ -495,5 +530,6 @@ const bn_kernels bn_kernels_avx2 = {
     .f32_to_f16 = bn_f32_to_f16_f16c,
     .dot_f16 = dot_f16_avx2,
     .dot_f16_f32 = dot_f16_f32_avx2,
+    .dot_f16_f32_multi = dot_f16_f32_multi_avx2,
     .dot_f32 = dot_f32_avx2,
 };

@@ -359,21 +359,57 @@ static float dot_f16_avx512(const uint16_t *a, const uint16_t *b, int64_t n) {
     return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
 }
 
-static float dot_f16_f32_avx512(const uint16_t *a, const float *b, int64_t n) {
-    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+/* T (1-4) dot products of one F16 row with T vectors: the row is converted
+ * once and each token keeps its own four accumulators, with the operations
+ * of the single dot product in the same order (the same bits per token). */
+static ALWAYS_INLINE void dot_f16_f32_tile(const uint16_t *a, const float *x, int64_t xs,
+                                           int64_t n, float *out, const int T) {
+    __m512 s[4][4];
+    for (int t = 0; t < T; t++) s[t][0] = s[t][1] = s[t][2] = s[t][3] = _mm512_setzero_ps();
     int64_t i = 0;
     for (; i + 64 <= n; i += 64) {
-        s0 = _mm512_fmadd_ps(load_f16(a + i), _mm512_loadu_ps(b + i), s0);
-        s1 = _mm512_fmadd_ps(load_f16(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
-        s2 = _mm512_fmadd_ps(load_f16(a + i + 32), _mm512_loadu_ps(b + i + 32), s2);
-        s3 = _mm512_fmadd_ps(load_f16(a + i + 48), _mm512_loadu_ps(b + i + 48), s3);
+        const __m512 a0 = load_f16(a + i), a1 = load_f16(a + i + 16);
+        const __m512 a2 = load_f16(a + i + 32), a3 = load_f16(a + i + 48);
+        for (int t = 0; t < T; t++) {
+            const float *b = x + t * xs + i;
+            s[t][0] = _mm512_fmadd_ps(a0, _mm512_loadu_ps(b), s[t][0]);
+            s[t][1] = _mm512_fmadd_ps(a1, _mm512_loadu_ps(b + 16), s[t][1]);
+            s[t][2] = _mm512_fmadd_ps(a2, _mm512_loadu_ps(b + 32), s[t][2]);
+            s[t][3] = _mm512_fmadd_ps(a3, _mm512_loadu_ps(b + 48), s[t][3]);
+        }
     }
-    for (; i + 16 <= n; i += 16) s0 = _mm512_fmadd_ps(load_f16(a + i), _mm512_loadu_ps(b + i), s0);
+    for (; i + 16 <= n; i += 16) {
+        const __m512 a0 = load_f16(a + i);
+        for (int t = 0; t < T; t++)
+            s[t][0] = _mm512_fmadd_ps(a0, _mm512_loadu_ps(x + t * xs + i), s[t][0]);
+    }
     if (i < n) {
         const __mmask16 m = tail_mask16(n - i);
-        s1 = _mm512_fmadd_ps(load_f16_tail(a + i, m), _mm512_maskz_loadu_ps(m, b + i), s1);
+        const __m512 a0 = load_f16_tail(a + i, m);
+        for (int t = 0; t < T; t++)
+            s[t][1] = _mm512_fmadd_ps(a0, _mm512_maskz_loadu_ps(m, x + t * xs + i), s[t][1]);
     }
-    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+    for (int t = 0; t < T; t++)
+        out[t] = _mm512_reduce_add_ps(
+            _mm512_add_ps(_mm512_add_ps(s[t][0], s[t][1]), _mm512_add_ps(s[t][2], s[t][3])));
+}
+
+static float dot_f16_f32_avx512(const uint16_t *a, const float *b, int64_t n) {
+    float out;
+    dot_f16_f32_tile(a, b, 0, n, &out, 1);
+    return out;
+}
+
+static void dot_f16_f32_multi_avx512(const uint16_t *a, const float *x, int64_t x_stride, int n_x,
+                                     int64_t n, float *out) {
+    int t = 0;
+    for (; t + 4 <= n_x; t += 4) dot_f16_f32_tile(a, x + t * x_stride, x_stride, n, out + t, 4);
+    switch (n_x - t) {
+    case 3: dot_f16_f32_tile(a, x + t * x_stride, x_stride, n, out + t, 3); break;
+    case 2: dot_f16_f32_tile(a, x + t * x_stride, x_stride, n, out + t, 2); break;
+    case 1: dot_f16_f32_tile(a, x + t * x_stride, x_stride, n, out + t, 1); break;
+    default: break;
+    }
 }
 
 static float dot_f32_avx512(const float *a, const float *b, int64_t n) {
@@ -411,7 +447,8 @@ static void scale_i32_avx512(const int32_t *raw, int64_t n, float sum_q, float s
     .quantize_i8 = quantize_i8_avx512, .i2s_gemv = i2s_gemv_avx512,                                \
     .i2s_blk_gemv = bn_i2s_blk_gemv_avx2, .i2s_blk_gemm = bn_i2s_blk_gemm_avx2,                    \
     .u8_gemv = u8_gemv_avx512, .scale_i32 = scale_i32_avx512, .f32_to_f16 = bn_f32_to_f16_f16c,    \
-    .dot_f16 = dot_f16_avx512, .dot_f16_f32 = dot_f16_f32_avx512, .dot_f32 = dot_f32_avx512
+    .dot_f16 = dot_f16_avx512, .dot_f16_f32 = dot_f16_f32_avx512, .dot_f32 = dot_f32_avx512,              \
+    .dot_f16_f32_multi = dot_f16_f32_multi_avx512
 
 const bn_kernels bn_kernels_avx512 = {
     .isa = "avx512",

@@ -49,7 +49,7 @@ def system_info() -> str:
 
 
 def isa_supported(isa: str) -> bool:
-    """Whether kernels for `isa` ("ref", "avx2", "avx512", "neon") are compiled in and run here."""
+    """Whether kernels for `isa` ("ref", "avx2", "avx512", "amx", "neon") are compiled in and run here."""
     return bool(_lib.bitnet_isa_supported(isa.encode()))
 
 

@@ -42,7 +42,7 @@ class Context:
     Keyword arguments left as None take the library's defaults
     (``bitnet_context_default_params``): n_ctx (0: the model's training
     context), n_batch, n_threads (0: physical cores), numerics ("compat",
-    bitnet.cpp's roundings, or "exact"), isa ("ref", "avx2", "avx512", "neon"),
+    bitnet.cpp's roundings, or "exact"), isa ("ref", "avx2", "avx512", "amx", "neon"),
     head_q8.
 
     One thread at a time may use a context (a second thread gets a
