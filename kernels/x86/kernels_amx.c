@@ -16,9 +16,10 @@
  * 32p + 4g + 0..3 for each of the 16 rows. So the value order inside a
  * tile is the natural one and the activations need no reordering.
  *
- * Only whole tiles of 16 tokens run here; the last n_tok % 16 tokens, and
- * calls with fewer than 16 tokens, go to the AVX-512 gemm (the same integers:
- * the sums are exact, |sum| <= 2·128·K < 2^31). A row strip shorter than 16
+ * Tokens go in tiles of 16; the last n_tok % 16 as one shorter tile (the
+ * tile configuration gives the activation and sum tiles fewer rows), or,
+ * below AMX_MIN_TAIL tokens, to the AVX-512 gemm (the same integers: the
+ * sums are exact, |sum| <= 2·128·K < 2^31). A row strip shorter than 16
  * gathers zeros for the missing rows and its sums are copied out through a
  * small buffer, so nothing outside out's n_rows columns is written. */
 #include <immintrin.h>
@@ -37,6 +38,8 @@ enum {
     /* values of K unpacked at a time: two strips' codes, 2 × 16 × K_CHUNK
      * bytes (32 KiB), stay in L1 while every token tile passes over them */
     K_CHUNK = 1024,
+    /* fewest tokens worth a tile of their own (a guess, see kernels.md) */
+    AMX_MIN_TAIL = 4,
 };
 
 /* Tile registers: accumulators for 2 strips × 2 token tiles, two activation
@@ -62,12 +65,14 @@ typedef struct {
     uint8_t rows[16];
 } tile_config;
 
-static void configure_tiles(void) {
+/* tok_rows (1..16): tokens per activation tile, i.e. rows of the
+ * activation and sum tiles; the code tiles always have 16 rows. */
+static void configure_tiles(int tok_rows) {
     tile_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.palette = 1;
     for (int t = 0; t < 8; t++) {
-        cfg.rows[t] = 16;
+        cfg.rows[t] = (uint8_t)(t == T_CODES0 || t == T_CODES1 ? 16 : tok_rows);
         cfg.bytes_per_row[t] = 64;
     }
     _tile_loadconfig(&cfg);
@@ -104,15 +109,15 @@ typedef struct {
     size_t stride_bytes;
 } sums;
 
-/* S strips (1-2) × T token tiles (1-2) over one K chunk: the sums at acc
- * (loaded first unless `first`) plus the products. */
+/* S strips (1-2) × T token tiles (1-2) of tok_rows tokens over one K
+ * chunk: the sums at acc (loaded first unless `first`) plus the products. */
 static ALWAYS_INLINE void tile_block(const uint8_t *codes0, const uint8_t *codes1, int64_t k_len,
-                                     const int8_t *q, int64_t q_stride, sums acc0, sums acc1,
-                                     bool first, const int S, const int T) {
+                                     const int8_t *q, int64_t q_stride, int tok_rows, sums acc0,
+                                     sums acc1, bool first, const int S, const int T) {
     const size_t q_bytes = (size_t)q_stride;
-    const int8_t *q1 = q + TILE_TOKENS * q_stride;
-    int32_t *a01 = acc0.p + TILE_TOKENS * acc0.stride_bytes / sizeof(int32_t);
-    int32_t *a11 = acc1.p + TILE_TOKENS * acc1.stride_bytes / sizeof(int32_t);
+    const int8_t *q1 = q + tok_rows * q_stride;
+    int32_t *a01 = acc0.p + tok_rows * acc0.stride_bytes / sizeof(int32_t);
+    int32_t *a11 = acc1.p + tok_rows * acc1.stride_bytes / sizeof(int32_t);
     if (first) {
         _tile_zero(T_ACC00);
         if (T == 2) _tile_zero(T_ACC01);
@@ -146,23 +151,25 @@ static ALWAYS_INLINE void tile_block(const uint8_t *codes0, const uint8_t *codes
 
 #define DEF_BLOCK(S, T)                                                                            \
     static void tile_block_##S##x##T(const uint8_t *c0, const uint8_t *c1, int64_t k,              \
-                                     const int8_t *q, int64_t qs, sums a0, sums a1, bool first) {  \
-        tile_block(c0, c1, k, q, qs, a0, a1, first, S, T);                                         \
+                                     const int8_t *q, int64_t qs, int rows, sums a0, sums a1,      \
+                                     bool first) {                                                 \
+        tile_block(c0, c1, k, q, qs, rows, a0, a1, first, S, T);                                   \
     }
 DEF_BLOCK(1, 1)
 DEF_BLOCK(1, 2)
 DEF_BLOCK(2, 1)
 DEF_BLOCK(2, 2)
 
-typedef void (*block_fn)(const uint8_t *, const uint8_t *, int64_t, const int8_t *, int64_t, sums,
-                         sums, bool);
+typedef void (*block_fn)(const uint8_t *, const uint8_t *, int64_t, const int8_t *, int64_t, int,
+                         sums, sums, bool);
 static const block_fn blocks[2][2] = {{tile_block_1x1, tile_block_1x2},
                                       {tile_block_2x1, tile_block_2x2}};
 
-/* All whole token tiles (n_tok % 16 == 0) of up to two strips: rows
- * 0 .. n_rows-1, n_rows in 1..32. Only the last strip can be short. */
+/* Token tiles of tok_rows tokens (the tiles as configured; n_tok a multiple
+ * of tok_rows) of up to two strips: rows 0 .. n_rows-1, n_rows in 1..32.
+ * Only the last strip can be short. */
 static void strip_pair(const uint8_t *w, int64_t K, int n_rows, const int8_t *q, int64_t q_stride,
-                       int64_t n_tok, int32_t *out, int64_t out_stride) {
+                       int64_t n_tok, int tok_rows, int32_t *out, int64_t out_stride) {
     _Alignas(64) uint8_t codes[2][TILE_ROWS * K_CHUNK];
     _Alignas(64) int32_t part[2 * TILE_TOKENS][TILE_ROWS]; /* a short strip's sums */
     const int n_strips = n_rows > TILE_ROWS ? 2 : 1;
@@ -175,8 +182,8 @@ static void strip_pair(const uint8_t *w, int64_t K, int n_rows, const int8_t *q,
         for (int s = 0; s < n_strips; s++)
             pack_codes(w + s * TILE_ROWS * (K / 4), K / 4,
                        s == n_strips - 1 ? last_rows : TILE_ROWS, k0, k_len, codes[s]);
-        for (int64_t t = 0; t < n_tok; t += 2 * TILE_TOKENS) {
-            const int n_t = n_tok - t >= 2 * TILE_TOKENS ? 2 * TILE_TOKENS : TILE_TOKENS;
+        for (int64_t t = 0; t < n_tok; t += 2 * tok_rows) {
+            const int n_t = n_tok - t >= 2 * tok_rows ? 2 * tok_rows : tok_rows;
             sums acc[2] = {{out + t * out_stride, out_bytes},
                            {out + t * out_stride + TILE_ROWS, out_bytes}};
             if (short_last) {
@@ -186,9 +193,9 @@ static void strip_pair(const uint8_t *w, int64_t K, int n_rows, const int8_t *q,
                         memcpy(part[i], last_out + (t + i) * out_stride,
                                (size_t)last_rows * sizeof(int32_t));
             }
-            blocks[n_strips - 1][n_t / TILE_TOKENS - 1](codes[0], codes[1], k_len,
-                                                        q + t * q_stride + k0, q_stride, acc[0],
-                                                        acc[1], k0 == 0);
+            blocks[n_strips - 1][n_t / tok_rows - 1](codes[0], codes[1], k_len,
+                                                     q + t * q_stride + k0, q_stride, tok_rows,
+                                                     acc[0], acc[1], k0 == 0);
             if (short_last)
                 for (int i = 0; i < n_t; i++)
                     memcpy(last_out + (t + i) * out_stride, part[i],
@@ -197,20 +204,32 @@ static void strip_pair(const uint8_t *w, int64_t K, int n_rows, const int8_t *q,
     }
 }
 
+/* All strips for n_tok tokens in tiles of tok_rows tokens. */
+static void all_strips(const uint8_t *w, int64_t K, int64_t n_rows, const int8_t *q,
+                       int64_t q_stride, int64_t n_tok, int tok_rows, int32_t *out,
+                       int64_t out_stride) {
+    configure_tiles(tok_rows);
+    for (int64_t r = 0; r < n_rows; r += 2 * TILE_ROWS) {
+        const int rows = n_rows - r < 2 * TILE_ROWS ? (int)(n_rows - r) : 2 * TILE_ROWS;
+        strip_pair(w + r * (K / 4), K, rows, q, q_stride, n_tok, tok_rows, out + r, out_stride);
+    }
+}
+
 void bn_i2s_gemm_amx(const uint8_t *w, int64_t K, int64_t n_rows, const int8_t *q,
                      int64_t q_stride, int64_t n_tok, int32_t *out, int64_t out_stride) {
-    const int64_t tiled = n_tok / TILE_TOKENS * TILE_TOKENS;
-    if (tiled > 0) {
-        configure_tiles();
-        for (int64_t r = 0; r < n_rows; r += 2 * TILE_ROWS) {
-            const int rows = n_rows - r < 2 * TILE_ROWS ? (int)(n_rows - r) : 2 * TILE_ROWS;
-            strip_pair(w + r * (K / 4), K, rows, q, q_stride, tiled, out + r, out_stride);
-        }
-        /* hand the tile state back, so that context switches and the
-         * AVX-512 code that follows do not carry it */
-        _tile_release();
-    }
-    if (tiled < n_tok)
-        bn_i2s_gemm_avx512(w, K, n_rows, q + tiled * q_stride, q_stride, n_tok - tiled,
-                           out + tiled * out_stride, out_stride);
+    const int64_t whole = n_tok / TILE_TOKENS * TILE_TOKENS;
+    const int tail = (int)(n_tok - whole);
+    if (whole > 0) all_strips(w, K, n_rows, q, q_stride, whole, TILE_TOKENS, out, out_stride);
+    /* the last tokens as one shorter tile (the same code tiles, fewer
+     * activation rows), unless so few that the AVX-512 gemm is cheaper
+     * than unpacking the codes once more */
+    if (tail >= AMX_MIN_TAIL)
+        all_strips(w, K, n_rows, q + whole * q_stride, q_stride, tail, tail,
+                   out + whole * out_stride, out_stride);
+    /* hand the tile state back, so that context switches and the AVX-512
+     * code that follows do not carry it */
+    if (whole > 0 || tail >= AMX_MIN_TAIL) _tile_release();
+    if (tail > 0 && tail < AMX_MIN_TAIL)
+        bn_i2s_gemm_avx512(w, K, n_rows, q + whole * q_stride, q_stride, tail,
+                           out + whole * out_stride, out_stride);
 }
