@@ -62,7 +62,7 @@ bool bn_cpu_has(bn_cpu_feature f) {
     case BN_CPU_AVX512VNNI: return avx512f && (c7 & (1u << 11));
     case BN_CPU_AVXVNNI: return avx && (a71 & (1u << 4));
     case BN_CPU_AMXINT8: {
-        const bool tiles_os = (xcr0 & 0x60000) == 0x60000; /* TILECFG and TILEDATA state */
+        const bool tiles_os = (xcr0 & 0x60000) == 0x60000;       /* TILECFG and TILEDATA state */
         const bool cpu = (d7 & (1u << 24)) && (d7 & (1u << 25)); /* AMX-TILE, AMX-INT8 */
         return avx512f && tiles_os && cpu && amx_permitted();
     }
@@ -79,7 +79,7 @@ bool bn_cpu_has(bn_cpu_feature f) {
 
 const char *bn_cpu_feature_name(bn_cpu_feature f) {
     static const char *const names[BN_CPU_FEATURE_COUNT] = {
-        "sse4.2",   "avx",      "avx2",     "fma",        "f16c",   "avx512f",
-        "avx512bw", "avx512vl", "avx512dq", "avx512vnni", "avxvnni",  "amx-int8"};
+        "sse4.2",   "avx",      "avx2",     "fma",        "f16c",    "avx512f",
+        "avx512bw", "avx512vl", "avx512dq", "avx512vnni", "avxvnni", "amx-int8"};
     return (unsigned)f < BN_CPU_FEATURE_COUNT ? names[f] : "?";
 }

@@ -43,8 +43,7 @@ static const bn_kernels *const candidates[] = {
     &bn_kernels_amx,
 #endif
 #if defined(BN_X86_KERNELS)
-    &bn_kernels_avx512,
-    &bn_kernels_avx2,
+    &bn_kernels_avx512, &bn_kernels_avx2,
 #endif
 #if defined(BN_NEON_KERNELS)
     &bn_kernels_neon,

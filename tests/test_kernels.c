@@ -658,8 +658,8 @@ int main(void) {
         const bn_kernels *k = bn_kernels_get(isas[i]);
         CHECK(k != NULL && strcmp(k->isa, isas[i]) == 0);
         if (!k) continue;
-        CHECK(k->quantize_i8 && k->i2s_gemv && k->i2s_gemm && k->u8_gemv && k->scale_i32 && k->f32_to_f16 &&
-              k->dot_f16 && k->dot_f16_f32 && k->dot_f32 && k->dot_f16_f32_multi);
+        CHECK(k->quantize_i8 && k->i2s_gemv && k->i2s_gemm && k->u8_gemv && k->scale_i32 &&
+              k->f32_to_f16 && k->dot_f16 && k->dot_f16_f32 && k->dot_f32 && k->dot_f16_f32_multi);
         test_quantize(k);
         test_i2s(k);
         test_dots(k);

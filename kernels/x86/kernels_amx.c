@@ -82,9 +82,9 @@ static void configure_tiles(int tok_rows) {
  * strip's rows r < n_rows (the rest zero), values k0 .. k0 + k_len of K. */
 static void pack_codes(const uint8_t *w, int64_t row_bytes, int n_rows, int64_t k0, int64_t k_len,
                        uint8_t *codes) {
-    const __m512i row_offsets = _mm512_mullo_epi32(
-        _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-        _mm512_set1_epi32((int)row_bytes));
+    const __m512i row_offsets =
+        _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                           _mm512_set1_epi32((int)row_bytes));
     const __mmask16 present = n_rows >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n_rows) - 1u);
     const __m512i three = _mm512_set1_epi8(3);
     for (int64_t blk = 0; blk < k_len / 128; blk++) {
@@ -215,8 +215,8 @@ static void all_strips(const uint8_t *w, int64_t K, int64_t n_rows, const int8_t
     }
 }
 
-void bn_i2s_gemm_amx(const uint8_t *w, int64_t K, int64_t n_rows, const int8_t *q,
-                     int64_t q_stride, int64_t n_tok, int32_t *out, int64_t out_stride) {
+void bn_i2s_gemm_amx(const uint8_t *w, int64_t K, int64_t n_rows, const int8_t *q, int64_t q_stride,
+                     int64_t n_tok, int32_t *out, int64_t out_stride) {
     const int64_t whole = n_tok / TILE_TOKENS * TILE_TOKENS;
     const int tail = (int)(n_tok - whole);
     if (whole > 0) all_strips(w, K, n_rows, q, q_stride, whole, TILE_TOKENS, out, out_stride);

@@ -391,8 +391,8 @@ static float dot_f16_avx2(const uint16_t *a, const uint16_t *b, int64_t n) {
 /* T (1-4) dot products of one F16 row with T vectors: the row is converted
  * once and each token keeps its own four accumulators, with the operations
  * of the single dot product in the same order (the same bits per token). */
-static ALWAYS_INLINE void dot_f16_f32_tile(const uint16_t *a, const float *x, int64_t xs,
-                                           int64_t n, float *out, const int T) {
+static ALWAYS_INLINE void dot_f16_f32_tile(const uint16_t *a, const float *x, int64_t xs, int64_t n,
+                                           float *out, const int T) {
     __m256 s[4][4];
     for (int t = 0; t < T; t++) s[t][0] = s[t][1] = s[t][2] = s[t][3] = _mm256_setzero_ps();
     int64_t i = 0;
@@ -413,8 +413,8 @@ static ALWAYS_INLINE void dot_f16_f32_tile(const uint16_t *a, const float *x, in
             s[t][0] = _mm256_fmadd_ps(a0, _mm256_loadu_ps(x + t * xs + i), s[t][0]);
     }
     for (int t = 0; t < T; t++) {
-        float sum = hsum_ps(_mm256_add_ps(_mm256_add_ps(s[t][0], s[t][1]),
-                                          _mm256_add_ps(s[t][2], s[t][3])));
+        float sum = hsum_ps(
+            _mm256_add_ps(_mm256_add_ps(s[t][0], s[t][1]), _mm256_add_ps(s[t][2], s[t][3])));
         for (int64_t j = i; j < n; j++) sum += bn_f16_to_f32(a[j]) * x[t * xs + j];
         out[t] = sum;
     }

@@ -362,8 +362,8 @@ static float dot_f16_avx512(const uint16_t *a, const uint16_t *b, int64_t n) {
 /* T (1-4) dot products of one F16 row with T vectors: the row is converted
  * once and each token keeps its own four accumulators, with the operations
  * of the single dot product in the same order (the same bits per token). */
-static ALWAYS_INLINE void dot_f16_f32_tile(const uint16_t *a, const float *x, int64_t xs,
-                                           int64_t n, float *out, const int T) {
+static ALWAYS_INLINE void dot_f16_f32_tile(const uint16_t *a, const float *x, int64_t xs, int64_t n,
+                                           float *out, const int T) {
     __m512 s[4][4];
     for (int t = 0; t < T; t++) s[t][0] = s[t][1] = s[t][2] = s[t][3] = _mm512_setzero_ps();
     int64_t i = 0;
@@ -447,7 +447,7 @@ static void scale_i32_avx512(const int32_t *raw, int64_t n, float sum_q, float s
     .quantize_i8 = quantize_i8_avx512, .i2s_gemv = i2s_gemv_avx512,                                \
     .i2s_blk_gemv = bn_i2s_blk_gemv_avx2, .i2s_blk_gemm = bn_i2s_blk_gemm_avx2,                    \
     .u8_gemv = u8_gemv_avx512, .scale_i32 = scale_i32_avx512, .f32_to_f16 = bn_f32_to_f16_f16c,    \
-    .dot_f16 = dot_f16_avx512, .dot_f16_f32 = dot_f16_f32_avx512, .dot_f32 = dot_f32_avx512,              \
+    .dot_f16 = dot_f16_avx512, .dot_f16_f32 = dot_f16_f32_avx512, .dot_f32 = dot_f32_avx512,       \
     .dot_f16_f32_multi = dot_f16_f32_multi_avx512
 
 const bn_kernels bn_kernels_avx512 = {

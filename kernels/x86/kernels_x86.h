@@ -22,7 +22,7 @@ void bn_i2s_gemm_avx512(const uint8_t *w, int64_t K, int64_t n_rows, const int8_
 
 /* AMX-INT8 I2_S gemm (kernels_amx.c): whole tiles of 16 tokens on the tile
  * unit, the rest through bn_i2s_gemm_avx512. */
-void bn_i2s_gemm_amx(const uint8_t *w, int64_t K, int64_t n_rows, const int8_t *q,
-                     int64_t q_stride, int64_t n_tok, int32_t *out, int64_t out_stride);
+void bn_i2s_gemm_amx(const uint8_t *w, int64_t K, int64_t n_rows, const int8_t *q, int64_t q_stride,
+                     int64_t n_tok, int32_t *out, int64_t out_stride);
 
 #endif
