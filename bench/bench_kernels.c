@@ -19,6 +19,7 @@
 
 #include "f16.h"
 #include "kernels.h"
+#include "peak/peak.h"
 
 /* ------------------------------------------------------------------------ */
 /* Timing                                                                    */
@@ -253,11 +254,41 @@ static void bench_gemv_cold(void) {
     free(out);
 }
 
+/* G multiply-adds/s of each table's int8 instruction (peak.h), 0: none. */
+static double g_peak_gmacs[MAX_ISAS];
+
+static void measure_peaks(void) {
+    printf("\n### Peak int8 issue rate, one core (register-only loop, best of runs)\n\n");
+    printf("| isa | instruction | multiply-adds per instruction | G multiply-adds/s | peak GOP/s "
+           "|\n|---|---|---:|---:|---:|\n");
+    for (int i = 0; i < g_n_tables; i++) {
+        const char *isa = g_tables[i]->isa, *insn = NULL;
+        int per = 0;
+        if (strcmp(isa, "avx2") == 0) {
+            g_peak_gmacs[i] = bn_peak_gmacs_avx2(g_min_s * 5);
+            insn = "vpmaddubsw ymm";
+            per = 32;
+        } else if (strcmp(isa, "avx512") == 0) {
+            g_peak_gmacs[i] = bn_peak_gmacs_avx512(g_min_s * 5);
+            insn = "vpdpbusd zmm";
+            per = 64;
+        } else if (strcmp(isa, "amx") == 0) {
+            g_peak_gmacs[i] = bn_peak_gmacs_amx(g_min_s * 5);
+            insn = "tdpbsud";
+            per = 16384;
+        }
+        if (insn && g_peak_gmacs[i] > 0)
+            printf("| %s | %s | %d | %.1f | %.1f |\n", isa, insn, per, g_peak_gmacs[i],
+                   2 * g_peak_gmacs[i]);
+    }
+}
+
 static void bench_gemm(const int64_t *toks, int n_toks) {
     printf("\n### I2_S gemm (prefill), weights hot in cache\n\n");
-    printf("| rows x K | tokens | isa | us/call | spread | GOP/s | us/token | vs ref | vs own "
-           "gemv |\n");
-    printf("|---|---:|---|---:|---:|---:|---:|---:|---:|\n");
+    printf("(of peak: the gemm's GOP/s over its ISA's peak GOP/s above)\n\n");
+    printf("| rows x K | tokens | isa | us/call | spread | GOP/s | of peak | us/token | vs ref | "
+           "vs own gemv |\n");
+    printf("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|\n");
     for (size_t s = 0; s < sizeof i2s_shapes / sizeof i2s_shapes[0]; s++) {
         const int64_t rows = i2s_shapes[s].rows, K = i2s_shapes[s].K;
         int64_t max_tok = 0;
@@ -282,8 +313,12 @@ static void bench_gemm(const int64_t *toks, int n_toks) {
                 printf("| %lldx%lld | %lld | %s | %.1f |", (long long)rows, (long long)K,
                        (long long)toks[ti], g_tables[i]->isa, t.median * 1e6);
                 print_spread(t.spread);
-                printf(" %.1f | %.1f | %.1fx | %.2fx |\n",
-                       2.0 * (double)(rows * K * toks[ti]) / t.median * 1e-9, per_tok * 1e6,
+                const double gops = 2.0 * (double)(rows * K * toks[ti]) / t.median * 1e-9;
+                if (g_peak_gmacs[i] > 0)
+                    printf(" %.1f | %.0f%% |", gops, 100 * gops / (2 * g_peak_gmacs[i]));
+                else
+                    printf(" %.1f | - |", gops);
+                printf(" %.1f | %.1fx | %.2fx |\n", per_tok * 1e6,
                        ref_per_tok > 0 ? ref_per_tok / per_tok : 0.0, gemv_t[i] / per_tok);
             }
         }
@@ -391,6 +426,7 @@ int main(int argc, char **argv) {
     printf("(GOP = 2 ops per weight x activation; I2_S weight bytes = K/4 per row)\n");
 
     double t0 = now_s();
+    measure_peaks();
     bench_gemv();
     static const int64_t toks[] = {1, 8, 32, 128};
     bench_gemm(toks, quick ? 3 : 4);
