@@ -323,9 +323,9 @@ static void test_i2s(const bn_kernels *k) {
     static const int64_t Ks[] = {128, 256, 384, 2560, 6912};
     static const int64_t rows[] = {1, 2, 3, 4, 5, 7, 8, 9, 16, 33};
     /* AMX: 16, 32, 48 and 64 whole token tiles (one, a pair, a pair and
-     * one); 4, 5, 8, 20 and 31 a shorter tile (alone or after whole ones);
+     * one); 8, 24 and 31 a shorter tile (alone or after whole ones);
      * 17 and 35 tiles plus tokens left to the AVX-512 gemm */
-    static const int64_t toks[] = {1, 2, 3, 4, 5, 8, 16, 17, 20, 31, 35, 48, 64, 128};
+    static const int64_t toks[] = {1, 2, 3, 4, 5, 8, 16, 17, 24, 31, 35, 48, 64, 128};
     int failures_before = test_failures, cases = 0;
     uint64_t seed = 7;
 
@@ -376,7 +376,7 @@ static void test_i2s(const bn_kernels *k) {
             }
     /* the same at AMX tiles: one strip and a short one; a short token tile,
      * a whole one, a whole one and a short one, a pair and a left-over */
-    static const int64_t amx_toks[] = {8, 16, 20, 33};
+    static const int64_t amx_toks[] = {8, 16, 24, 33};
     for (int64_t r = 16; r <= 17; r++)
         for (size_t ti = 0; ti < sizeof amx_toks / sizeof amx_toks[0]; ti++)
             for (int wk = W_ALL2; wk <= W_ALL3; wk++, cases++) {

@@ -38,8 +38,11 @@ enum {
     /* values of K unpacked at a time: two strips' codes, 2 × 16 × K_CHUNK
      * bytes (32 KiB), stay in L1 while every token tile passes over them */
     K_CHUNK = 1024,
-    /* fewest tokens worth a tile of their own (a guess, see kernels.md) */
-    AMX_MIN_TAIL = 4,
+    /* fewest tokens worth a tile of their own: measured on a 64-row call
+     * (what the forward pass hands a thread), weights hot, AMX against
+     * AVX-512 VNNI: K = 1536 1.23x at 8 tokens, 0.68x at 4; K = 4096 0.94x
+     * at 8, 1.32x at 12 (docs/kernels.md) */
+    AMX_MIN_TAIL = 8,
 };
 
 /* Tile registers: accumulators for 2 strips × 2 token tiles, two activation
