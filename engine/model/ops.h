@@ -8,7 +8,8 @@
 
 #include "arch.h"
 
-/* y = (x * 1/sqrt(mean(x²) + eps)) * w, sum of squares in double, the two
+/* y = (x * 1/sqrt(mean(x²) + eps)) * w, sum of squares in double (four
+ * running sums, docs/numerics.md), the two
  * multiplications in that order (ggml's rms_norm followed by mul). y may be x. */
 void bn_rmsnorm(float *y, const float *x, const float *w, int64_t n, float eps);
 
