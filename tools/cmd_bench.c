@@ -31,7 +31,8 @@ static void usage(FILE *out) {
         "\n"
         "examples:\n"
         "  bitnet bench -m model.gguf -p 128 -n 64 -t 1,2 -o json\n"
-        "  bitnet bench -m model.gguf -m model-tq2_0.gguf -p 0 -n 32 -r 3   # two formats, decode only\n");
+        "  bitnet bench -m model.gguf -m model-tq2_0.gguf -p 0 -n 32 -r 3   # two formats, decode "
+        "only\n");
 }
 
 static const char *const numerics_names[] = {"compat", "exact", NULL};
@@ -402,7 +403,8 @@ static void print_md(const bench_options *o, const result *results, int n_result
 int cmd_bench(int argc, char **argv) {
     bench_options o;
     cli_args args;
-    const int done = cli_args_outcome("bench", cli_parse_bench_args(argc, argv, &o, &args), &args, usage);
+    const int done =
+        cli_args_outcome("bench", cli_parse_bench_args(argc, argv, &o, &args), &args, usage);
     if (done >= 0) return done;
     const uint64_t llc = last_level_cache_bytes();
     const size_t cap = (size_t)o.n_models * (size_t)o.n_th * (size_t)(o.n_pp + o.n_tg);

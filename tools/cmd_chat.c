@@ -21,8 +21,10 @@ static void usage(FILE *out) {
             "  a repeated flag: the last one wins\n"
             "\n"
             "examples:\n"
-            "  echo \"What is a ternary weight?\" | bitnet chat -m model.gguf --system \"Be brief.\" -n 64\n"
-            "  bitnet chat -m model.gguf --chat-template llama3 --temp 0   # type a line, Enter; Ctrl-D ends\n");
+            "  echo \"What is a ternary weight?\" | bitnet chat -m model.gguf --system \"Be "
+            "brief.\" -n 64\n"
+            "  bitnet chat -m model.gguf --chat-template llama3 --temp 0   # type a line, Enter; "
+            "Ctrl-D ends\n");
 }
 
 cli_parse_status cli_parse_chat_args(int argc, char **argv, chat_options *o, cli_args *a) {
@@ -305,7 +307,8 @@ static int converse(const chat_options *o, bitnet_model *m, bitnet_context *ctx,
 int cmd_chat(int argc, char **argv) {
     chat_options o;
     cli_args args;
-    const int done = cli_args_outcome("chat", cli_parse_chat_args(argc, argv, &o, &args), &args, usage);
+    const int done =
+        cli_args_outcome("chat", cli_parse_chat_args(argc, argv, &o, &args), &args, usage);
     if (done >= 0) return done;
     bitnet_model *m = cli_load_model_opts("chat", o.model, false, &o.load);
     if (!m) return CLI_RUNTIME;

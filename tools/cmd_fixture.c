@@ -186,7 +186,8 @@ cli_parse_status cli_parse_fixture_args(int argc, char **argv, fixture_options *
 int cmd_fixture(int argc, char **argv) {
     fixture_options o;
     cli_args args;
-    const int done = cli_args_outcome("fixture", cli_parse_fixture_args(argc, argv, &o, &args), &args, usage);
+    const int done =
+        cli_args_outcome("fixture", cli_parse_fixture_args(argc, argv, &o, &args), &args, usage);
     if (done >= 0) return done;
     const bn_fixture_params *pp = &o.params;
     const char *out = o.out;

@@ -108,7 +108,8 @@ cli_parse_status cli_parse_inspect_args(int argc, char **argv, inspect_options *
 int cmd_inspect(int argc, char **argv) {
     inspect_options o;
     cli_args args;
-    const int done = cli_args_outcome("inspect", cli_parse_inspect_args(argc, argv, &o, &args), &args, usage);
+    const int done =
+        cli_args_outcome("inspect", cli_parse_inspect_args(argc, argv, &o, &args), &args, usage);
     if (done >= 0) return done;
     const char *path = o.model;
     if (bn_hf_is_model_path(path)) return inspect_hf(path, !o.load.no_mmap);

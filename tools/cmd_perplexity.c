@@ -25,7 +25,8 @@ static void usage(FILE *out) {
         "examples:\n"
         "  bitnet perplexity -m model.gguf -f text.txt -c 128\n"
         "  bitnet perplexity -m model.gguf -f text.txt -c 128 --chunks 4 --json > ppl.json\n"
-        "  bitnet perplexity -m model.gguf --kl-divergence-base base.kld   # vs llama-perplexity\n");
+        "  bitnet perplexity -m model.gguf --kl-divergence-base base.kld   # vs "
+        "llama-perplexity\n");
 }
 
 static const char *const numerics_names[] = {"compat", "exact", NULL};
@@ -333,7 +334,8 @@ static int run_kld(bitnet_model *m, const perplexity_options *a) {
 int cmd_perplexity(int argc, char **argv) {
     perplexity_options o;
     cli_args args;
-    const int done = cli_args_outcome("perplexity", cli_parse_perplexity_args(argc, argv, &o, &args), &args, usage);
+    const int done = cli_args_outcome(
+        "perplexity", cli_parse_perplexity_args(argc, argv, &o, &args), &args, usage);
     if (done >= 0) return done;
     bitnet_model *m = cli_load_model_opts("perplexity", o.model, false, &o.load);
     if (!m) return CLI_RUNTIME;

@@ -41,7 +41,9 @@ static void usage(FILE *out) {
             "examples:\n"
             "  bitnet pull microsoft/bitnet-b1.58-2B-4T-gguf -o model.gguf\n"
             "  bitnet pull microsoft/bitnet-b1.58-2B-4T-gguf:ggml-model-i2_s.gguf --revision main\n"
-            "  bitnet pull https://huggingface.co/microsoft/bitnet-b1.58-2B-4T-gguf/resolve/main/ggml-model-i2_s.gguf\n");
+            "  bitnet pull "
+            "https://huggingface.co/microsoft/bitnet-b1.58-2B-4T-gguf/resolve/main/"
+            "ggml-model-i2_s.gguf\n");
 }
 
 static cli_parse_status parse_args(int argc, char **argv, pull_options *o, cli_args *a) {

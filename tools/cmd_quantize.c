@@ -26,7 +26,8 @@ static void usage(FILE *out) {
             "\n"
             "examples:\n"
             "  bitnet quantize model-f32.gguf model-i2_s.gguf i2_s\n"
-            "  bitnet quantize model-f32.gguf model-tq1_0.gguf tq1_0 --token-embedding-type q8_0\n");
+            "  bitnet quantize model-f32.gguf model-tq1_0.gguf tq1_0 --token-embedding-type "
+            "q8_0\n");
 }
 
 cli_parse_status cli_parse_quantize_args(int argc, char **argv, export_options *o, cli_args *a) {
@@ -67,7 +68,8 @@ cli_parse_status cli_parse_quantize_args(int argc, char **argv, export_options *
 int cmd_quantize(int argc, char **argv) {
     export_options o;
     cli_args args;
-    const int done = cli_args_outcome(CMD, cli_parse_quantize_args(argc, argv, &o, &args), &args, usage);
+    const int done =
+        cli_args_outcome(CMD, cli_parse_quantize_args(argc, argv, &o, &args), &args, usage);
     if (done >= 0) return done;
     return cli_export_run(CMD, &o, true);
 }

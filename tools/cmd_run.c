@@ -44,7 +44,8 @@ static void usage(FILE *out) {
         "examples:\n"
         "  bitnet run -m model.gguf -p \"The capital of France is\" -n 32 --temp 0\n"
         "  bitnet run -m model.gguf -f prompt.txt -n 64 --temp 0.7 --top-p 0.9 -s 42\n"
-        "  bitnet run -m model.gguf --chat --system \"Be brief.\" -p \"What is a ternary weight?\"\n"
+        "  bitnet run -m model.gguf --chat --system \"Be brief.\" -p \"What is a ternary "
+        "weight?\"\n"
         "  bitnet run -m hf-model -p \"Hello\" -n 16 -t 2   # a Hugging Face directory\n");
 }
 
@@ -220,7 +221,8 @@ static int generate(const run_options *o, bitnet_model *model, const char *promp
 int cmd_run(int argc, char **argv) {
     run_options o;
     cli_args args;
-    const int done = cli_args_outcome("run", cli_parse_run_args(argc, argv, &o, &args), &args, usage);
+    const int done =
+        cli_args_outcome("run", cli_parse_run_args(argc, argv, &o, &args), &args, usage);
     if (done >= 0) return done;
     char *file_text = NULL;
     const char *prompt = o.prompt;

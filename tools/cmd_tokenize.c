@@ -103,7 +103,8 @@ static int print_tokens(const tokenize_options *o, const bitnet_model *m, const 
 int cmd_tokenize(int argc, char **argv) {
     tokenize_options o;
     cli_args args;
-    const int done = cli_args_outcome("tokenize", cli_parse_tokenize_args(argc, argv, &o, &args), &args, usage);
+    const int done =
+        cli_args_outcome("tokenize", cli_parse_tokenize_args(argc, argv, &o, &args), &args, usage);
     if (done >= 0) return done;
     size_t len = 0;
     char *owned = NULL;
