@@ -12,10 +12,11 @@ cd "$(dirname "$0")/.."
 # libyaml-dev: bitnet serve's config file; prometheus: test_serve_prometheus
 # scrapes the metrics with the real parser; libmicrohttpd-dev: bitnet serve's
 # HTTP server; libcurl4-openssl-dev: bitnet pull; zsh, fish: test_completion
-# checks the generated scripts with them.
+# checks the generated scripts with them. help2man, groff-base: the man pages are made
+# from --help at build time (cmake/man.cmake) and test-rendered.
 PACKAGES=(gcc g++ clang libclang-rt-14-dev libomp-14-dev make cmake pkg-config libcjson-dev libpcre2-dev gnuplot-nox python3 python3-venv
           gcc-aarch64-linux-gnu qemu-user libyaml-dev prometheus libmicrohttpd-dev
-          libcurl4-openssl-dev zsh fish)
+          libcurl4-openssl-dev zsh fish help2man groff-base)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

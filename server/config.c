@@ -670,4 +670,11 @@ void bn_srv_config_usage(FILE *out) {
         fprintf(out, "  %-28s %s\n  %28s key %s, env %s, default %s%s%s\n", flags, s->help, "",
                 s->key, env, s->def[0] ? "" : "\"", s->def, s->def[0] ? "" : "\"");
     }
+    fprintf(out, "\n"
+                 "examples:\n"
+                 "  bitnet serve -m model.gguf --port 8080 -np 4 -c 4096\n"
+                 "  BITNET_API_KEY_FILE=key.txt bitnet serve -m model.gguf --port 8080 "
+                 "--log-format json\n"
+                 "  bitnet serve --config serve.yaml\n"
+                 "  bitnet serve --config serve.yaml --print-config\n");
 }

@@ -140,6 +140,19 @@ void cli_args_report(const char *cmd, const cli_args *a) {
     fprintf(stderr, "bitnet %s: %s\n", cmd, a->error[0] ? a->error : "invalid arguments");
 }
 
+int cli_args_outcome(const char *cmd, cli_parse_status st, const cli_args *a,
+                     void (*usage)(FILE *out)) {
+    switch (st) {
+    case CLI_PARSE_HELP: usage(stdout); return cli_finish_stdout(cmd);
+    case CLI_PARSE_ERROR:
+        cli_args_report(cmd, a);
+        usage(stderr);
+        return CLI_USAGE;
+    case CLI_PARSED: break;
+    }
+    return -1;
+}
+
 void cli_sampling_defaults(cli_sampling_opts *s) {
     s->top_k = 40;
     s->last_n = 64;

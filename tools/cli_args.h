@@ -6,6 +6,7 @@
 #define BN_CLI_ARGS_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "cli.h"
 
@@ -59,5 +60,12 @@ cli_parse_status cli_args_unknown(cli_args *a);
 
 /* Prints "bitnet CMD: ERROR" to stderr. */
 void cli_args_report(const char *cmd, const cli_args *a);
+
+/* What every command does with its parse status, so the help/usage exits
+ * are the same everywhere: CLI_PARSE_HELP prints usage to stdout and returns
+ * cli_finish_stdout's status; CLI_PARSE_ERROR reports the error, prints usage
+ * to stderr and returns CLI_USAGE; CLI_PARSED returns -1 (run the command). */
+int cli_args_outcome(const char *cmd, cli_parse_status st, const cli_args *a,
+                     void (*usage)(FILE *out));
 
 #endif

@@ -27,7 +27,12 @@ static void usage(FILE *out) {
         "  --head-q8  8-bit output head (faster decode, slightly different logits)\n"
         "  JSON and CSV have the same fields; bandwidth_fraction is null (empty in CSV) for\n"
         "  pp tests, with --no-bandwidth, and when the model fits in the last-level cache\n"
-        "  (its decode speed is then not bound by memory bandwidth)\n");
+        "  (its decode speed is then not bound by memory bandwidth)\n"
+        "\n"
+        "examples:\n"
+        "  bitnet bench -m model.gguf -p 128 -n 64 -t 1,2 -o json\n"
+        "  bitnet bench -m model.gguf -m model-tq2_0.gguf -p 0 -n 32 -r 3   # two formats, decode "
+        "only\n");
 }
 
 static const char *const numerics_names[] = {"compat", "exact", NULL};
@@ -398,14 +403,9 @@ static void print_md(const bench_options *o, const result *results, int n_result
 int cmd_bench(int argc, char **argv) {
     bench_options o;
     cli_args args;
-    switch (cli_parse_bench_args(argc, argv, &o, &args)) {
-    case CLI_PARSE_HELP: usage(stdout); return cli_finish_stdout("bench");
-    case CLI_PARSE_ERROR:
-        cli_args_report("bench", &args);
-        usage(stderr);
-        return CLI_USAGE;
-    case CLI_PARSED: break;
-    }
+    const int done =
+        cli_args_outcome("bench", cli_parse_bench_args(argc, argv, &o, &args), &args, usage);
+    if (done >= 0) return done;
     const uint64_t llc = last_level_cache_bytes();
     const size_t cap = (size_t)o.n_models * (size_t)o.n_th * (size_t)(o.n_pp + o.n_tg);
     result *results = calloc(cap ? cap : 1, sizeof *results);

@@ -18,7 +18,13 @@ static void usage(FILE *out) {
             "  -n N (max tokens per reply, default 256), -c CTX, -t N, --temp T (default 0.8),\n"
             "  --top-k K, --top-p P, --min-p P, --repeat-penalty R, -s SEED, --isa ISA, -v,\n"
             "  --no-mmap, --mlock, --check-tensors (see bitnet run --help)\n"
-            "  a repeated flag: the last one wins\n");
+            "  a repeated flag: the last one wins\n"
+            "\n"
+            "examples:\n"
+            "  echo \"What is a ternary weight?\" | bitnet chat -m model.gguf --system \"Be "
+            "brief.\" -n 64\n"
+            "  bitnet chat -m model.gguf --chat-template llama3 --temp 0   # type a line, Enter; "
+            "Ctrl-D ends\n");
 }
 
 cli_parse_status cli_parse_chat_args(int argc, char **argv, chat_options *o, cli_args *a) {
@@ -301,14 +307,9 @@ static int converse(const chat_options *o, bitnet_model *m, bitnet_context *ctx,
 int cmd_chat(int argc, char **argv) {
     chat_options o;
     cli_args args;
-    switch (cli_parse_chat_args(argc, argv, &o, &args)) {
-    case CLI_PARSE_HELP: usage(stdout); return cli_finish_stdout("chat");
-    case CLI_PARSE_ERROR:
-        cli_args_report("chat", &args);
-        usage(stderr);
-        return CLI_USAGE;
-    case CLI_PARSED: break;
-    }
+    const int done =
+        cli_args_outcome("chat", cli_parse_chat_args(argc, argv, &o, &args), &args, usage);
+    if (done >= 0) return done;
     bitnet_model *m = cli_load_model_opts("chat", o.model, false, &o.load);
     if (!m) return CLI_RUNTIME;
     bn_chat_format fmt = o.chat_template ? o.chat_format : bn_chat_format_detect(m);

@@ -26,7 +26,13 @@ static void usage(FILE *out) {
                  "  bash: source <(bitnet completion bash), or save it as\n"
                  "        ~/.local/share/bash-completion/completions/bitnet\n"
                  "  zsh:  bitnet completion zsh > \"${fpath[1]}/_bitnet\"\n"
-                 "  fish: bitnet completion fish > ~/.config/fish/completions/bitnet.fish\n");
+                 "  fish: bitnet completion fish > ~/.config/fish/completions/bitnet.fish\n"
+                 "\n"
+                 "examples:\n"
+                 "  bitnet completion bash > bitnet.bash && . ./bitnet.bash\n"
+                 "  mkdir -p ~/.config/fish/completions && bitnet completion fish > "
+                 "~/.config/fish/completions/bitnet.fish\n"
+                 "  bitnet completion zsh > _bitnet\n");
 }
 
 /* The command's `--help` output (malloc'd, NUL-terminated), or NULL. */
@@ -114,6 +120,9 @@ static bool command_flags(const cli_command *c, flag_list *fl) {
     if (ferror(stdout)) return false; /* the script's reader is gone: stop */
     char *text = help_text(c);
     if (!text) return false;
+    /* the examples use flags of other tools too (curl, sh): not this command's */
+    char *examples = strstr(text, "\nexamples:");
+    if (examples) *examples = '\0';
     collect_flags(text, fl);
     free(text);
     return true;

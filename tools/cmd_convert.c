@@ -23,7 +23,14 @@ static void usage(FILE *out) {
             "  -q, --quiet               print nothing on success\n"
             "      --no-mmap, --mlock, --check-tensors, -v   how SRC is loaded\n"
             "Ternary weights are re-encoded exactly: i2_s, tq1_0, tq2_0, tl1 and tl2 give the\n"
-            "same logits as SRC (tq up to F16 of each scale; the summary says if any changed).\n");
+            "same logits as SRC (tq up to F16 of each scale; the summary says if any changed).\n"
+            "\n"
+            "examples:\n"
+            "  bitnet convert hf-model -o model-i2_s.gguf --type i2_s   # a Hugging Face "
+            "directory\n"
+            "  bitnet convert model.gguf -o model-tq2_0.gguf --type tq2_0\n"
+            "  bitnet convert model.gguf -o model-tl2.gguf --type tl2 --token-embedding-type "
+            "f16\n");
 }
 
 cli_parse_status cli_parse_convert_args(int argc, char **argv, export_options *o, cli_args *a) {
@@ -63,13 +70,8 @@ cli_parse_status cli_parse_convert_args(int argc, char **argv, export_options *o
 int cmd_convert(int argc, char **argv) {
     export_options o;
     cli_args args;
-    switch (cli_parse_convert_args(argc, argv, &o, &args)) {
-    case CLI_PARSE_HELP: usage(stdout); return cli_finish_stdout(CMD);
-    case CLI_PARSE_ERROR:
-        cli_args_report(CMD, &args);
-        usage(stderr);
-        return CLI_USAGE;
-    case CLI_PARSED: break;
-    }
+    const int done =
+        cli_args_outcome(CMD, cli_parse_convert_args(argc, argv, &o, &args), &args, usage);
+    if (done >= 0) return done;
     return cli_export_run(CMD, &o, false);
 }

@@ -48,7 +48,12 @@ static void usage(FILE *out) {
             "  small  256 embd, 768 ff, 4 layers, 4:4 heads, vocab 4096, ctx 512\n"
             "  700m   1536 embd, 4096 ff, 24 layers, 16:16 heads, vocab 32000, ctx 2048\n"
             "  2b4t   2560 embd, 6912 ff, 30 layers, 20:5 heads, vocab 128256 (bpe), ctx 4096,\n"
-            "         rope base 500000, arch bitnet-b1.58\n");
+            "         rope base 500000, arch bitnet-b1.58\n"
+            "\n"
+            "examples:\n"
+            "  bitnet fixture --arch bitnet --preset small --seed 1 -o small.gguf\n"
+            "  bitnet fixture --preset tiny --kind peaked --quant tl1 -o tiny-tl1.gguf\n"
+            "  bitnet fixture --format hf --arch bitnet-b1.58 --vocab bpe -o hf-fixture\n");
 }
 
 typedef struct int_flag {
@@ -181,14 +186,9 @@ cli_parse_status cli_parse_fixture_args(int argc, char **argv, fixture_options *
 int cmd_fixture(int argc, char **argv) {
     fixture_options o;
     cli_args args;
-    switch (cli_parse_fixture_args(argc, argv, &o, &args)) {
-    case CLI_PARSE_HELP: usage(stdout); return cli_finish_stdout("fixture");
-    case CLI_PARSE_ERROR:
-        cli_args_report("fixture", &args);
-        usage(stderr);
-        return CLI_USAGE;
-    case CLI_PARSED: break;
-    }
+    const int done =
+        cli_args_outcome("fixture", cli_parse_fixture_args(argc, argv, &o, &args), &args, usage);
+    if (done >= 0) return done;
     const bn_fixture_params *pp = &o.params;
     const char *out = o.out;
     if (bn_fixture_check(pp) != BITNET_OK) {

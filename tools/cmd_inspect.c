@@ -24,7 +24,16 @@ static void print_value(const bn_gguf_kv *kv) {
     }
 }
 
-static void usage(FILE *out) { fprintf(out, "usage: bitnet inspect -m FILE|DIR [--no-mmap]\n"); }
+static void usage(FILE *out) {
+    fprintf(out, "usage: bitnet inspect -m FILE|DIR [--no-mmap]\n"
+                 "  prints a GGUF file's metadata keys and tensors (name, type, shape, offset),\n"
+                 "  or a Hugging Face directory's config and safetensors tensors\n"
+                 "\n"
+                 "examples:\n"
+                 "  bitnet inspect -m model.gguf\n"
+                 "  bitnet inspect -m hf-model\n"
+                 "  bitnet inspect -m model.gguf | grep tokenizer.ggml\n");
+}
 
 static void print_kvs(const bn_gguf *g) {
     for (uint64_t i = 0; i < g->n_kv; i++) {
@@ -99,14 +108,9 @@ cli_parse_status cli_parse_inspect_args(int argc, char **argv, inspect_options *
 int cmd_inspect(int argc, char **argv) {
     inspect_options o;
     cli_args args;
-    switch (cli_parse_inspect_args(argc, argv, &o, &args)) {
-    case CLI_PARSE_HELP: usage(stdout); return cli_finish_stdout("inspect");
-    case CLI_PARSE_ERROR:
-        cli_args_report("inspect", &args);
-        usage(stderr);
-        return CLI_USAGE;
-    case CLI_PARSED: break;
-    }
+    const int done =
+        cli_args_outcome("inspect", cli_parse_inspect_args(argc, argv, &o, &args), &args, usage);
+    if (done >= 0) return done;
     const char *path = o.model;
     if (bn_hf_is_model_path(path)) return inspect_hf(path, !o.load.no_mmap);
     bn_gguf *g;

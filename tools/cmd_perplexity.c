@@ -20,7 +20,13 @@ static void usage(FILE *out) {
         "      `llama-perplexity --kl-divergence-base FILE` (tokens and CTX come from it)\n"
         "  --numerics compat|exact, --isa ISA, -v, --no-mmap, --mlock, --check-tensors\n"
         "  --head-q8  8-bit output head (see docs/performance.md)\n"
-        "  a result that is not finite (NaN/Inf logits) is null in --json and exits 1\n");
+        "  a result that is not finite (NaN/Inf logits) is null in --json and exits 1\n"
+        "\n"
+        "examples:\n"
+        "  bitnet perplexity -m model.gguf -f text.txt -c 128\n"
+        "  bitnet perplexity -m model.gguf -f text.txt -c 128 --chunks 4 --json > ppl.json\n"
+        "  bitnet perplexity -m model.gguf --kl-divergence-base base.kld   # vs "
+        "llama-perplexity\n");
 }
 
 static const char *const numerics_names[] = {"compat", "exact", NULL};
@@ -328,14 +334,9 @@ static int run_kld(bitnet_model *m, const perplexity_options *a) {
 int cmd_perplexity(int argc, char **argv) {
     perplexity_options o;
     cli_args args;
-    switch (cli_parse_perplexity_args(argc, argv, &o, &args)) {
-    case CLI_PARSE_HELP: usage(stdout); return cli_finish_stdout("perplexity");
-    case CLI_PARSE_ERROR:
-        cli_args_report("perplexity", &args);
-        usage(stderr);
-        return CLI_USAGE;
-    case CLI_PARSED: break;
-    }
+    const int done = cli_args_outcome(
+        "perplexity", cli_parse_perplexity_args(argc, argv, &o, &args), &args, usage);
+    if (done >= 0) return done;
     bitnet_model *m = cli_load_model_opts("perplexity", o.model, false, &o.load);
     if (!m) return CLI_RUNTIME;
     int rc = o.kld_base ? run_kld(m, &o) : run_perplexity(m, &o);

@@ -37,7 +37,13 @@ static void usage(FILE *out) {
             "  -q, --quiet             print nothing on success\n"
             "A FILE.part left by an interrupted run is resumed with an HTTP Range request.\n"
             "A hash mismatch removes FILE.part and exits 1.\n"
-            "example: bitnet pull microsoft/bitnet-b1.58-2B-4T-gguf -o model.gguf\n");
+            "\n"
+            "examples:\n"
+            "  bitnet pull microsoft/bitnet-b1.58-2B-4T-gguf -o model.gguf\n"
+            "  bitnet pull microsoft/bitnet-b1.58-2B-4T-gguf:ggml-model-i2_s.gguf --revision main\n"
+            "  bitnet pull "
+            "https://huggingface.co/microsoft/bitnet-b1.58-2B-4T-gguf/resolve/main/"
+            "ggml-model-i2_s.gguf\n");
 }
 
 static cli_parse_status parse_args(int argc, char **argv, pull_options *o, cli_args *a) {
@@ -135,14 +141,8 @@ static char *url_basename(const char *url) {
 int cmd_pull(int argc, char **argv) {
     pull_options o;
     cli_args args;
-    switch (parse_args(argc, argv, &o, &args)) {
-    case CLI_PARSE_HELP: usage(stdout); return cli_finish_stdout(CMD);
-    case CLI_PARSE_ERROR:
-        cli_args_report(CMD, &args);
-        usage(stderr);
-        return CLI_USAGE;
-    case CLI_PARSED: break;
-    }
+    const int done = cli_args_outcome(CMD, parse_args(argc, argv, &o, &args), &args, usage);
+    if (done >= 0) return done;
     bool repo = !is_url(o.source);
     if (repo && strstr(o.source, "://")) {
         fprintf(stderr, "bitnet " CMD ": '%s': only http:// and https:// are supported\n",

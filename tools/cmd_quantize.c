@@ -22,7 +22,12 @@ static void usage(FILE *out) {
             "                            ternarized by absmean (spec 1.1); or absmean, presigned\n"
             "      --name TEXT           general.name (default: as in IN)\n"
             "  -q, --quiet               print nothing on success\n"
-            "      --no-mmap, --mlock, -v   how IN is loaded\n");
+            "      --no-mmap, --mlock, -v   how IN is loaded\n"
+            "\n"
+            "examples:\n"
+            "  bitnet quantize model-f32.gguf model-i2_s.gguf i2_s\n"
+            "  bitnet quantize model-f32.gguf model-tq1_0.gguf tq1_0 --token-embedding-type "
+            "q8_0\n");
 }
 
 cli_parse_status cli_parse_quantize_args(int argc, char **argv, export_options *o, cli_args *a) {
@@ -63,13 +68,8 @@ cli_parse_status cli_parse_quantize_args(int argc, char **argv, export_options *
 int cmd_quantize(int argc, char **argv) {
     export_options o;
     cli_args args;
-    switch (cli_parse_quantize_args(argc, argv, &o, &args)) {
-    case CLI_PARSE_HELP: usage(stdout); return cli_finish_stdout(CMD);
-    case CLI_PARSE_ERROR:
-        cli_args_report(CMD, &args);
-        usage(stderr);
-        return CLI_USAGE;
-    case CLI_PARSED: break;
-    }
+    const int done =
+        cli_args_outcome(CMD, cli_parse_quantize_args(argc, argv, &o, &args), &args, usage);
+    if (done >= 0) return done;
     return cli_export_run(CMD, &o, true);
 }

@@ -39,7 +39,14 @@ static void usage(FILE *out) {
         "      --i2s-block 64|128  I2_S layout when the file does not say (default 128; 64 for\n"
         "                          files quantized by bitnet.cpp's ARM builds since 2025-11)\n"
         "  -v, --verbose           log loading details to stderr\n"
-        "  a repeated flag: the last one wins\n");
+        "  a repeated flag: the last one wins\n"
+        "\n"
+        "examples:\n"
+        "  bitnet run -m model.gguf -p \"The capital of France is\" -n 32 --temp 0\n"
+        "  bitnet run -m model.gguf -f prompt.txt -n 64 --temp 0.7 --top-p 0.9 -s 42\n"
+        "  bitnet run -m model.gguf --chat --system \"Be brief.\" -p \"What is a ternary "
+        "weight?\"\n"
+        "  bitnet run -m hf-model -p \"Hello\" -n 16 -t 2   # a Hugging Face directory\n");
 }
 
 static const char *const numerics_names[] = {"compat", "exact", NULL};
@@ -214,14 +221,9 @@ static int generate(const run_options *o, bitnet_model *model, const char *promp
 int cmd_run(int argc, char **argv) {
     run_options o;
     cli_args args;
-    switch (cli_parse_run_args(argc, argv, &o, &args)) {
-    case CLI_PARSE_HELP: usage(stdout); return cli_finish_stdout("run");
-    case CLI_PARSE_ERROR:
-        cli_args_report("run", &args);
-        usage(stderr);
-        return CLI_USAGE;
-    case CLI_PARSED: break;
-    }
+    const int done =
+        cli_args_outcome("run", cli_parse_run_args(argc, argv, &o, &args), &args, usage);
+    if (done >= 0) return done;
     char *file_text = NULL;
     const char *prompt = o.prompt;
     if (o.prompt_file) {

@@ -13,7 +13,11 @@ static void usage(FILE *out) {
             "  --pieces  print [[id, \"piece\"], ...] instead; a piece that is not valid UTF-8\n"
             "            (a byte token) has U+FFFD for its invalid bytes and a third element,\n"
             "            its exact bytes: [id, \"\\ufffd\", [240]]\n"
-            "  -f FILE: at most 64 MiB; --no-mmap, --mlock, --check-tensors, -v as for run\n");
+            "  -f FILE: at most 64 MiB; --no-mmap, --mlock, --check-tensors, -v as for run\n"
+            "\n"
+            "examples:\n"
+            "  bitnet tokenize -m model.gguf -p \"Hello world\"\n"
+            "  bitnet tokenize -m model.gguf -f prompt.txt --pieces --no-bos\n");
 }
 
 cli_parse_status cli_parse_tokenize_args(int argc, char **argv, tokenize_options *o, cli_args *a) {
@@ -99,14 +103,9 @@ static int print_tokens(const tokenize_options *o, const bitnet_model *m, const 
 int cmd_tokenize(int argc, char **argv) {
     tokenize_options o;
     cli_args args;
-    switch (cli_parse_tokenize_args(argc, argv, &o, &args)) {
-    case CLI_PARSE_HELP: usage(stdout); return cli_finish_stdout("tokenize");
-    case CLI_PARSE_ERROR:
-        cli_args_report("tokenize", &args);
-        usage(stderr);
-        return CLI_USAGE;
-    case CLI_PARSED: break;
-    }
+    const int done =
+        cli_args_outcome("tokenize", cli_parse_tokenize_args(argc, argv, &o, &args), &args, usage);
+    if (done >= 0) return done;
     size_t len = 0;
     char *owned = NULL;
     const char *text = o.text;

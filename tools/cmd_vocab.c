@@ -31,7 +31,12 @@ static void usage(FILE *out) {
         "                      the official BitNet-b1.58-2B-4T file: llama.cpp then uses\n"
         "                      'default')\n"
         "  --special-tokens N  (tiktoken) append N LLaMA-3 special tokens after the ranks\n"
-        "                      (<|begin_of_text|> first; 256 for LLaMA-3 and BitNet 2B-4T)\n");
+        "                      (<|begin_of_text|> first; 256 for LLaMA-3 and BitNet 2B-4T)\n"
+        "\n"
+        "examples:\n"
+        "  bitnet vocab --from tokenizer.json -o vocab.gguf\n"
+        "  bitnet vocab --from tokenizer.model --special-tokens 256 --pre llama-bpe -o vocab.gguf\n"
+        "  bitnet vocab --from model.gguf -o vocab.gguf   # the tokenizer of a model, alone\n");
 }
 
 static bitnet_status write_built(const bn_vocab_build *b, const char *pre, const char *out) {

@@ -52,7 +52,11 @@ static void usage(FILE *out) {
         "                      build/venv-hf from ci/install-transformers.sh; absent: skipped)\n"
         "  --out DIR           report directory (default reports/out); exit 2 if it\n"
         "                      cannot be written\n"
-        "  --quick             fewer prompts and tokens: for CI\n");
+        "  --quick             fewer prompts and tokens: for CI\n"
+        "\n"
+        "examples:\n"
+        "  bitnet-validate --models model.gguf --no-python --no-speed --out report\n"
+        "  bitnet-validate --suite fixtures/suite-ci.json --quick --no-speed --out report\n");
 }
 
 typedef struct opts {
