@@ -99,7 +99,7 @@ BITNET_API const char *bitnet_version(void);
  * this CPU supports, OpenMP, compiler. */
 BITNET_API const char *bitnet_system_info(void);
 
-/* Whether kernels for `isa` ("ref", "avx2", "avx512", "neon") are compiled in
+/* Whether kernels for `isa` ("ref", "avx2", "avx512", "amx", "neon") are compiled in
  * and usable on this CPU. */
 BITNET_API bool bitnet_isa_supported(const char *isa);
 
@@ -223,7 +223,7 @@ typedef struct bitnet_context_params {
     int32_t n_batch;   /* most tokens per bitnet_decode() that keeps all logits (default 512) */
     int32_t n_threads; /* 0: the number of physical cores */
     bitnet_numerics numerics;
-    const char *isa; /* NULL: bitnet_isa_default(); else "ref", "avx2", "avx512", "neon" */
+    const char *isa; /* NULL: bitnet_isa_default(); else "ref", "avx2", "avx512", "amx", "neon" */
     /* Polled between layers; returning true makes bitnet_decode() stop with
      * BITNET_ERR_ABORTED (the tokens of that call are then not in the cache). */
     bool (*abort_callback)(void *user_data);
