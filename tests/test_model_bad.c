@@ -80,6 +80,12 @@ int main(void) {
     s = model_spec_default("bitnet");
     s.n_head_kv = 8; /* more kv heads than heads */
     expect_fail(&s, "head_count_kv", "kv heads > heads");
+    /* a head dimension above 1024 would overrun the per-head stack tables */
+    s = model_spec_default("bitnet");
+    s.n_embd = 2048;
+    s.n_head = 1;
+    s.n_head_kv = 1;
+    expect_fail(&s, "head dimension 2048", "head dimension above 1024");
     s = model_spec_default("bitnet");
     s.n_ctx = 0;
     expect_fail(&s, "context_length", "zero context");

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "f16.h"
+#include "hparams.h"
 #include "ops.h"
 
 #ifdef _OPENMP
@@ -114,24 +115,30 @@ void bn_attention(bitnet_context *ctx, int il, const float *q, int n_tok, float 
              * contiguous: Q only for a single token, the probabilities always.
              * For multi-token batches Q goes through ggml's F16 conversion. */
             const uint16_t *kc = (const uint16_t *)ctx->k_cache + il * layer + (int64_t)g * hd;
+            /* Q rounded through F16 and widened back: dot_f16_f32 then has
+             * the bits of dot_f16 with the F16 query (kernels.h) */
+            const float *qk = qh;
+            float q_widened[BN_MAX_HEAD_DIM];
             if (ctx->ub.q_f16[t]) {
-                uint16_t *q16 = ctx->q16 + (int64_t)tid * hd;
-                for (int d = 0; d < hd; d++) q16[d] = bn_f32_to_f16(qh[d]);
-                for (int j = 0; j < n_kv; j++)
-                    scores[j] = kern->dot_f16(kc + cells[j] * kv_dim, q16, hd);
-            } else {
-                for (int j = 0; j < n_kv; j++)
-                    scores[j] = kern->dot_f16_f32(kc + cells[j] * kv_dim, qh, hd);
+                for (int d = 0; d < hd; d++) q_widened[d] = bn_f16_to_f32(bn_f32_to_f16(qh[d]));
+                qk = q_widened;
             }
+            /* keys of consecutive cells are rows kv_dim apart: one call for
+             * all of them, the query loaded once per group of keys */
+            if (in_place)
+                kern->dot_f16_f32_rows(kc + cells[0] * kv_dim, kv_dim, n_kv, qk, hd, scores);
+            else
+                for (int j = 0; j < n_kv; j++)
+                    scores[j] = kern->dot_f16_f32(kc + cells[j] * kv_dim, qk, hd);
             bn_softmax_scaled(scores, n_kv, scale);
             const uint16_t *vt =
                 (const uint16_t *)ctx->v_cache + il * layer + (int64_t)g * hd * ctx->n_ctx;
-            for (int d = 0; d < hd; d++) {
-                const uint16_t *vrow = vt + (int64_t)d * ctx->n_ctx; /* [n_ctx cells] */
-                if (in_place) {
-                    oh[d] = kern->dot_f16_f32(vrow + cells[0], scores, n_kv);
-                } else {
-                    gather_runs(vg, vrow, runs, nr, sizeof(uint16_t));
+            if (in_place) {
+                /* V transposed: dimension d's values are row d, n_ctx apart */
+                kern->dot_f16_f32_rows(vt + cells[0], ctx->n_ctx, hd, scores, n_kv, oh);
+            } else {
+                for (int d = 0; d < hd; d++) {
+                    gather_runs(vg, vt + (int64_t)d * ctx->n_ctx, runs, nr, sizeof(uint16_t));
                     oh[d] = kern->dot_f16_f32(vg, scores, n_kv);
                 }
             }

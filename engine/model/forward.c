@@ -18,6 +18,7 @@
 #include "attention.h"
 #include "context.h"
 #include "f16.h"
+#include "hparams.h"
 #include "matmul.h"
 #include "ops.h"
 
@@ -107,7 +108,7 @@ bitnet_status bn_forward(bitnet_context *ctx, const bitnet_token *tokens, int T,
         }
 #pragma omp parallel for num_threads(ctx->n_threads) schedule(static) if (T > 1)
         for (int t = 0; t < T; t++) {
-            float cs[1024]; /* RoPE cos/sin for one position: n_rot <= head_dim <= 1024 */
+            float cs[BN_MAX_HEAD_DIM]; /* RoPE cos/sin of one position: n_rot <= head_dim */
             bn_rope_table(cs, pos[t], hp->n_rot, hp->rope_base, exact);
             bn_rope_apply(q + t * Q, hp->n_head, hp->head_dim, hp->n_rot, cs, arch->rope);
             bn_rope_apply(k + t * KV, hp->n_head_kv, hp->head_dim, hp->n_rot, cs, arch->rope);

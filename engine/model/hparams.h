@@ -19,6 +19,10 @@ enum {
 
 /* How the file names each value, for messages ("bitnet.embedding_length",
  * "hidden_size"). */
+/* Largest head dimension: RoPE tables and a widened query live on the stack
+ * per head (real models use 64-256). */
+enum { BN_MAX_HEAD_DIM = 1024 };
+
 typedef struct bn_hparam_names {
     const char *path;
     const char *arch; /* the architecture as the file names it */

@@ -267,6 +267,11 @@ static void dot_f16_f32_multi_neon(const uint16_t *a, const float *x, int64_t x_
     for (int t = 0; t < n_x; t++) out[t] = dot_f16_f32_neon(a, x + t * x_stride, n);
 }
 
+static void dot_f16_f32_rows_neon(const uint16_t *a, int64_t a_stride, int n_rows, const float *x,
+                                  int64_t n, float *out) {
+    for (int r = 0; r < n_rows; r++) out[r] = dot_f16_f32_neon(a + r * a_stride, x, n);
+}
+
 const bn_kernels bn_kernels_neon = {
     .isa = "neon",
     .quantize_i8 = quantize_i8_neon,
@@ -280,5 +285,6 @@ const bn_kernels bn_kernels_neon = {
     .dot_f16 = dot_f16_neon,
     .dot_f16_f32 = dot_f16_f32_neon,
     .dot_f16_f32_multi = dot_f16_f32_multi_neon,
+    .dot_f16_f32_rows = dot_f16_f32_rows_neon,
     .dot_f32 = dot_f32_neon,
 };
