@@ -509,7 +509,8 @@ static void test_dot_rows(const bn_kernels *k) {
         for (int n_rows = 1; n_rows <= 9; n_rows++, cases++) {
             const int64_t n = sizes[si], stride = n + (n_rows % 3) * 5;
             const int place = (int)(si + (size_t)n_rows) % N_PLACES;
-            guarded ga = guarded_alloc((size_t)((n_rows - 1) * stride + n) * 2, place_for(place, 2));
+            guarded ga =
+                guarded_alloc((size_t)((n_rows - 1) * stride + n) * 2, place_for(place, 2));
             guarded gx = guarded_alloc((size_t)n * 4, place_for(place, 4));
             uint16_t *a = ga.ptr, *x16 = malloc((size_t)n * 2 + 2);
             float *x = gx.ptr, got[9], want[9], want16[9];
@@ -700,7 +701,8 @@ int main(void) {
         CHECK(k != NULL && strcmp(k->isa, isas[i]) == 0);
         if (!k) continue;
         CHECK(k->quantize_i8 && k->i2s_gemv && k->i2s_gemm && k->u8_gemv && k->scale_i32 &&
-              k->f32_to_f16 && k->dot_f16 && k->dot_f16_f32 && k->dot_f32 && k->dot_f16_f32_multi && k->dot_f16_f32_rows);
+              k->f32_to_f16 && k->dot_f16 && k->dot_f16_f32 && k->dot_f32 && k->dot_f16_f32_multi &&
+              k->dot_f16_f32_rows);
         test_quantize(k);
         test_i2s(k);
         test_dots(k);

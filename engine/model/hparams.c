@@ -14,9 +14,8 @@ bitnet_status bn_hparams_check_heads(bn_hparams *hp, const bn_hparam_names *k) {
     hp->head_dim = hp->n_embd / hp->n_head;
     if (hp->head_dim > BN_MAX_HEAD_DIM)
         return bn_fail(BITNET_ERR_UNSUPPORTED,
-                       "%s: head dimension %d (%s %d / %s %d) is above the supported %d",
-                       k->path, hp->head_dim, k->n_embd, hp->n_embd, k->n_head, hp->n_head,
-                       BN_MAX_HEAD_DIM);
+                       "%s: head dimension %d (%s %d / %s %d) is above the supported %d", k->path,
+                       hp->head_dim, k->n_embd, hp->n_embd, k->n_head, hp->n_head, BN_MAX_HEAD_DIM);
     return BITNET_OK;
 }
 

@@ -463,8 +463,8 @@ static ALWAYS_INLINE void dot_f16_f32_row_tile(const uint16_t *a, int64_t as, co
             s[r][0] = _mm256_fmadd_ps(load_f16(a + r * as + i), x0, s[r][0]);
     }
     for (int r = 0; r < R; r++) {
-        float sum = hsum_ps(_mm256_add_ps(_mm256_add_ps(s[r][0], s[r][1]),
-                                          _mm256_add_ps(s[r][2], s[r][3])));
+        float sum = hsum_ps(
+            _mm256_add_ps(_mm256_add_ps(s[r][0], s[r][1]), _mm256_add_ps(s[r][2], s[r][3])));
         for (int64_t j = i; j < n; j++) sum += bn_f16_to_f32(a[r * as + j]) * x[j];
         out[r] = sum;
     }
@@ -473,7 +473,8 @@ static ALWAYS_INLINE void dot_f16_f32_row_tile(const uint16_t *a, int64_t as, co
 static void dot_f16_f32_rows_avx2(const uint16_t *a, int64_t a_stride, int n_rows, const float *x,
                                   int64_t n, float *out) {
     int r = 0;
-    for (; r + 4 <= n_rows; r += 4) dot_f16_f32_row_tile(a + r * a_stride, a_stride, x, n, out + r, 4);
+    for (; r + 4 <= n_rows; r += 4)
+        dot_f16_f32_row_tile(a + r * a_stride, a_stride, x, n, out + r, 4);
     switch (n_rows - r) {
     case 3: dot_f16_f32_row_tile(a + r * a_stride, a_stride, x, n, out + r, 3); break;
     case 2: dot_f16_f32_row_tile(a + r * a_stride, a_stride, x, n, out + r, 2); break;

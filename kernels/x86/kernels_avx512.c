@@ -447,10 +447,11 @@ static ALWAYS_INLINE void dot_f16_f32_row_tile(const uint16_t *a, int64_t as, co
             _mm512_add_ps(_mm512_add_ps(s[r][0], s[r][1]), _mm512_add_ps(s[r][2], s[r][3])));
 }
 
-static void dot_f16_f32_rows_avx512(const uint16_t *a, int64_t a_stride, int n_rows,
-                                    const float *x, int64_t n, float *out) {
+static void dot_f16_f32_rows_avx512(const uint16_t *a, int64_t a_stride, int n_rows, const float *x,
+                                    int64_t n, float *out) {
     int r = 0;
-    for (; r + 4 <= n_rows; r += 4) dot_f16_f32_row_tile(a + r * a_stride, a_stride, x, n, out + r, 4);
+    for (; r + 4 <= n_rows; r += 4)
+        dot_f16_f32_row_tile(a + r * a_stride, a_stride, x, n, out + r, 4);
     switch (n_rows - r) {
     case 3: dot_f16_f32_row_tile(a + r * a_stride, a_stride, x, n, out + r, 3); break;
     case 2: dot_f16_f32_row_tile(a + r * a_stride, a_stride, x, n, out + r, 2); break;
