@@ -165,6 +165,27 @@ def test_h6_bad_chat_bodies(server, body, param):
     assert error_of(out)["param"] == param
 
 
+@pytest.mark.parametrize("path,body,param", [
+    ("/tokenize", b"{", None),
+    ("/tokenize", b'["content"]', None),
+    ("/tokenize", b"{}", "content"),
+    ("/tokenize", b'{"content": 5}', "content"),
+    ("/tokenize", b'{"content": "a", "add_special": "yes"}', "add_special"),
+    ("/tokenize", b'{"content": "a", "with_pieces": 1}', "with_pieces"),
+    ("/detokenize", b'{"content": "a"}', "tokens"),
+    ("/detokenize", b'{"tokens": "abc"}', "tokens"),
+    ("/detokenize", b'{"tokens": [1, 512]}', "tokens"),
+    ("/detokenize", b'{"tokens": [[1]]}', "tokens"),
+    ("/detokenize", b'{"tokens": [1.5]}', "tokens"),
+])
+def test_h6_bad_tokenize_bodies(server, path, body, param):
+    st, _, out = post_json(server.port, path, body)
+    assert st == 400, out
+    e = error_of(out)
+    assert e["type"] == "invalid_request_error" and e["param"] == param, e
+    server.assert_serving()
+
+
 def test_h6_content_type_and_routes(server):
     st, _, out = request(server.port, "POST", "/v1/completions", body=b'{"prompt": "a"}',
                          headers={"Content-Type": "text/plain"})
@@ -212,6 +233,15 @@ def test_h7_out_of_range(server, extra, param):
     if param:
         assert e["param"] == param, e
     server.assert_serving() if param == "prompt" else None
+
+
+# H7: NaN and Infinity are not JSON (Python's json module writes them anyway)
+@pytest.mark.parametrize("value", [b"NaN", b"-Infinity", b"Infinity"])
+def test_h7_nan_temperature(server, value):
+    st, _, out = post_json(server.port, "/v1/completions",
+                           b'{"prompt": "a", "temperature": ' + value + b"}")
+    assert st == 400 and "not valid JSON" in error_of(out)["message"], out
+    server.assert_serving()
 
 
 def test_h7_many_stop_strings(start_server, tiny_model):
