@@ -100,6 +100,11 @@ static bool parse_common(const cJSON *root, const bn_serve_limits *lim, int32_t 
         v = p->max_tokens;
         /* n_predict -1 (llama.cpp): as many as the server allows */
         if (!get_int(root, names[i], i == 2 ? -1 : 1, lim->max_tokens, &v, err)) return false;
+        /* 0 would still generate one token (the scheduler samples before it
+         * counts): refused like max_tokens 0 */
+        if (v == 0)
+            return BAD(names[i], "'%s' is 0; it must be -1 or in [1, %d]", names[i],
+                       lim->max_tokens);
         p->max_tokens = v < 0 ? lim->max_tokens : (int32_t)v;
     }
     if (!get_float(root, "temperature", 0, 100, &p->sampling.temperature, err) ||

@@ -141,6 +141,10 @@ static void test_parse(const bitnet_model *m) {
          400},
         {BN_REQ_COMPLETION, "{\"prompt\":\"a\",\"stop\":\"123456789\"}", "stop", 400},
         {BN_REQ_COMPLETION, "{\"prompt\":\"a\",\"top_k\":1e300}", "top_k", 400},
+        /* found by fuzz_serve_request: n_predict 0 (or -0) was taken as max_tokens 0 */
+        {BN_REQ_COMPLETION, "{\"prompt\":\"a\",\"n_predict\":0}", "n_predict", 400},
+        {BN_REQ_COMPLETION, "{\"prompt\":\"a\",\"n_predict\":-0}", "n_predict", 400},
+        {BN_REQ_COMPLETION, "{\"prompt\":\"a\",\"n_predict\":-1}", NULL, 0},
         {BN_REQ_COMPLETION, "{\"prompt\":\"a\",\"seed\":9007199254740993}", "seed", 400},
         {BN_REQ_COMPLETION, "{\"prompt\":[1,2.5]}", "prompt", 400},
         {BN_REQ_COMPLETION, "{\"model\":7,\"prompt\":\"a\"}", "model", 400},

@@ -203,6 +203,7 @@ def test_h6_content_type_and_routes(server):
     ({"max_tokens": 0}, "max_tokens"),
     ({"max_tokens": -1}, "max_tokens"),
     ({"n_predict": -2}, "n_predict"),
+    ({"n_predict": 0}, "n_predict"),  # found by fuzz_serve_request: it generated one token
     ({"n_probs": 10 ** 9}, "n_probs"),
     ({"logprobs": 21}, "logprobs"),
     ({"temperature": -1}, "temperature"),
