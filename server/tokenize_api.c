@@ -17,7 +17,9 @@ static cJSON *body_object(const char *body, size_t len, const bn_serve_limits *l
                           bn_api_error *err) {
     char msg[256];
     bn_json_limits jl = {.max_bytes = lim->max_body, .max_depth = 8};
-    cJSON *root = bn_json_parse(body ? body : "", len, &jl, msg, sizeof msg);
+    cJSON *root;
+    bitnet_status st = bn_json_parse_status(body ? body : "", len, &jl, &root, msg, sizeof msg);
+    if (st == BITNET_ERR_NOMEM) return OOM(), NULL;
     if (!root) return BAD(NULL, "the body is not valid JSON: %s", msg), NULL;
     if (!cJSON_IsObject(root)) {
         cJSON_Delete(root);
@@ -131,9 +133,12 @@ char *bn_serve_tokenize_json(const char *body, size_t len, const bn_serve_limits
         if (n < 0) n = bitnet_tokenize(model, q.content, -1, toks, need, q.add_special, true);
     }
     bn_tokenize_req_clear(&q);
+    /* any valid UTF-8 under the body cap tokenizes: a failure is memory */
     if (n < 0) {
         bn_free(toks);
-        return BAD("content", "'content' cannot be tokenized: %s", bitnet_get_last_error()), NULL;
+        return bn_api_fail(err, 500, "server_error", "content", "'content' could not be tokenized: %s",
+                           bitnet_get_last_error()),
+               NULL;
     }
     cJSON *out = cJSON_CreateObject();
     cJSON *arr = out ? cJSON_AddArrayToObject(out, "tokens") : NULL;
