@@ -245,6 +245,14 @@ def test_h7_nan_temperature(server, value):
     server.assert_serving()
 
 
+# H7: n_discard (llama-server's context shift) is no field here: this server
+# does not shift the context, so it is ignored like any unknown field
+def test_h7_n_discard_is_ignored(server):
+    st, _, out = post_json(server.port, "/v1/completions",
+                           {"prompt": "hello", "max_tokens": 2, "n_discard": -1})
+    assert st == 200 and json.loads(out)["usage"]["completion_tokens"] >= 1, out
+
+
 def test_h7_many_stop_strings(start_server, tiny_model):
     s = start_server(tiny_model, "--max-body-bytes", "2000000")
     st, _, out = post_json(s.port, "/v1/completions", {"prompt": "a", "stop": ["abc"] * 100000})
