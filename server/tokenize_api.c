@@ -136,8 +136,8 @@ char *bn_serve_tokenize_json(const char *body, size_t len, const bn_serve_limits
     /* any valid UTF-8 under the body cap tokenizes: a failure is memory */
     if (n < 0) {
         bn_free(toks);
-        return bn_api_fail(err, 500, "server_error", "content", "'content' could not be tokenized: %s",
-                           bitnet_get_last_error()),
+        return bn_api_fail(err, 500, "server_error", "content",
+                           "'content' could not be tokenized: %s", bitnet_get_last_error()),
                NULL;
     }
     cJSON *out = cJSON_CreateObject();
