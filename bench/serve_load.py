@@ -6,8 +6,11 @@ Starts the server on a free loopback port and then:
          --duration seconds; every request must succeed (200, a stream ending
          in [DONE], the token count asked for), and the server's anonymous
          RSS (RssAnon: heap and stacks, not the mapped model file), sampled
-         every 0.5 s, must not grow by more than --max-rss-growth-mib after the
-         first tenth of the run (a leak shows as steady growth).
+         every 0.5 s, must not grow by more than --max-rss-growth-mib after
+         warm-up (a leak shows as steady growth), nor peak above --max-rss-mib
+         when given. Warm-up ends when every client has finished a request
+         (so every slot has held one: its cache pages are touched) and the
+         first tenth of the run has passed.
   sweep: for each N in --sweep, N clients for --sweep-duration seconds:
          aggregate generated tokens/s, time to first token and inter-token
          latency (p50, p99) as the clients see them.
@@ -36,11 +39,13 @@ PROMPTS = [
 ]
 
 
-def rss_mib(pid):
+def rss_mib(pid, field="RssAnon"):
+    """A size line of /proc/PID/status in MiB (RssAnon; VmHWM: the peak RSS
+    with the mapped model file's touched pages)."""
     try:
         with open("/proc/%d/status" % pid) as f:
             for line in f:
-                if line.startswith("RssAnon:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1]) / 1024.0
     except OSError:
         pass
@@ -63,6 +68,7 @@ class Stats:
         self.tokens = 0
         self.ttft = []
         self.itl = []
+        self.clients_done = set()  # clients that finished a request
 
 
 def client_loop(port, idx, stats, stop_at, max_tokens):
@@ -90,14 +96,15 @@ def client_loop(port, idx, stats, stop_at, max_tokens):
             continue
         with stats.lock:
             stats.requests += 1
+            stats.clients_done.add(idx)
             stats.tokens += usage["completion_tokens"]
             if stamps:
                 stats.ttft.append(stamps[0] - t0)
                 stats.itl.extend(b - a for a, b in zip(stamps, stamps[1:]))
 
 
-def run_clients(port, n, seconds, max_tokens):
-    stats = Stats()
+def run_clients(port, n, seconds, max_tokens, stats=None):
+    stats = stats or Stats()
     stop_at = time.time() + seconds
     threads = [threading.Thread(target=client_loop, args=(port, i, stats, stop_at, max_tokens))
                for i in range(n)]
@@ -140,24 +147,27 @@ def start_server(args):
 
 
 def soak(args, proc, port):
-    samples, done = [], threading.Event()
+    samples, done, stats = [], threading.Event(), Stats()
 
     def sampler():
         while not done.is_set():
             r = rss_mib(proc.pid)
             if r is not None:
-                samples.append((time.time(), r))
+                with stats.lock:
+                    warmed = len(stats.clients_done) >= args.clients
+                samples.append((time.time(), r, warmed))
             done.wait(0.5)
 
     th = threading.Thread(target=sampler)
     th.start()
-    stats, wall = run_clients(port, args.clients, args.duration, args.max_tokens)
+    stats, wall = run_clients(port, args.clients, args.duration, args.max_tokens, stats)
     done.set()
     th.join()
+    hwm = rss_mib(proc.pid, "VmHWM")
     t_first = samples[0][0] if samples else 0
-    warm = [r for t, r in samples if t - t_first >= args.duration * 0.1]
+    warm = [r for t, r, warmed in samples if warmed and t - t_first >= args.duration * 0.1]
     base = warm[0] if warm else None
-    peak = max(r for _, r in samples) if samples else None
+    peak = max(r for _, r, _ in samples) if samples else None
     growth = (max(warm) - base) if warm else None
     return {
         "clients": args.clients, "seconds": round(wall, 1), "requests": stats.requests,
@@ -165,6 +175,9 @@ def soak(args, proc, port):
         "generated_tokens": stats.tokens, "tokens_per_s": round(stats.tokens / wall, 1),
         "rss_mib_after_warmup": base and round(base, 1), "rss_mib_peak": peak and round(peak, 1),
         "rss_mib_growth": growth is not None and round(growth, 1),
+        "vm_hwm_mib": hwm and round(hwm, 1),
+        # [seconds since the first sample, RssAnon MiB, warmed up], every 0.5 s
+        "rss_trace": [[round(t - t_first, 1), round(r, 1), w] for t, r, w in samples],
     }
 
 
@@ -196,6 +209,8 @@ def main():
     ap.add_argument("--sweep", default="1,2,4,8,16", help="stream counts ('' : no sweep)")
     ap.add_argument("--sweep-duration", type=float, default=20)
     ap.add_argument("--max-rss-growth-mib", type=float, default=32)
+    ap.add_argument("--max-rss-mib", type=float, default=0,
+                    help="bound on the soak's peak RssAnon (0: none)")
     ap.add_argument("--server-arg", action="append", default=[], help="one more server flag")
     ap.add_argument("--log", default=os.path.join("build", "tmp", "serve_load.log"))
     ap.add_argument("--out", default=os.path.join("build", "tmp", "serve_load.json"))
@@ -211,9 +226,11 @@ def main():
         if args.duration > 0:
             print("soak: %d clients for %.0f s" % (args.clients, args.duration), flush=True)
             report["soak"] = s = soak(args, proc, port)
-            print(json.dumps(s), flush=True)
+            print(json.dumps({k: v for k, v in s.items() if k != "rss_trace"}), flush=True)
             ok = s["errors"] == 0 and s["requests"] > 0 and (
                 s["rss_mib_growth"] is not False and s["rss_mib_growth"] <= args.max_rss_growth_mib)
+            if args.max_rss_mib > 0:
+                ok = ok and s["rss_mib_peak"] is not None and s["rss_mib_peak"] <= args.max_rss_mib
         if args.sweep:
             print("sweep (%d tokens a request, %.0f s a point):" % (args.max_tokens, args.sweep_duration))
             report["sweep"] = rows = sweep(args, port)

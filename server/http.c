@@ -20,6 +20,7 @@
 #include "alloc.h"
 #include "json_util.h"
 #include "server_internal.h"
+#include "tokenize_api.h"
 
 #define MAX_URI 8192
 #define MAX_HEADER_BYTES 8192
@@ -345,118 +346,21 @@ static enum MHD_Result handle_models(req_ctx *c) {
     return send_json(c, 200, root);
 }
 
-static cJSON *parse_body_object(req_ctx *c, bn_api_error *err) {
-    char msg[256];
-    bn_json_limits jl = {.max_bytes = c->srv->limits.max_body, .max_depth = 8};
-    cJSON *root = bn_json_parse(c->body ? c->body : "", c->len, &jl, msg, sizeof msg);
-    if (!root) {
-        bn_api_fail(err, 400, "invalid_request_error", NULL, "the body is not valid JSON: %s", msg);
-        return NULL;
-    }
-    if (!cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        bn_api_fail(err, 400, "invalid_request_error", NULL, "the body must be a JSON object");
-        return NULL;
-    }
-    return root;
+/* llama-server's /tokenize and /detokenize (server/tokenize_api.c). */
+static enum MHD_Result send_answer(req_ctx *c, char *json, const bn_api_error *err) {
+    return json ? send_body(c, 200, json, "application/json", NULL) : send_error(c, err, NULL);
 }
 
-/* llama-server's /tokenize: {"content", "add_special", "with_pieces"} -> {"tokens"} */
 static enum MHD_Result handle_tokenize(req_ctx *c) {
     bn_api_error err;
-    cJSON *root = parse_body_object(c, &err);
-    if (!root) return send_error(c, &err, NULL);
-    const cJSON *content = cJSON_GetObjectItemCaseSensitive(root, "content");
-    const cJSON *add = cJSON_GetObjectItemCaseSensitive(root, "add_special");
-    const cJSON *pieces = cJSON_GetObjectItemCaseSensitive(root, "with_pieces");
-    if (!cJSON_IsString(content) || (add && !cJSON_IsBool(add)) ||
-        (pieces && !cJSON_IsBool(pieces))) {
-        cJSON_Delete(root);
-        return fail(c, 400, "invalid_request_error",
-                    !cJSON_IsString(content)    ? "content"
-                    : add && !cJSON_IsBool(add) ? "add_special"
-                                                : "with_pieces",
-                    "'content' must be a string; 'add_special' and 'with_pieces' true or false");
-    }
-    const bitnet_model *m = c->srv->model;
-    bool add_special = add && cJSON_IsTrue(add);
-    int32_t n = bitnet_tokenize(m, content->valuestring, -1, NULL, 0, add_special, true);
-    bitnet_token *toks =
-        n != INT32_MIN ? bn_malloc_array((size_t)(n < 0 ? -n : 1) + 1, sizeof *toks) : NULL;
-    if (toks && n < 0)
-        n = bitnet_tokenize(m, content->valuestring, -1, toks, -n, add_special, true);
-    if (!toks || n < 0) {
-        bn_free(toks);
-        cJSON_Delete(root);
-        return fail(c, 400, "invalid_request_error", "content", bitnet_get_last_error());
-    }
-    cJSON *out = cJSON_CreateObject();
-    cJSON *arr = cJSON_AddArrayToObject(out, "tokens");
-    for (int32_t i = 0; i < n; i++) {
-        if (pieces && cJSON_IsTrue(pieces)) {
-            char piece[256];
-            int32_t k = bitnet_token_to_piece(m, toks[i], piece, (int32_t)sizeof piece, true);
-            char *clean = bn_serve_clean_text(piece, k > 0 ? (size_t)k : 0);
-            cJSON *e = cJSON_CreateObject();
-            cJSON_AddNumberToObject(e, "id", toks[i]);
-            cJSON_AddStringToObject(e, "piece", clean ? clean : "");
-            bn_free(clean);
-            cJSON_AddItemToArray(arr, e);
-        } else {
-            cJSON_AddItemToArray(arr, cJSON_CreateNumber(toks[i]));
-        }
-    }
-    bn_free(toks);
-    cJSON_Delete(root);
-    return send_json(c, 200, out);
+    char *json = bn_serve_tokenize_json(c->body, c->len, &c->srv->limits, c->srv->model, &err);
+    return send_answer(c, json, &err);
 }
 
-/* {"tokens": [ids]} -> {"content"} */
 static enum MHD_Result handle_detokenize(req_ctx *c) {
     bn_api_error err;
-    cJSON *root = parse_body_object(c, &err);
-    if (!root) return send_error(c, &err, NULL);
-    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "tokens");
-    if (!cJSON_IsArray(arr)) {
-        cJSON_Delete(root);
-        return fail(c, 400, "invalid_request_error", "tokens",
-                    "'tokens' must be an array of token ids");
-    }
-    int n = cJSON_GetArraySize(arr);
-    int32_t n_vocab = bitnet_model_n_vocab(c->srv->model);
-    bitnet_token *toks = bn_malloc_array((size_t)n + 1, sizeof *toks);
-    if (!toks) {
-        cJSON_Delete(root);
-        return fail(c, 500, "server_error", NULL, "out of memory");
-    }
-    for (int i = 0; i < n; i++) {
-        int64_t id;
-        const cJSON *t = cJSON_GetArrayItem(arr, i);
-        if (!cJSON_IsNumber(t) || !bn_json_int(t, 0, n_vocab - 1, &id)) {
-            char msg[96];
-            snprintf(msg, sizeof msg, "'tokens[%d]' is not a token id in [0, %d]", i, n_vocab - 1);
-            bn_free(toks);
-            cJSON_Delete(root);
-            return fail(c, 400, "invalid_request_error", "tokens", msg);
-        }
-        toks[i] = (bitnet_token)id;
-    }
-    cJSON_Delete(root);
-    int32_t len = bitnet_detokenize(c->srv->model, toks, n, NULL, 0, false, true);
-    if (len < 0 && len != INT32_MIN) len = -len;
-    char *text = len >= 0 ? bn_malloc((size_t)len + 1) : NULL;
-    int32_t got = text ? bitnet_detokenize(c->srv->model, toks, n, text, len + 1, false, true) : -1;
-    bn_free(toks);
-    if (got < 0) {
-        bn_free(text);
-        return fail(c, 500, "server_error", NULL, "detokenize failed");
-    }
-    char *clean = bn_serve_clean_text(text, (size_t)got);
-    bn_free(text);
-    cJSON *out = cJSON_CreateObject();
-    cJSON_AddStringToObject(out, "content", clean ? clean : "");
-    bn_free(clean);
-    return send_json(c, 200, out);
+    char *json = bn_serve_detokenize_json(c->body, c->len, &c->srv->limits, c->srv->model, &err);
+    return send_answer(c, json, &err);
 }
 
 /* Prometheus text (server/metrics.c); 501 as llama-server with --no-metrics. */

@@ -100,6 +100,11 @@ static bool parse_common(const cJSON *root, const bn_serve_limits *lim, int32_t 
         v = p->max_tokens;
         /* n_predict -1 (llama.cpp): as many as the server allows */
         if (!get_int(root, names[i], i == 2 ? -1 : 1, lim->max_tokens, &v, err)) return false;
+        /* 0 would still generate one token (the scheduler samples before it
+         * counts): refused like max_tokens 0 */
+        if (v == 0)
+            return BAD(names[i], "'%s' is 0; it must be -1 or in [1, %d]", names[i],
+                       lim->max_tokens);
         p->max_tokens = v < 0 ? lim->max_tokens : (int32_t)v;
     }
     if (!get_float(root, "temperature", 0, 100, &p->sampling.temperature, err) ||
@@ -264,17 +269,23 @@ static char *render_messages(const cJSON *root, const bn_serve_limits *lim, bn_c
     return prompt;
 }
 
+/* The tokenizer takes any valid UTF-8 (JSON strings are) shorter than 2^31
+ * bytes (the body cap is 1 GiB at most): when it fails, memory ran out, and
+ * that is the server's fault, a 500, not the request's. */
+static bool tokenizer_failed(bn_api_error *err, const char *param) {
+    return bn_api_fail(err, 500, "server_error", param, "'%s' could not be tokenized: %s", param,
+                       bitnet_get_last_error());
+}
+
 static bool tokenize_text(const bitnet_model *model, const char *text, bn_request *r,
                           bn_api_error *err, const char *param) {
     int32_t n = bitnet_tokenize(model, text, -1, NULL, 0, true, true);
-    if (n == INT32_MIN)
-        return BAD(param, "'%s' cannot be tokenized: %s", param, bitnet_get_last_error());
+    if (n == INT32_MIN) return tokenizer_failed(err, param);
     if (n < 0) n = -n;
     r->prompt = bn_malloc_array((size_t)(n ? n : 1), sizeof *r->prompt);
     if (!r->prompt) return bn_api_fail(err, 500, "server_error", NULL, "out of memory");
     r->n_prompt = bitnet_tokenize(model, text, -1, r->prompt, n, true, true);
-    if (r->n_prompt < 0)
-        return BAD(param, "'%s' cannot be tokenized: %s", param, bitnet_get_last_error());
+    if (r->n_prompt < 0) return tokenizer_failed(err, param);
     return true;
 }
 
@@ -311,7 +322,10 @@ bool bn_openai_parse_request(const char *body, size_t len, const bn_serve_limits
     memset(err, 0, sizeof *err);
     char msg[256];
     bn_json_limits jl = {.max_bytes = lim->max_body, .max_depth = 16};
-    cJSON *root = bn_json_parse(body, len, &jl, msg, sizeof msg);
+    cJSON *root;
+    bitnet_status st = bn_json_parse_status(body, len, &jl, &root, msg, sizeof msg);
+    if (st == BITNET_ERR_NOMEM)
+        return bn_api_fail(err, 500, "server_error", NULL, "out of memory reading the body");
     if (!root) return BAD(NULL, "the body is not valid JSON: %s", msg);
     bool ok = true;
     if (!cJSON_IsObject(root)) ok = BAD(NULL, "the body must be a JSON object");

@@ -11,6 +11,7 @@ int main(void) { SKIP("bitnet serve is not built (libmicrohttpd-dev missing at c
 #include "alloc.h"
 #include "openai.h"
 #include "stop_match.h"
+#include "tokenize_api.h"
 
 static size_t scan(const char *text, const char *a, const char *b, bool *found) {
     char *stops[2] = {(char *)a, (char *)b};
@@ -141,6 +142,10 @@ static void test_parse(const bitnet_model *m) {
          400},
         {BN_REQ_COMPLETION, "{\"prompt\":\"a\",\"stop\":\"123456789\"}", "stop", 400},
         {BN_REQ_COMPLETION, "{\"prompt\":\"a\",\"top_k\":1e300}", "top_k", 400},
+        /* found by fuzz_serve_request: n_predict 0 (or -0) was taken as max_tokens 0 */
+        {BN_REQ_COMPLETION, "{\"prompt\":\"a\",\"n_predict\":0}", "n_predict", 400},
+        {BN_REQ_COMPLETION, "{\"prompt\":\"a\",\"n_predict\":-0}", "n_predict", 400},
+        {BN_REQ_COMPLETION, "{\"prompt\":\"a\",\"n_predict\":-1}", NULL, 0},
         {BN_REQ_COMPLETION, "{\"prompt\":\"a\",\"seed\":9007199254740993}", "seed", 400},
         {BN_REQ_COMPLETION, "{\"prompt\":[1,2.5]}", "prompt", 400},
         {BN_REQ_COMPLETION, "{\"model\":7,\"prompt\":\"a\"}", "model", 400},
@@ -176,20 +181,101 @@ static void test_parse_oom(const bitnet_model *m) {
     const char *body = "{\"messages\":[{\"role\":\"user\",\"content\":\"hello there\"}],"
                        "\"stop\":[\"x\",\"yy\"],\"max_tokens\":4}";
     int failures = 0;
+    bn_serve_limits l = limits();
     for (long k = 0; k < 200; k++) {
-        bn_alloc_fail_after(k, 0);
+        bn_request *r = bn_request_new(1, BN_REQ_CHAT);
+        CHECK(r != NULL);
+        if (!r) break;
         bn_api_error err;
-        memset(&err, 0, sizeof err);
-        bn_request *r = parse(m, BN_REQ_CHAT, body, &err);
+        bn_alloc_fail_after(k, 0);
+        bool ok = bn_openai_parse_request(body, strlen(body), &l, m, BN_CHAT_CHATML, r, &err);
         bn_alloc_fail_after(-1, 0);
-        if (!r) {
+        if (!ok) {
             failures++;
-            CHECKF(err.status == 500 || err.status == 400 || err.status == 0, "k=%ld: %d", k,
-                   err.status);
+            /* memory running out is the server's fault: a 500, never a 400 */
+            CHECKF(err.status == 500, "k=%ld: %d %s", k, err.status, err.message);
         }
         bn_request_release(r);
     }
     CHECK(failures > 0); /* the injection reached the parser */
+}
+
+/* /tokenize and /detokenize below HTTP (server/tokenize_api.c). */
+static char *tok_json(const bitnet_model *m, bool detok, const char *body, bn_api_error *err) {
+    bn_serve_limits l = limits();
+    memset(err, 0, sizeof *err);
+    return detok ? bn_serve_detokenize_json(body, strlen(body), &l, m, err)
+                 : bn_serve_tokenize_json(body, strlen(body), &l, m, err);
+}
+
+static void test_tokenize_api(const bitnet_model *m) {
+    bn_api_error err;
+    /* the ids bitnet_tokenize gives, then their text back */
+    bitnet_token want[64];
+    int32_t n = bitnet_tokenize(m, "hello world", -1, want, 64, false, true);
+    char *out = tok_json(m, false, "{\"content\":\"hello world\"}", &err);
+    CHECKF(out, "%s", err.message);
+    char expect[1024] = "{\"tokens\":[";
+    for (int32_t i = 0; i < n; i++)
+        snprintf(expect + strlen(expect), sizeof expect - strlen(expect), "%s%d", i ? "," : "",
+                 want[i]);
+    strcat(expect, "]}");
+    CHECKF(out && !strcmp(out, expect), "%s vs %s", out ? out : "(null)", expect);
+    free(out);
+    char body[1024] = "{\"tokens\":[";
+    for (int32_t i = 0; i < n; i++)
+        snprintf(body + strlen(body), sizeof body - strlen(body), "%s%d", i ? "," : "", want[i]);
+    strcat(body, "]}");
+    out = tok_json(m, true, body, &err);
+    CHECKF(out && !strcmp(out, "{\"content\":\"hello world\"}"), "%s", out ? out : err.message);
+    free(out);
+    /* add_special puts BOS first; with_pieces gives id and piece */
+    out = tok_json(m, false, "{\"content\":\"a\",\"add_special\":true,\"with_pieces\":true}", &err);
+    char first[64];
+    snprintf(first, sizeof first, "{\"tokens\":[{\"id\":%d,\"piece\":", bitnet_token_bos(m));
+    CHECKF(out && !strncmp(out, first, strlen(first)), "%s", out ? out : err.message);
+    free(out);
+    out = tok_json(m, true, "{\"tokens\":[]}", &err);
+    CHECK(out && !strcmp(out, "{\"content\":\"\"}"));
+    free(out);
+    const struct {
+        bool detok;
+        const char *body, *param;
+    } bad[] = {
+        {false, "{", ""},
+        {false, "[1]", ""},
+        {false, "{}", "content"},
+        {false, "{\"content\":1}", "content"},
+        {false, "{\"content\":\"a\",\"add_special\":1}", "add_special"},
+        {false, "{\"content\":\"a\",\"with_pieces\":\"no\"}", "with_pieces"},
+        {true, "{}", "tokens"},
+        {true, "{\"tokens\":[0,1,100000]}", "tokens"},
+        {true, "{\"tokens\":[-1]}", "tokens"},
+        {true, "{\"tokens\":[1.5]}", "tokens"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        out = tok_json(m, bad[i].detok, bad[i].body, &err);
+        CHECKF(!out && err.status == 400 && !strcmp(err.param, bad[i].param) && err.message[0],
+               "%s: status %d param '%s' (%s)", bad[i].body, err.status, err.param, err.message);
+        free(out);
+    }
+    /* every allocation failing in turn: an answer or a 500, never a crash or a leak */
+    int failures = 0;
+    for (long k = 0; k < 64; k++) {
+        for (int detok = 0; detok < 2; detok++) {
+            bn_alloc_fail_after(k, 0);
+            out = tok_json(m, detok, detok ? body : "{\"content\":\"hello\",\"with_pieces\":true}",
+                           &err);
+            bn_alloc_fail_after(-1, 0);
+            if (!out) {
+                failures++;
+                CHECKF(err.status == 500, "k=%ld detok=%d: %d %s", k, detok, err.status,
+                       err.message);
+            }
+            free(out);
+        }
+    }
+    CHECK(failures > 0);
 }
 
 int main(void) {
@@ -205,6 +291,7 @@ int main(void) {
     if (m) {
         test_parse(m);
         test_parse_oom(m);
+        test_tokenize_api(m);
     }
     bitnet_model_free(m);
     TEST_END();

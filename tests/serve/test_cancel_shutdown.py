@@ -1,6 +1,6 @@
 """H9 (queue bound), H10 (disconnects while queued, prefilling, streaming)
-and H14 (SIGTERM under load). The small fixture under --isa ref runs at
-about 85 tokens/s on one thread, slow enough to catch a request mid-way."""
+and H14 (SIGTERM under load). The small fixture under --isa ref (SLOW_ISA) runs
+at about 85 tokens/s on one thread, slow enough to catch a request mid-way."""
 import json
 import re
 import signal
@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from serve_util import post_json, raw, request, sse_events
+from serve_util import SLOW_ISA, post_json, raw, request, sse_events
 
 LONG = {"prompt": "hello", "max_tokens": 1000, "temperature": 0, "ignore_eos": True}
 
@@ -49,8 +49,8 @@ def wait_for(pred, limit, what):
 
 @pytest.fixture
 def slow(start_server, small_model):
-    return start_server(small_model, "--isa", "ref", "-np", "1", "--queue-size", "1", "-c", "4096",
-                        "-n", "2000")
+    return start_server(small_model, "--isa", SLOW_ISA, "-np", "1", "--queue-size", "1",
+                        "-c", "4096", "-n", "2000")
 
 
 def quick(server, limit):
@@ -134,7 +134,7 @@ def stream_collect(port, results, i, body):
 
 
 def test_h14_sigterm_drains(start_server, small_model):
-    s = start_server(small_model, "--isa", "ref", "-np", "2", "--queue-size", "4",
+    s = start_server(small_model, "--isa", SLOW_ISA, "-np", "2", "--queue-size", "4",
                      "--drain-timeout", "30")
     body = {"prompt": "hello", "max_tokens": 60, "temperature": 0, "ignore_eos": True,
             "stream": True}
@@ -163,7 +163,7 @@ def test_h14_sigterm_drains(start_server, small_model):
 
 
 def test_h14_drain_deadline_cancels(start_server, small_model):
-    s = start_server(small_model, "--isa", "ref", "-np", "2", "--drain-timeout", "1")
+    s = start_server(small_model, "--isa", SLOW_ISA, "-np", "2", "--drain-timeout", "1")
     body = dict(LONG, stream=True)
     results = [None] * 2
     threads = [threading.Thread(target=stream_collect, args=(s.port, results, i, body))
@@ -185,7 +185,7 @@ def test_h14_drain_deadline_cancels(start_server, small_model):
 
 
 def test_h14_second_signal_exits_at_once(start_server, small_model):
-    s = start_server(small_model, "--isa", "ref", "--drain-timeout", "60")
+    s = start_server(small_model, "--isa", SLOW_ISA, "--drain-timeout", "60")
     a = open_request(s.port, "/v1/completions", dict(LONG, stream=True))
     read_until(a, b"data: ")
     s.signal(signal.SIGTERM)

@@ -165,6 +165,27 @@ def test_h6_bad_chat_bodies(server, body, param):
     assert error_of(out)["param"] == param
 
 
+@pytest.mark.parametrize("path,body,param", [
+    ("/tokenize", b"{", None),
+    ("/tokenize", b'["content"]', None),
+    ("/tokenize", b"{}", "content"),
+    ("/tokenize", b'{"content": 5}', "content"),
+    ("/tokenize", b'{"content": "a", "add_special": "yes"}', "add_special"),
+    ("/tokenize", b'{"content": "a", "with_pieces": 1}', "with_pieces"),
+    ("/detokenize", b'{"content": "a"}', "tokens"),
+    ("/detokenize", b'{"tokens": "abc"}', "tokens"),
+    ("/detokenize", b'{"tokens": [1, 512]}', "tokens"),
+    ("/detokenize", b'{"tokens": [[1]]}', "tokens"),
+    ("/detokenize", b'{"tokens": [1.5]}', "tokens"),
+])
+def test_h6_bad_tokenize_bodies(server, path, body, param):
+    st, _, out = post_json(server.port, path, body)
+    assert st == 400, out
+    e = error_of(out)
+    assert e["type"] == "invalid_request_error" and e["param"] == param, e
+    server.assert_serving()
+
+
 def test_h6_content_type_and_routes(server):
     st, _, out = request(server.port, "POST", "/v1/completions", body=b'{"prompt": "a"}',
                          headers={"Content-Type": "text/plain"})
@@ -182,6 +203,7 @@ def test_h6_content_type_and_routes(server):
     ({"max_tokens": 0}, "max_tokens"),
     ({"max_tokens": -1}, "max_tokens"),
     ({"n_predict": -2}, "n_predict"),
+    ({"n_predict": 0}, "n_predict"),  # found by fuzz_serve_request: it generated one token
     ({"n_probs": 10 ** 9}, "n_probs"),
     ({"logprobs": 21}, "logprobs"),
     ({"temperature": -1}, "temperature"),
@@ -212,6 +234,23 @@ def test_h7_out_of_range(server, extra, param):
     if param:
         assert e["param"] == param, e
     server.assert_serving() if param == "prompt" else None
+
+
+# H7: NaN and Infinity are not JSON (Python's json module writes them anyway)
+@pytest.mark.parametrize("value", [b"NaN", b"-Infinity", b"Infinity"])
+def test_h7_nan_temperature(server, value):
+    st, _, out = post_json(server.port, "/v1/completions",
+                           b'{"prompt": "a", "temperature": ' + value + b"}")
+    assert st == 400 and "not valid JSON" in error_of(out)["message"], out
+    server.assert_serving()
+
+
+# H7: n_discard (llama-server's context shift) is no field here: this server
+# does not shift the context, so it is ignored like any unknown field
+def test_h7_n_discard_is_ignored(server):
+    st, _, out = post_json(server.port, "/v1/completions",
+                           {"prompt": "hello", "max_tokens": 2, "n_discard": -1})
+    assert st == 200 and json.loads(out)["usage"]["completion_tokens"] >= 1, out
 
 
 def test_h7_many_stop_strings(start_server, tiny_model):
