@@ -154,11 +154,11 @@ def raw(port, data, timeout=10, read=True):
         s.close()
 
 
-def sse_events(port, path, obj, on_event=None, timeout=120):
+def sse_events(port, path, obj, on_event=None, timeout=120, host="127.0.0.1"):
     """Streams a request; returns the list of decoded data payloads ('[DONE]'
     stays a string). on_event(i, payload) may return False to stop reading
     (the connection is then closed)."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    s = socket.create_connection((host, port), timeout=timeout)
     body = json.dumps(obj).encode()
     s.sendall(b"POST " + path.encode() + b" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
               b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
