@@ -22,7 +22,7 @@ usage: bench/peers_prefill.sh -m I2S.gguf [options]
   --ik DIR         ik_llama.cpp native build dir, bin/llama-bench     [$IK_BUILD]
   --ik-avx2 DIR    ik_llama.cpp AVX2-only build dir               [$IK_AVX2_BUILD]
   --bitnetcpp DIR  bitnet.cpp build dir, bin/llama-bench       [$BITNETCPP_BUILD]
-  --isa LIST       our ISAs against the native peers (default amx,avx512)
+  --isa LIST       our ISAs against the native peers (default amx,avx512; "none" skips)
   --avx2-isa ISA   our ISA against --ik-avx2 (default avx2; "none" skips the group)
   -R N             rounds (default 3)
   -t LIST          thread counts (default 1,2)
@@ -83,7 +83,8 @@ mkdir -p "$OUT" || die "cannot create '$OUT'"
 # Engines: name, group, role, kind (ours ISA | llama-bench path), model.
 NAMES=() GROUPS_=() ROLES=() KINDS=() MODELS=()
 add() { NAMES+=("$1"); GROUPS_+=("$2"); ROLES+=("$3"); KINDS+=("$4"); MODELS+=("$5"); }
-IFS=',' read -r -a isa_list <<< "$ISAS"
+isa_list=()
+[ "$ISAS" = none ] || IFS=',' read -r -a isa_list <<< "$ISAS"
 for isa in "${isa_list[@]}"; do add "libbitnet --isa $isa" native ours "isa:$isa" "$MODEL"; done
 # peer NAME GROUP DIR MODEL FLAG: adds it, or says why it is skipped
 peer() {
