@@ -25,6 +25,8 @@ const bn_kernels bn_kernels_ref = {
     .dot_f32 = bn_dot_f32_ref,
     .dot_f16_f32_multi = bn_dot_f16_f32_multi_ref,
     .dot_f16_f32_rows = bn_dot_f16_f32_rows_ref,
+    .attn_scores_f16 = bn_attn_scores_f16_ref,
+    .attn_values_f16 = bn_attn_values_f16_ref,
 };
 
 #if defined(BN_X86_KERNELS)

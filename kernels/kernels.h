@@ -10,6 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Most query rows one attention kernel call takes (attn_scores_f16). */
+#define BN_ATT_ROWS 4
+
 typedef struct bn_kernels {
     const char *isa; /* "ref", "avx2", "avx512", "neon" */
 
@@ -79,6 +82,27 @@ typedef struct bn_kernels {
      * loaded once per group of rows. */
     void (*dot_f16_f32_rows)(const uint16_t *a, int64_t a_stride, int n_rows, const float *x,
                              int64_t n, float *out);
+
+    /* Attention's two products over one KV head of the F16 cache, for n_q
+     * (1..BN_ATT_ROWS) query rows that share it: heads of one group, tokens
+     * of one sequence. Each output is one fused multiply-add chain in a
+     * fixed order, fmaf(cache value, operand, acc) from acc = 0, so every
+     * ISA gives the bits of the reference and a query row gets the same
+     * result whichever rows it is grouped with (prefill, decode and
+     * multi-sequence batches agree).
+     *
+     * attn_scores_f16: keys transposed, key j's dimension d at
+     * kt[d·kt_stride + j] (j < n_keys consecutive cells, d < hd);
+     * s[r][j] = Σ_{d = 0..hd-1} kt[d][j] · q[r][d], in d order.
+     *
+     * attn_values_f16: value rows, row j's dimension d at v[j·v_stride + d];
+     * out[r][d] continues its chain from its current value over rows
+     * j = 0..n_keys[r]-1 in order: out[r][d] += v[j][d] · p[r][j] (so a
+     * caller can feed one run of cells after another). */
+    void (*attn_scores_f16)(const uint16_t *kt, int64_t kt_stride, int n_keys, int hd,
+                            const float *const *q, int n_q, float *const *s);
+    void (*attn_values_f16)(const uint16_t *v, int64_t v_stride, int hd, const int *n_keys,
+                            const float *const *p, int n_q, float *const *out);
 } bn_kernels;
 
 /* The scalar reference table (always available). */

@@ -540,6 +540,70 @@ static void test_dot_rows(const bn_kernels *k) {
            test_failures == failures_before ? "ok" : "FAIL");
 }
 
+/* attn_scores_f16 / attn_values_f16: the bits of the reference (one fmaf
+ * chain per output) for 1-4 query rows, odd head sizes and key counts,
+ * strided cache rows ending at a guard page, per-row key counts that
+ * differ (causal blocks) and outputs that continue a chain. */
+static void test_attn(const bn_kernels *k) {
+    int failures_before = test_failures, cases = 0;
+    static const int hds[] = {1, 5, 8, 16, 17, 33, 64, 96, 128};
+    static const int keys[] = {1, 3, 8, 15, 16, 17, 31, 33, 47, 64, 65, 130};
+    for (size_t hi = 0; hi < sizeof hds / sizeof hds[0]; hi++)
+        for (size_t ki = 0; ki < sizeof keys / sizeof keys[0]; ki++)
+            for (int n_q = 1; n_q <= BN_ATT_ROWS; n_q++, cases++) {
+                const int hd = hds[hi], n = keys[ki];
+                const int64_t ks = n + (n_q % 2) * 3, vs = hd + (n_q / 2) * 5;
+                const int place = (int)(hi + ki + (size_t)n_q) % N_PLACES;
+                rng_seed(9700 + (uint64_t)cases);
+                const size_t kt_len = (size_t)((hd - 1) * ks + n),
+                             v_len = (size_t)((n - 1) * vs + hd);
+                guarded gk = guarded_alloc(kt_len * 2, place_for(place, 2));
+                guarded gv = guarded_alloc(v_len * 2, place_for(place, 2));
+                guarded gs = guarded_alloc((size_t)n_q * (size_t)n * 4, 0);
+                guarded go = guarded_alloc((size_t)n_q * (size_t)hd * 4, 0);
+                uint16_t *kt = gk.ptr, *v = gv.ptr;
+                for (size_t i = 0; i < kt_len; i++) kt[i] = bn_f32_to_f16(rng_float(-4.0f, 4.0f));
+                for (size_t i = 0; i < v_len; i++) v[i] = bn_f32_to_f16(rng_float(-4.0f, 4.0f));
+                float qbuf[BN_ATT_ROWS][128], pbuf[BN_ATT_ROWS][130], want_o[BN_ATT_ROWS][128];
+                float want_s[BN_ATT_ROWS][130];
+                const float *qr[BN_ATT_ROWS], *pr[BN_ATT_ROWS];
+                float *sr[BN_ATT_ROWS], *orow[BN_ATT_ROWS], *ws[BN_ATT_ROWS], *wo[BN_ATT_ROWS];
+                int n_keys[BN_ATT_ROWS];
+                for (int r = 0; r < n_q; r++) {
+                    for (int d = 0; d < hd; d++) qbuf[r][d] = rng_float(-2.0f, 2.0f);
+                    for (int j = 0; j < n; j++) pbuf[r][j] = rng_float(0.0f, 1.0f);
+                    qr[r] = qbuf[r];
+                    pr[r] = pbuf[r];
+                    sr[r] = (float *)gs.ptr + r * n;
+                    orow[r] = (float *)go.ptr + r * hd;
+                    ws[r] = want_s[r];
+                    wo[r] = want_o[r];
+                    n_keys[r] = r == 0 ? n : (int)(rng_next() % (uint64_t)(n + 1));
+                    for (int d = 0; d < hd; d++) orow[r][d] = wo[r][d] = rng_float(-1.0f, 1.0f);
+                }
+                k->attn_scores_f16(kt, ks, n, hd, qr, n_q, sr);
+                bn_attn_scores_f16_ref(kt, ks, n, hd, qr, n_q, ws);
+                k->attn_values_f16(v, vs, hd, n_keys, pr, n_q, orow);
+                bn_attn_values_f16_ref(v, vs, hd, n_keys, pr, n_q, wo);
+                for (int r = 0; r < n_q; r++) {
+                    CHECKF(
+                        memcmp(sr[r], ws[r], (size_t)n * 4) == 0,
+                        "%s attn_scores_f16 hd=%d keys=%d rows=%d: row %d not the reference's bits",
+                        k->isa, hd, n, n_q, r);
+                    CHECKF(memcmp(orow[r], wo[r], (size_t)hd * 4) == 0,
+                           "%s attn_values_f16 hd=%d keys=%d (row: %d) rows=%d: row %d not the "
+                           "reference's bits",
+                           k->isa, hd, n, n_keys[r], n_q, r);
+                }
+                guarded_free(&gk);
+                guarded_free(&gv);
+                guarded_free(&gs);
+                guarded_free(&go);
+            }
+    printf("  %-7s attention     %d cases %s\n", k->isa, cases,
+           test_failures == failures_before ? "ok" : "FAIL");
+}
+
 /* ------------------------------------------------------------------------ */
 /* u8 × int8 (the optional 8-bit output head)                               */
 /* ------------------------------------------------------------------------ */
@@ -702,12 +766,13 @@ int main(void) {
         if (!k) continue;
         CHECK(k->quantize_i8 && k->i2s_gemv && k->i2s_gemm && k->u8_gemv && k->scale_i32 &&
               k->f32_to_f16 && k->dot_f16 && k->dot_f16_f32 && k->dot_f32 && k->dot_f16_f32_multi &&
-              k->dot_f16_f32_rows);
+              k->dot_f16_f32_rows && k->attn_scores_f16 && k->attn_values_f16);
         test_quantize(k);
         test_i2s(k);
         test_dots(k);
         test_dot_multi(k);
         test_dot_rows(k);
+        test_attn(k);
         test_u8(k);
         test_f32_to_f16(k);
         test_scale_i32(k);

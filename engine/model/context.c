@@ -75,38 +75,16 @@ static void *ctx_alloc(bitnet_context *ctx, size_t count, size_t size) {
 
 void bitnet_context_free(bitnet_context *ctx) {
     if (!ctx) return;
-    void *bufs[] = {ctx->k_cache,
-                    ctx->v_cache,
-                    ctx->x,
-                    ctx->xn,
-                    ctx->q,
-                    ctx->k,
-                    ctx->v,
-                    ctx->att,
-                    ctx->gate,
-                    ctx->up,
-                    ctx->mm,
-                    ctx->act.q,
-                    ctx->act.scale,
-                    ctx->act.sum,
-                    ctx->raw,
-                    ctx->att_scores,
-                    ctx->att_probs16,
-                    ctx->q16,
-                    ctx->row_buf,
-                    ctx->x16,
-                    ctx->logits,
-                    ctx->head_q8,
-                    ctx->head_q8_scale,
-                    ctx->att_vgather,
-                    ctx->att_runs,
-                    ctx->ub.pos,
-                    ctx->ub.seq,
-                    ctx->ub.cell,
-                    ctx->ub.q_f16,
-                    ctx->ub.out,
-                    ctx->seq_len0,
-                    ctx->seq_count};
+    void *bufs[] = {ctx->k_cache,    ctx->v_cache,  ctx->x,
+                    ctx->xn,         ctx->q,        ctx->k,
+                    ctx->v,          ctx->att,      ctx->gate,
+                    ctx->up,         ctx->mm,       ctx->act.q,
+                    ctx->act.scale,  ctx->act.sum,  ctx->raw,
+                    ctx->att_scores, ctx->row_buf,  ctx->x16,
+                    ctx->logits,     ctx->head_q8,  ctx->head_q8_scale,
+                    ctx->att_tblock, ctx->att_runs, ctx->ub.pos,
+                    ctx->ub.seq,     ctx->ub.cell,  ctx->ub.q_f16,
+                    ctx->ub.out,     ctx->seq_len0, ctx->seq_count};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) bn_aligned_free(bufs[i]);
     bn_kv_cells_free(&ctx->kv);
     bn_free(ctx->out_row);
@@ -215,12 +193,10 @@ bitnet_context *bitnet_context_new(const bitnet_model *model, const bitnet_conte
     if (Q + 2 * KV > raw_rows) raw_rows = Q + 2 * KV;
     if (2 * F > raw_rows) raw_rows = 2 * F;
     ctx->raw = ctx_alloc(ctx, ub * raw_rows, sizeof(int32_t));
-    ctx->att_scores = ctx_alloc(ctx, nt * (size_t)ctx->n_ctx, sizeof(float));
-    ctx->att_probs16 = ctx_alloc(ctx, nt * (size_t)ctx->n_ctx, sizeof(uint16_t));
-    ctx->q16 = ctx_alloc(ctx, nt * (size_t)hp->head_dim, sizeof(uint16_t));
+    ctx->att_scores = ctx_alloc(ctx, nt * BN_ATT_ROWS * (size_t)ctx->n_ctx, sizeof(float));
     ctx->row_buf = ctx_alloc(ctx, nt * E, sizeof(float));
     ctx->x16 = ctx_alloc(ctx, ub * wide, sizeof(uint16_t));
-    ctx->att_vgather = ctx_alloc(ctx, nt * (size_t)ctx->n_ctx, ctx->kv_elem);
+    ctx->att_tblock = ctx_alloc(ctx, ub + 1, sizeof(int32_t));
     ctx->att_runs = ctx_alloc(ctx, nt * 2 * (size_t)ctx->n_ctx, sizeof(int32_t));
     ctx->ub.pos = ctx_alloc(ctx, ub, sizeof(int32_t));
     ctx->ub.seq = ctx_alloc(ctx, ub, sizeof(int32_t));

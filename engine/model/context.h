@@ -44,8 +44,10 @@ struct bitnet_context {
 
     /* KV cache of n_ctx cells (kv_cache.h says which cell holds which
      * sequence positions). compat: uint16 (F16); exact: float.
-     * k: [n_layer][n_ctx cells][kv_dim]; v transposed: [n_layer][kv_dim][n_ctx
-     * cells], so that probabilities · V is a dot product over contiguous cells. */
+     * k transposed: [n_layer][kv_dim][n_ctx cells]; v: [n_layer][n_ctx
+     * cells][kv_dim]. Sixteen consecutive keys' dimension d and one value
+     * row's dimensions are then vectors, so that Q·K and P·V run one
+     * multiply-add chain per lane, with no horizontal sums (kernels.h). */
     void *k_cache;
     void *v_cache;
     size_t kv_elem; /* 2 or 4 bytes */
@@ -63,17 +65,15 @@ struct bitnet_context {
     float *mm;     /* [ub][max(n_embd, n_ff, q_dim)] matmul output */
     bn_act_i8 act; /* quantized copy of xn */
     int32_t *raw;  /* [ub][max rows] integer sums of the ternary kernels */
-    /* per-thread attention scratch: scores [n_ctx], probabilities as F16
-     * [n_ctx], query as F16 [head_dim], dequantized head row [n_embd] */
+    /* attention scratch (attention.c): per thread, the scores of
+     * BN_ATT_ROWS query rows [BN_ATT_ROWS][n_ctx] and the runs of
+     * consecutive cells of a sequence [n_ctx][2]; the dequantized head row
+     * [n_embd] per thread; the first token of each block of tokens that
+     * share a sequence [ub + 1] */
     float *att_scores;
-    uint16_t *att_probs16;
-    uint16_t *q16;
-    float *row_buf;
-    /* per-thread attention scratch when a sequence's cells are not
-     * consecutive: V of one dimension gathered in position order [n_ctx]
-     * (kv_elem bytes each), and the runs of consecutive cells [n_ctx][2] */
-    void *att_vgather;
     int32_t *att_runs;
+    float *row_buf;
+    int32_t *att_tblock;
     uint16_t *x16; /* [ub][max(n_embd, n_ff, q_dim)] F16 copy of a matmul input */
     bn_ubatch ub;
     /* decode driver scratch: [n_seq_max] each */

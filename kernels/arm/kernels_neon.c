@@ -272,6 +272,76 @@ static void dot_f16_f32_rows_neon(const uint16_t *a, int64_t a_stride, int n_row
     for (int r = 0; r < n_rows; r++) out[r] = dot_f16_f32_neon(a + r * a_stride, x, n);
 }
 
+/* Attention's products over the F16 cache (kernels.h attn_*): four lanes
+ * run four of the reference's fmaf chains (vfmaq rounds once, as fmaf
+ * does), sixteen keys or dimensions of one query row at a time; what is
+ * left over runs through fmaf itself. No multi-row tiles yet. */
+static void attn_scores_f16_neon(const uint16_t *kt, int64_t kt_stride, int n_keys, int hd,
+                                 const float *const *q, int n_q, float *const *s) {
+    for (int r = 0; r < n_q; r++) {
+        int j = 0;
+        for (; j + 16 <= n_keys; j += 16) {
+            float32x4_t a0 = vdupq_n_f32(0.0f), a1 = a0, a2 = a0, a3 = a0;
+            for (int d = 0; d < hd; d++) {
+                const uint16_t *row = kt + d * kt_stride + j;
+                const float32x4_t qd = vdupq_n_f32(q[r][d]);
+                a0 = vfmaq_f32(a0, load_f16(row), qd);
+                a1 = vfmaq_f32(a1, load_f16(row + 4), qd);
+                a2 = vfmaq_f32(a2, load_f16(row + 8), qd);
+                a3 = vfmaq_f32(a3, load_f16(row + 12), qd);
+            }
+            vst1q_f32(s[r] + j, a0);
+            vst1q_f32(s[r] + j + 4, a1);
+            vst1q_f32(s[r] + j + 8, a2);
+            vst1q_f32(s[r] + j + 12, a3);
+        }
+        for (; j + 4 <= n_keys; j += 4) {
+            float32x4_t a0 = vdupq_n_f32(0.0f);
+            for (int d = 0; d < hd; d++)
+                a0 = vfmaq_f32(a0, load_f16(kt + d * kt_stride + j), vdupq_n_f32(q[r][d]));
+            vst1q_f32(s[r] + j, a0);
+        }
+        if (j < n_keys) {
+            float *rest = s[r] + j;
+            bn_attn_scores_f16_ref(kt + j, kt_stride, n_keys - j, hd, q + r, 1, &rest);
+        }
+    }
+}
+
+static void attn_values_f16_neon(const uint16_t *v, int64_t v_stride, int hd, const int *n_keys,
+                                 const float *const *p, int n_q, float *const *out) {
+    for (int r = 0; r < n_q; r++) {
+        int d = 0;
+        for (; d + 16 <= hd; d += 16) {
+            float *o = out[r] + d;
+            float32x4_t a0 = vld1q_f32(o), a1 = vld1q_f32(o + 4);
+            float32x4_t a2 = vld1q_f32(o + 8), a3 = vld1q_f32(o + 12);
+            for (int j = 0; j < n_keys[r]; j++) {
+                const uint16_t *row = v + j * v_stride + d;
+                const float32x4_t pj = vdupq_n_f32(p[r][j]);
+                a0 = vfmaq_f32(a0, load_f16(row), pj);
+                a1 = vfmaq_f32(a1, load_f16(row + 4), pj);
+                a2 = vfmaq_f32(a2, load_f16(row + 8), pj);
+                a3 = vfmaq_f32(a3, load_f16(row + 12), pj);
+            }
+            vst1q_f32(o, a0);
+            vst1q_f32(o + 4, a1);
+            vst1q_f32(o + 8, a2);
+            vst1q_f32(o + 12, a3);
+        }
+        for (; d + 4 <= hd; d += 4) {
+            float32x4_t a0 = vld1q_f32(out[r] + d);
+            for (int j = 0; j < n_keys[r]; j++)
+                a0 = vfmaq_f32(a0, load_f16(v + j * v_stride + d), vdupq_n_f32(p[r][j]));
+            vst1q_f32(out[r] + d, a0);
+        }
+        if (d < hd) {
+            float *rest = out[r] + d;
+            bn_attn_values_f16_ref(v + d, v_stride, hd - d, n_keys + r, p + r, 1, &rest);
+        }
+    }
+}
+
 const bn_kernels bn_kernels_neon = {
     .isa = "neon",
     .quantize_i8 = quantize_i8_neon,
@@ -286,5 +356,7 @@ const bn_kernels bn_kernels_neon = {
     .dot_f16_f32 = dot_f16_f32_neon,
     .dot_f16_f32_multi = dot_f16_f32_multi_neon,
     .dot_f16_f32_rows = dot_f16_f32_rows_neon,
+    .attn_scores_f16 = attn_scores_f16_neon,
+    .attn_values_f16 = attn_values_f16_neon,
     .dot_f32 = dot_f32_neon,
 };

@@ -22,6 +22,10 @@ void bn_dot_f16_f32_rows_ref(const uint16_t *a, int64_t a_stride, int n_rows, co
 void bn_dot_f16_f32_multi_ref(const uint16_t *a, const float *x, int64_t x_stride, int n_x,
                               int64_t n, float *out);
 float bn_dot_f32_ref(const float *a, const float *b, int64_t n);
+void bn_attn_scores_f16_ref(const uint16_t *kt, int64_t kt_stride, int n_keys, int hd,
+                            const float *const *q, int n_q, float *const *s);
+void bn_attn_values_f16_ref(const uint16_t *v, int64_t v_stride, int hd, const int *n_keys,
+                            const float *const *p, int n_q, float *const *out);
 
 /* Block-scaled ternary path (kernels.h: i2s_blk_gemv / i2s_blk_gemm). */
 void bn_i2s_blk_gemv_ref(const uint8_t *w, int64_t w_stride, int64_t K, int64_t n_rows,

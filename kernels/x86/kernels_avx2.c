@@ -578,4 +578,6 @@ const bn_kernels bn_kernels_avx2 = {
     .dot_f16_f32_multi = dot_f16_f32_multi_avx2,
     .dot_f16_f32_rows = dot_f16_f32_rows_avx2,
     .dot_f32 = dot_f32_avx2,
+    .attn_scores_f16 = bn_attn_scores_f16_avx2,
+    .attn_values_f16 = bn_attn_values_f16_avx2,
 };

@@ -25,4 +25,15 @@ void bn_i2s_gemm_avx512(const uint8_t *w, int64_t K, int64_t n_rows, const int8_
 void bn_i2s_gemm_amx(const uint8_t *w, int64_t K, int64_t n_rows, const int8_t *q, int64_t q_stride,
                      int64_t n_tok, int32_t *out, int64_t out_stride);
 
+/* Attention's products over the F16 cache (kernels.h attn_*; attn_avx2.c,
+ * attn_avx512.c). */
+void bn_attn_scores_f16_avx2(const uint16_t *kt, int64_t kt_stride, int n_keys, int hd,
+                             const float *const *q, int n_q, float *const *s);
+void bn_attn_values_f16_avx2(const uint16_t *v, int64_t v_stride, int hd, const int *n_keys,
+                             const float *const *p, int n_q, float *const *out);
+void bn_attn_scores_f16_avx512(const uint16_t *kt, int64_t kt_stride, int n_keys, int hd,
+                               const float *const *q, int n_q, float *const *s);
+void bn_attn_values_f16_avx512(const uint16_t *v, int64_t v_stride, int hd, const int *n_keys,
+                               const float *const *p, int n_q, float *const *out);
+
 #endif
