@@ -20,6 +20,7 @@ const bn_kernels bn_kernels_ref = {
     .u8_gemv = bn_u8_gemv_ref,
     .scale_i32 = bn_scale_i32_ref,
     .f32_to_f16 = bn_f32_to_f16_ref,
+    .f32_round_f16 = bn_f32_round_f16_ref,
     .dot_f16 = bn_dot_f16_ref,
     .dot_f16_f32 = bn_dot_f16_f32_ref,
     .dot_f32 = bn_dot_f32_ref,
@@ -27,6 +28,7 @@ const bn_kernels bn_kernels_ref = {
     .dot_f16_f32_rows = bn_dot_f16_f32_rows_ref,
     .attn_scores_f16 = bn_attn_scores_f16_ref,
     .attn_values_f16 = bn_attn_values_f16_ref,
+    .softmax_f32 = bn_softmax_f32_ref,
 };
 
 #if defined(BN_X86_KERNELS)

@@ -60,6 +60,9 @@ typedef struct bn_kernels {
     /* F32 -> F16 of n values, round-to-nearest-even (the KV cache in compat
      * mode); every variant gives the bits of bn_f32_to_f16. */
     void (*f32_to_f16)(const float *x, uint16_t *y, int64_t n);
+    /* y[i] = x[i] rounded to F16 and widened back (bn_round_f16): Q of a
+     * multi-token batch in compat mode. */
+    void (*f32_round_f16)(const float *x, float *y, int64_t n);
 
     /* Float dot products (f32 accumulation) for attention and the output head. */
     float (*dot_f16)(const uint16_t *a, const uint16_t *b, int64_t n);
@@ -103,6 +106,12 @@ typedef struct bn_kernels {
                             const float *const *q, int n_q, float *const *s);
     void (*attn_values_f16)(const uint16_t *v, int64_t v_stride, int hd, const int *n_keys,
                             const float *const *p, int n_q, float *const *out);
+
+    /* Attention's softmax of n scores in place: x[i] = x[i]·scale (float),
+     * m = max x[i], e[i] = bn_exp_poly(x[i] − m) (exp_poly.h), Σe in
+     * double as bn_softmax_fold's sixteen partial sums, then x[i] =
+     * e[i] · (float)(1/Σe). The same bits on every ISA. */
+    void (*softmax_f32)(float *x, int64_t n, float scale);
 } bn_kernels;
 
 /* The scalar reference table (always available). */

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <sys/mman.h>
 
+#include "exp_poly.h"
 #include "f16.h"
 #include "kernels.h"
 #include "ref/kernels_ref.h"
@@ -605,6 +606,72 @@ static void test_attn(const bn_kernels *k) {
 }
 
 /* ------------------------------------------------------------------------ */
+/* softmax (exp_poly.h) and Q's F16 rounding                                */
+/* ------------------------------------------------------------------------ */
+
+/* The reference exponential itself against double exp: within 2 ulp over
+ * the normal range, and its edges. */
+static void test_exp_reference(void) {
+    double worst = 0.0;
+    for (int i = 0; i <= 200000; i++) {
+        const float x = BN_EXP_LO + (BN_EXP_HI - BN_EXP_LO) * (float)i / 200000.0f;
+        const double want = exp((double)x);
+        const double ulp = ldexp(1.0, ilogb(want) - 23);
+        const double err = fabs((double)bn_exp_poly(x) - want) / ulp;
+        if (err > worst) worst = err;
+    }
+    CHECKF(worst <= 2.0, "bn_exp_poly: %.2f ulp from exp", worst);
+    CHECK(bn_exp_poly(0.0f) == 1.0f && bn_exp_poly(-0.0f) == 1.0f);
+    CHECK(bn_exp_poly(-INFINITY) == 0.0f && bn_exp_poly(-100.0f) == 0.0f);
+    CHECK(bn_exp_poly(INFINITY) == INFINITY && bn_exp_poly(89.0f) == INFINITY);
+    CHECK(isnan(bn_exp_poly(NAN)));
+    float one = 3.0f;
+    bn_softmax_f32_ref(&one, 1, 0.5f);
+    CHECK(one == 1.0f);
+    printf("  ref     exp_poly      %.2f ulp at most\n", worst);
+}
+
+static void test_softmax(const bn_kernels *k) {
+    int failures_before = test_failures, cases = 0;
+    static const int lens[] = {1,  2,  3,  7,  8,  9,   15,  16,  17,  23,  31,  32,
+                               33, 47, 63, 64, 65, 100, 127, 128, 129, 511, 513, 1031};
+    static const float spreads[] = {0.5f, 8.0f, 300.0f}; /* the last underflows some exps */
+    for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++)
+        for (size_t si = 0; si < sizeof spreads / sizeof spreads[0]; si++, cases++) {
+            const int n = lens[li];
+            rng_seed(5100 + (uint64_t)cases);
+            guarded g = guarded_alloc((size_t)n * 4, place_for(cases % N_PLACES, 4));
+            float *x = g.ptr, want[1031];
+            for (int i = 0; i < n; i++) x[i] = want[i] = rng_float(-spreads[si], spreads[si]);
+            const float scale = 1.0f / sqrtf((float)(16 + cases % 113));
+            k->softmax_f32(x, n, scale);
+            bn_softmax_f32_ref(want, n, scale);
+            CHECKF(memcmp(x, want, (size_t)n * 4) == 0,
+                   "%s softmax_f32 n=%d spread=%g: not the reference's bits", k->isa, n,
+                   (double)spreads[si]);
+            double sum = 0.0;
+            for (int i = 0; i < n; i++) sum += x[i];
+            CHECKF(fabs(sum - 1.0) < 1e-5, "%s softmax_f32 n=%d: sums to %.9f", k->isa, n, sum);
+            guarded_free(&g);
+        }
+    /* F16 rounding: random magnitudes, subnormal halves, overflow, specials */
+    enum { NR = 203 };
+    guarded gx = guarded_alloc(NR * 4, 4), gy = guarded_alloc(NR * 4, 0);
+    float *x = gx.ptr, *y = gy.ptr, want[NR];
+    rng_seed(5300);
+    for (int i = 0; i < NR; i++)
+        x[i] = rng_float(-1.0f, 1.0f) * ldexpf(1.0f, (int)(rng_next() % 60) - 30);
+    x[0] = NAN, x[1] = INFINITY, x[2] = -INFINITY, x[3] = 65520.0f, x[4] = 6e-8f, x[5] = -0.0f;
+    k->f32_round_f16(x, y, NR);
+    bn_f32_round_f16_ref(x, want, NR);
+    CHECKF(memcmp(y, want, NR * 4) == 0, "%s f32_round_f16: not the reference's bits", k->isa);
+    guarded_free(&gx);
+    guarded_free(&gy);
+    printf("  %-7s softmax       %d cases %s\n", k->isa, cases,
+           test_failures == failures_before ? "ok" : "FAIL");
+}
+
+/* ------------------------------------------------------------------------ */
 /* u8 × int8 (the optional 8-bit output head)                               */
 /* ------------------------------------------------------------------------ */
 
@@ -748,6 +815,7 @@ int main(void) {
     test_dot_multi(&bn_kernels_ref);
     test_dot_rows(&bn_kernels_ref);
     test_u8_reference();
+    test_exp_reference();
     CHECK(bn_kernels_get("ref") == &bn_kernels_ref);
     CHECK(bn_kernels_get("no-such-isa") == NULL);
 
@@ -766,13 +834,15 @@ int main(void) {
         if (!k) continue;
         CHECK(k->quantize_i8 && k->i2s_gemv && k->i2s_gemm && k->u8_gemv && k->scale_i32 &&
               k->f32_to_f16 && k->dot_f16 && k->dot_f16_f32 && k->dot_f32 && k->dot_f16_f32_multi &&
-              k->dot_f16_f32_rows && k->attn_scores_f16 && k->attn_values_f16);
+              k->dot_f16_f32_rows && k->attn_scores_f16 && k->attn_values_f16 && k->softmax_f32 &&
+              k->f32_round_f16);
         test_quantize(k);
         test_i2s(k);
         test_dots(k);
         test_dot_multi(k);
         test_dot_rows(k);
         test_attn(k);
+        test_softmax(k);
         test_u8(k);
         test_f32_to_f16(k);
         test_scale_i32(k);

@@ -3,7 +3,6 @@
 #include <math.h>
 #include <string.h>
 
-#include "f16.h"
 #include "hparams.h"
 #include "ops.h"
 
@@ -131,8 +130,7 @@ static void attend_block(bitnet_context *ctx, int il, int g, int t0, int t1, int
              * through F16 for a multi-token batch of one sequence; the
              * probabilities stay F32. */
             if (compat && ctx->ub.q_f16[t]) {
-                for (int d = 0; d < hd; d++)
-                    q_widened[n_q][d] = bn_f16_to_f32(bn_f32_to_f16(qh[d]));
+                kern->f32_round_f16(qh, q_widened[n_q], hd);
                 qh = q_widened[n_q];
             }
             qr[n_q] = qh;
@@ -169,7 +167,7 @@ static void attend_block(bitnet_context *ctx, int il, int g, int t0, int t1, int
     }
     const float scale = 1.0f / sqrtf((float)hd);
     for (int r = 0; r < n_q; r++) {
-        bn_softmax_scaled(sr[r], n_kv[r], scale);
+        kern->softmax_f32(sr[r], n_kv[r], scale);
         memset(orow[r], 0, (size_t)hd * sizeof(float));
     }
     const float *p_at[BN_ATT_ROWS];

@@ -67,18 +67,3 @@ void bn_ffn_activation(float *g, const float *u, int64_t n, bn_ffn_act act) {
         }
     }
 }
-
-void bn_softmax_scaled(float *s, int64_t n, float scale) {
-    float max = -INFINITY;
-    for (int64_t i = 0; i < n; i++) {
-        s[i] *= scale;
-        if (s[i] > max) max = s[i];
-    }
-    double sum = 0.0;
-    for (int64_t i = 0; i < n; i++) {
-        s[i] = expf(s[i] - max);
-        sum += (double)s[i];
-    }
-    const float inv = (float)(1.0 / sum);
-    for (int64_t i = 0; i < n; i++) s[i] *= inv;
-}

@@ -25,8 +25,4 @@ void bn_rope_apply(float *x, int n_heads, int head_dim, int n_rot, const float *
 /* In place: z = act(g) * u over n values. */
 void bn_ffn_activation(float *g, const float *u, int64_t n, bn_ffn_act act);
 
-/* Softmax of s[0..n) scaled by `scale`, in place: p = e * (1 / Σe) with the sum
- * of exponentials in double (ggml's soft_max). */
-void bn_softmax_scaled(float *s, int64_t n, float scale);
-
 #endif

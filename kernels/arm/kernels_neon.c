@@ -19,6 +19,7 @@
 #include "../f16.h"
 #include "../kernels.h"
 #include "../ref/kernels_ref.h"
+#include "kernels_arm.h"
 
 #define ALWAYS_INLINE inline __attribute__((always_inline))
 
@@ -352,11 +353,13 @@ const bn_kernels bn_kernels_neon = {
     .u8_gemv = bn_u8_gemv_ref, /* no NEON version yet */
     .scale_i32 = scale_i32_neon,
     .f32_to_f16 = bn_f32_to_f16_ref,
+    .f32_round_f16 = bn_f32_round_f16_neon,
     .dot_f16 = dot_f16_neon,
     .dot_f16_f32 = dot_f16_f32_neon,
     .dot_f16_f32_multi = dot_f16_f32_multi_neon,
     .dot_f16_f32_rows = dot_f16_f32_rows_neon,
     .attn_scores_f16 = attn_scores_f16_neon,
     .attn_values_f16 = attn_values_f16_neon,
+    .softmax_f32 = bn_softmax_f32_neon,
     .dot_f32 = dot_f32_neon,
 };

@@ -26,6 +26,8 @@ void bn_attn_scores_f16_ref(const uint16_t *kt, int64_t kt_stride, int n_keys, i
                             const float *const *q, int n_q, float *const *s);
 void bn_attn_values_f16_ref(const uint16_t *v, int64_t v_stride, int hd, const int *n_keys,
                             const float *const *p, int n_q, float *const *out);
+void bn_softmax_f32_ref(float *x, int64_t n, float scale);
+void bn_f32_round_f16_ref(const float *x, float *y, int64_t n);
 
 /* Block-scaled ternary path (kernels.h: i2s_blk_gemv / i2s_blk_gemm). */
 void bn_i2s_blk_gemv_ref(const uint8_t *w, int64_t w_stride, int64_t K, int64_t n_rows,

@@ -573,6 +573,7 @@ const bn_kernels bn_kernels_avx2 = {
     .u8_gemv = u8_gemv_avx2,
     .scale_i32 = scale_i32_avx2,
     .f32_to_f16 = bn_f32_to_f16_f16c,
+    .f32_round_f16 = bn_f32_round_f16_avx2,
     .dot_f16 = dot_f16_avx2,
     .dot_f16_f32 = dot_f16_f32_avx2,
     .dot_f16_f32_multi = dot_f16_f32_multi_avx2,
@@ -580,4 +581,5 @@ const bn_kernels bn_kernels_avx2 = {
     .dot_f32 = dot_f32_avx2,
     .attn_scores_f16 = bn_attn_scores_f16_avx2,
     .attn_values_f16 = bn_attn_values_f16_avx2,
+    .softmax_f32 = bn_softmax_f32_avx2,
 };

@@ -1,0 +1,11 @@
+/* Functions of the NEON table defined outside kernels_neon.c. */
+#ifndef BN_KERNELS_ARM_H
+#define BN_KERNELS_ARM_H
+
+#include <stdint.h>
+
+/* kernels.h softmax_f32 and f32_round_f16 (softmax_neon.c) */
+void bn_softmax_f32_neon(float *x, int64_t n, float scale);
+void bn_f32_round_f16_neon(const float *x, float *y, int64_t n);
+
+#endif

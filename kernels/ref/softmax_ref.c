@@ -1,0 +1,26 @@
+/* Attention's softmax (kernels.h softmax_f32) and the F16 rounding of Q:
+ * the scalar specifications of the SIMD versions. */
+#include <math.h>
+
+#include "../exp_poly.h"
+#include "../f16.h"
+#include "kernels_ref.h"
+
+void bn_softmax_f32_ref(float *x, int64_t n, float scale) {
+    float max = -INFINITY;
+    for (int64_t i = 0; i < n; i++) {
+        x[i] *= scale;
+        if (x[i] > max) max = x[i];
+    }
+    double sum[BN_SOFTMAX_LANES] = {0};
+    for (int64_t i = 0; i < n; i++) {
+        x[i] = bn_exp_poly(x[i] - max);
+        sum[i % BN_SOFTMAX_LANES] += (double)x[i];
+    }
+    const float inv = (float)(1.0 / bn_softmax_fold(sum));
+    for (int64_t i = 0; i < n; i++) x[i] *= inv;
+}
+
+void bn_f32_round_f16_ref(const float *x, float *y, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] = bn_round_f16(x[i]);
+}
