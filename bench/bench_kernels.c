@@ -4,7 +4,9 @@
  * ((max - min) / median), throughput and the ratio to the scalar reference.
  *
  *   bench_kernels [--reps N] [--min-ms MS] [--isa NAME]... [--cold] [--quick]
+ *                 [--attention]
  *
+ * --attention runs only the attention section.
  * --cold adds an I2_S gemv over 512 MiB of weights (decode streams every
  * layer from DRAM; the default shapes stay in L2/L3). Weights are "hot"
  * otherwise: the numbers measure the kernel, not the memory system.
@@ -385,14 +387,102 @@ static void bench_quant(void) {
     }
 }
 
+/* Attention over an F16 cache of n_keys cells, BN_ATT_ROWS query rows
+ * sharing one KV head (kernels.h attn_*), and its softmax. */
+typedef struct {
+    const bn_kernels *k;
+    int which; /* 0 scores, 1 values, 2 softmax */
+    int hd, n_keys;
+    int64_t ks;
+    const uint16_t *kt, *v;
+    const float *const *q;
+    float *const *s;
+    float *sm; /* [n_keys] softmax input, refreshed from src each call */
+    const float *src;
+} attn_ctx;
+
+static void run_attn(void *p) {
+    attn_ctx *c = p;
+    int n_keys[BN_ATT_ROWS];
+    for (int r = 0; r < BN_ATT_ROWS; r++) n_keys[r] = c->n_keys;
+    if (c->which == 0) {
+        c->k->attn_scores_f16(c->kt, c->ks, c->n_keys, c->hd, c->q, BN_ATT_ROWS, c->s);
+    } else if (c->which == 1) {
+        c->k->attn_values_f16(c->v, c->ks, c->hd, n_keys, (const float *const *)c->s, BN_ATT_ROWS,
+                              (float *const *)c->q);
+    } else {
+        memcpy(c->sm, c->src, (size_t)c->n_keys * sizeof(float));
+        c->k->softmax_f32(c->sm, c->n_keys, 0.088f);
+    }
+    g_sink_f = c->s[0][0];
+}
+
+static void bench_attention(void) {
+    static const int hds[] = {96, 128}, keys[] = {256, 2048};
+    static const char *const names[] = {"attn_scores_f16", "attn_values_f16", "softmax_f32"};
+    printf("\n### Attention over the F16 cache, %d query rows per call\n\n", BN_ATT_ROWS);
+    printf("(of peak: multiply-adds/s over the measured F32 FMA rate of the table's vector "
+           "width; softmax: ns per score)\n\n");
+    printf("| kernel | head dim x keys | isa | us/call | spread | G multiply-adds/s | of peak | "
+           "vs ref |\n|---|---|---|---:|---:|---:|---:|---:|\n");
+    double peak[MAX_ISAS] = {0};
+    for (int i = 0; i < g_n_tables; i++) {
+        const char *isa = g_tables[i]->isa;
+        if (strcmp(isa, "avx2") == 0) peak[i] = bn_peak_gfma_f32(256, g_min_s * 5);
+        if (strcmp(isa, "avx512") == 0 || strcmp(isa, "amx") == 0)
+            peak[i] = bn_peak_gfma_f32(512, g_min_s * 5);
+    }
+    for (size_t h = 0; h < sizeof hds / sizeof hds[0]; h++)
+        for (size_t kk = 0; kk < sizeof keys / sizeof keys[0]; kk++) {
+            const int hd = hds[h], n = keys[kk];
+            /* a cache row stride like the engine's: n_ctx + padding */
+            const int64_t ks = n + 32 > hd ? n + 32 : hd;
+            uint16_t *kt = random_f16((size_t)(hd * ks)), *v = random_f16((size_t)(n * ks));
+            float *qb = random_f32((size_t)(BN_ATT_ROWS * hd)),
+                  *sb = random_f32(BN_ATT_ROWS * (size_t)n);
+            float *src = random_f32((size_t)n), *sm = xmalloc((size_t)n * 4);
+            const float *q[BN_ATT_ROWS];
+            float *s[BN_ATT_ROWS];
+            for (int r = 0; r < BN_ATT_ROWS; r++) {
+                q[r] = qb + r * hd;
+                s[r] = sb + (size_t)r * (size_t)n;
+            }
+            for (int w = 0; w < 3; w++) {
+                double ref_t = 0;
+                for (int i = 0; i < g_n_tables; i++) {
+                    attn_ctx c = {g_tables[i], w, hd, n, ks, kt, v, q, s, sm, src};
+                    timing t = measure(run_attn, &c);
+                    if (strcmp(g_tables[i]->isa, "ref") == 0) ref_t = t.median;
+                    printf("| %s | %dx%d | %s | %.2f |", names[w], hd, n, g_tables[i]->isa,
+                           t.median * 1e6);
+                    print_spread(t.spread);
+                    const double macs = (double)BN_ATT_ROWS * hd * n / t.median * 1e-9;
+                    if (w == 2)
+                        printf(" %.2f ns/score | - |", t.median * 1e9 / n);
+                    else if (peak[i] > 0)
+                        printf(" %.1f | %.0f%% |", macs, 100 * macs / peak[i]);
+                    else
+                        printf(" %.1f | - |", macs);
+                    printf(" %.1fx |\n", ref_t > 0 ? ref_t / t.median : 0.0);
+                }
+            }
+            free(kt);
+            free(v);
+            free(qb);
+            free(sb);
+            free(src);
+            free(sm);
+        }
+}
+
 static void usage(void) {
     fprintf(stderr, "usage: bench_kernels [--reps N] [--min-ms MS] [--isa NAME]... [--cold] "
-                    "[--quick]\n");
+                    "[--quick] [--attention]\n");
     exit(2);
 }
 
 int main(int argc, char **argv) {
-    bool cold = false, quick = false;
+    bool cold = false, quick = false, attention_only = false;
     const char *only[MAX_ISAS];
     int n_only = 0;
     for (int i = 1; i < argc; i++) {
@@ -403,6 +493,8 @@ int main(int argc, char **argv) {
             g_min_s = atof(argv[++i]) * 1e-3;
         } else if (strcmp(argv[i], "--isa") == 0 && i + 1 < argc && n_only < MAX_ISAS) {
             only[n_only++] = argv[++i];
+        } else if (strcmp(argv[i], "--attention") == 0) {
+            attention_only = true;
         } else if (strcmp(argv[i], "--cold") == 0) {
             cold = true;
         } else if (strcmp(argv[i], "--quick") == 0) {
@@ -426,6 +518,10 @@ int main(int argc, char **argv) {
     printf("(GOP = 2 ops per weight x activation; I2_S weight bytes = K/4 per row)\n");
 
     double t0 = now_s();
+    if (attention_only) {
+        bench_attention();
+        return 0;
+    }
     measure_peaks();
     bench_gemv();
     static const int64_t toks[] = {1, 8, 32, 128};
@@ -433,6 +529,7 @@ int main(int argc, char **argv) {
     if (cold) bench_gemv_cold();
     bench_dots(quick);
     bench_quant();
+    bench_attention();
     printf("\n(total %.1f s)\n", now_s() - t0);
     return 0;
 }

@@ -18,4 +18,8 @@ double bn_peak_gmacs_avx2(double min_seconds);
 double bn_peak_gmacs_avx512(double min_seconds);
 double bn_peak_gmacs_amx(double min_seconds);
 
+/* G F32 multiply-adds per second (lanes × instructions of vfmadd ymm for
+ * width 256, zmm for 512), the yardstick of the attention kernels. */
+double bn_peak_gfma_f32(int width, double min_seconds);
+
 #endif

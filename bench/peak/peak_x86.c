@@ -41,6 +41,51 @@ __attribute__((target("avx512f,avx512vnni"))) static void avx512_body(long iters
     sink = s;
 }
 
+/* F32 fused multiply-adds, the attention kernels' instruction: twelve
+ * named chains (an array of vectors would be kept on the stack, and the
+ * loop would time loads and stores). */
+#define FMA_CHAINS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+#define FMA_DECLARE(T, SET, i) T acc##i = SET((float)(i));
+#define FMA_STEP(FMA, i)                                                                           \
+    acc##i = FMA(acc##i, a, b);                                                                    \
+    __asm__ volatile("" : "+x"(acc##i));
+#define FMA_SUM(CVT, i) s += CVT(acc##i);
+
+__attribute__((target("avx2,fma"))) static void fma256_body(long iters) {
+    const __m256 a = _mm256_set1_ps(0.999f), b = _mm256_set1_ps(1e-3f);
+#define D256(i) FMA_DECLARE(__m256, _mm256_set1_ps, i)
+#define S256(i) FMA_STEP(_mm256_fmadd_ps, i)
+#define U256(i) FMA_SUM(_mm256_cvtss_f32, i)
+    FMA_CHAINS(D256)
+    for (long it = 0; it < iters; it++) {
+        FMA_CHAINS(S256)
+    }
+    float s = 0;
+    FMA_CHAINS(U256)
+    sink = (int32_t)s;
+}
+
+__attribute__((target("avx512f"))) static void fma512_body(long iters) {
+    const __m512 a = _mm512_set1_ps(0.999f), b = _mm512_set1_ps(1e-3f);
+#define D512(i) FMA_DECLARE(__m512, _mm512_set1_ps, i)
+#define S512(i)                                                                                    \
+    acc##i = _mm512_fmadd_ps(acc##i, a, b);                                                        \
+    __asm__ volatile("" : "+v"(acc##i));
+#define U512(i) FMA_SUM(_mm512_cvtss_f32, i)
+    FMA_CHAINS(D512)
+    for (long it = 0; it < iters; it++) {
+        FMA_CHAINS(S512)
+    }
+    float s = 0;
+    FMA_CHAINS(U512)
+    sink = (int32_t)s;
+}
+
+double bn_peak_gfma_f32(int width, double min_seconds) {
+    if (width == 512) return peak_best_gmacs(fma512_body, 200000, 12.0 * 16, min_seconds);
+    return peak_best_gmacs(fma256_body, 200000, 12.0 * 8, min_seconds);
+}
+
 double bn_peak_gmacs_avx2(double min_seconds) {
     return peak_best_gmacs(avx2_body, 200000, 10.0 * 32, min_seconds);
 }
@@ -50,6 +95,11 @@ double bn_peak_gmacs_avx512(double min_seconds) {
 }
 
 #else
+double bn_peak_gfma_f32(int width, double min_seconds) {
+    (void)width;
+    (void)min_seconds;
+    return 0;
+}
 double bn_peak_gmacs_avx2(double min_seconds) {
     (void)min_seconds;
     return 0;

@@ -16,7 +16,7 @@
 void bn_kv_store(bitnet_context *ctx, int il, const float *k, const float *v, int n_tok) {
     const bn_hparams *hp = &ctx->model->hp;
     const int64_t kv_dim = (int64_t)hp->n_head_kv * hp->head_dim;
-    const int64_t layer = (int64_t)ctx->n_ctx * kv_dim;
+    const int64_t layer = (int64_t)ctx->n_ctx * kv_dim, ks = ctx->k_stride;
     const int32_t *cell = ctx->ub.cell; /* [n_tok] */
     void (*const f32_to_f16_row)(const float *, uint16_t *, int64_t) = ctx->kern->f32_to_f16;
     /* V row by row (one per cell); K transposed, one cache row per
@@ -26,7 +26,7 @@ void bn_kv_store(bitnet_context *ctx, int il, const float *k, const float *v, in
 #pragma omp parallel num_threads(ctx->n_threads) if (n_tok > 1)
     {
         if (ctx->kv_elem == 2) {
-            uint16_t *kc = (uint16_t *)ctx->k_cache + il * layer;
+            uint16_t *kc = (uint16_t *)ctx->k_cache + il * ks * kv_dim;
             uint16_t *vc = (uint16_t *)ctx->v_cache + il * layer;
             uint16_t *k16 = ctx->x16; /* [n_tok][kv_dim] */
 #pragma omp for schedule(static)
@@ -36,16 +36,16 @@ void bn_kv_store(bitnet_context *ctx, int il, const float *k, const float *v, in
             }
 #pragma omp for schedule(static)
             for (int64_t i = 0; i < kv_dim; i++)
-                for (int t = 0; t < n_tok; t++) kc[i * ctx->n_ctx + cell[t]] = k16[t * kv_dim + i];
+                for (int t = 0; t < n_tok; t++) kc[i * ks + cell[t]] = k16[t * kv_dim + i];
         } else {
-            float *kc = (float *)ctx->k_cache + il * layer;
+            float *kc = (float *)ctx->k_cache + il * ks * kv_dim;
             float *vc = (float *)ctx->v_cache + il * layer;
 #pragma omp for schedule(static) nowait
             for (int t = 0; t < n_tok; t++)
                 for (int64_t i = 0; i < kv_dim; i++) vc[cell[t] * kv_dim + i] = v[t * kv_dim + i];
 #pragma omp for schedule(static)
             for (int64_t i = 0; i < kv_dim; i++)
-                for (int t = 0; t < n_tok; t++) kc[i * ctx->n_ctx + cell[t]] = k[t * kv_dim + i];
+                for (int t = 0; t < n_tok; t++) kc[i * ks + cell[t]] = k[t * kv_dim + i];
         }
     }
 }
@@ -151,18 +151,18 @@ static void attend_block(bitnet_context *ctx, int il, int g, int t0, int t1, int
         nr = build_runs(cells, max_kv, runs);
     }
 
-    /* keys are transposed ([kv_dim][n_ctx]): head g's dimension d is row
+    /* keys are transposed ([kv_dim][k_stride]): head g's dimension d is row
      * g·hd + d; values are rows of cells ([n_ctx][kv_dim]) */
-    const size_t kt_off = (size_t)il * layer + (size_t)g * hd * ctx->n_ctx;
+    const size_t kt_off = ((size_t)il * kv_dim + (size_t)g * hd) * (size_t)ctx->k_stride;
     const size_t v_off = (size_t)il * layer + (size_t)g * hd;
     float *s_at[BN_ATT_ROWS];
     for (int i = 0, off = 0; i < nr; off += runs[2 * i + 1], i++) {
         for (int r = 0; r < n_q; r++) s_at[r] = sr[r] + off;
         if (compat)
-            kern->attn_scores_f16((const uint16_t *)ctx->k_cache + kt_off + runs[2 * i], ctx->n_ctx,
-                                  runs[2 * i + 1], hd, qr, n_q, s_at);
+            kern->attn_scores_f16((const uint16_t *)ctx->k_cache + kt_off + runs[2 * i],
+                                  ctx->k_stride, runs[2 * i + 1], hd, qr, n_q, s_at);
         else
-            scores_f32((const float *)ctx->k_cache + kt_off + runs[2 * i], ctx->n_ctx,
+            scores_f32((const float *)ctx->k_cache + kt_off + runs[2 * i], ctx->k_stride,
                        runs[2 * i + 1], hd, qr, n_q, s_at);
     }
     const float scale = 1.0f / sqrtf((float)hd);

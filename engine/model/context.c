@@ -170,10 +170,12 @@ bitnet_context *bitnet_context_new(const bitnet_model *model, const bitnet_conte
     size_t wide = E > F ? E : F;
     if (Q > wide) wide = Q;
     const size_t kv_total = (size_t)hp->n_layer * (size_t)ctx->n_ctx * KV;
+    ctx->k_stride = ((int64_t)ctx->n_ctx + 31) / 32 * 32 + 32;
+    const size_t k_total = (size_t)hp->n_layer * (size_t)ctx->k_stride * KV;
     const size_t nt = (size_t)ctx->n_threads;
     const int32_t n_seq = params->n_seq_max ? params->n_seq_max : 1;
 
-    ctx->k_cache = ctx_alloc(ctx, kv_total, ctx->kv_elem);
+    ctx->k_cache = ctx_alloc(ctx, k_total, ctx->kv_elem);
     ctx->v_cache = ctx_alloc(ctx, kv_total, ctx->kv_elem);
     ctx->x = ctx_alloc(ctx, ub * E, sizeof(float));
     ctx->xn = ctx_alloc(ctx, ub * wide, sizeof(float));

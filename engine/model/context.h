@@ -44,13 +44,16 @@ struct bitnet_context {
 
     /* KV cache of n_ctx cells (kv_cache.h says which cell holds which
      * sequence positions). compat: uint16 (F16); exact: float.
-     * k transposed: [n_layer][kv_dim][n_ctx cells]; v: [n_layer][n_ctx
+     * k transposed: [n_layer][kv_dim][k_stride >= n_ctx cells]; v: [n_layer][n_ctx
      * cells][kv_dim]. Sixteen consecutive keys' dimension d and one value
      * row's dimensions are then vectors, so that Q·K and P·V run one
      * multiply-add chain per lane, with no horizontal sums (kernels.h). */
     void *k_cache;
     void *v_cache;
-    size_t kv_elem; /* 2 or 4 bytes */
+    size_t kv_elem;   /* 2 or 4 bytes */
+    int64_t k_stride; /* cells per K cache row: n_ctx padded so that rows are
+                       * not a power of two bytes apart (which would map every
+                       * row of a key tile to the same L1 sets) */
     bn_kv_cells kv;
 
     /* scratch for one micro-batch of up to n_ubatch tokens */

@@ -46,6 +46,7 @@ static ALWAYS_INLINE void scores_tile(const uint16_t *kt, int64_t ks, int hd, co
         for (int c = 0; c < NC; c++) acc[r][c] = _mm256_setzero_ps();
     for (int d = 0; d < hd; d++) {
         const uint16_t *row = kt + d * ks + j; /* [8·NC] keys' dimension d */
+        _mm_prefetch((const char *)(row + 8 * NC), _MM_HINT_T0); /* attn_avx512.c says why */
         __m256 k[MAX_NC];
         for (int c = 0; c < NC; c++) k[c] = load_f16(row + 8 * c, c == NC - 1 ? last : 8);
         for (int r = 0; r < NQ; r++) {
@@ -99,6 +100,8 @@ static ALWAYS_INLINE void values_tile(const uint16_t *v, int64_t vs, int64_t n,
             acc[r][c] = load_f32(out[r] + d0 + 8 * c, c == NC - 1 ? last : 8);
     for (int64_t j = 0; j < n; j++) {
         const uint16_t *row = v + j * vs + d0; /* [8·NC] of value row j */
+        for (int c = 0; c < NC; c += 4)
+            _mm_prefetch((const char *)(row + 24 * vs + 8 * c), _MM_HINT_T0);
         __m256 x[MAX_NC];
         for (int c = 0; c < NC; c++) x[c] = load_f16(row + 8 * c, c == NC - 1 ? last : 8);
         for (int r = 0; r < NQ; r++) {

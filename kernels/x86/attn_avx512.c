@@ -32,6 +32,9 @@ static ALWAYS_INLINE void scores_tile(const uint16_t *kt, int64_t ks, int hd, co
         for (int c = 0; c < NC; c++) acc[r][c] = _mm512_setzero_ps();
     for (int d = 0; d < hd; d++) {
         const uint16_t *row = kt + d * ks + j; /* [16·NC] keys' dimension d */
+        /* rows are a page or more apart, beyond the hardware prefetchers'
+         * reach: fetch the next tile's line of this row while this one runs */
+        _mm_prefetch((const char *)(row + 16 * NC), _MM_HINT_T0);
         __m512 k[MAX_NC];
         for (int c = 0; c < NC; c++) k[c] = load_f16(row + 16 * c, c == NC - 1 ? last : 0xFFFF);
         for (int r = 0; r < NQ; r++) {
@@ -88,6 +91,8 @@ static ALWAYS_INLINE void values_tile(const uint16_t *v, int64_t vs, int64_t n,
             acc[r][c] = _mm512_maskz_loadu_ps(c == NC - 1 ? last : 0xFFFF, out[r] + d0 + 16 * c);
     for (int64_t j = 0; j < n; j++) {
         const uint16_t *row = v + j * vs + d0; /* [16·NC] of value row j */
+        for (int c = 0; c < NC; c += 2)
+            _mm_prefetch((const char *)(row + 24 * vs + 16 * c), _MM_HINT_T0);
         __m512 x[MAX_NC];
         for (int c = 0; c < NC; c++) x[c] = load_f16(row + 16 * c, c == NC - 1 ? last : 0xFFFF);
         for (int r = 0; r < NQ; r++) {
@@ -122,11 +127,13 @@ static ALWAYS_INLINE void values_rows(const uint16_t *v, int64_t vs, int hd, int
 
 static void values_group(const uint16_t *v, int64_t vs, int hd, int64_t n, const float *const *p,
                          float *const *out, int nq) {
+    /* as many vectors per tile as the 32 registers hold: NQ·NC
+     * accumulators plus NC converted rows */
     switch (nq) {
     case 1: values_rows(v, vs, hd, n, p, out, 1, 8); break;
-    case 2: values_rows(v, vs, hd, n, p, out, 2, 4); break;
-    case 3: values_rows(v, vs, hd, n, p, out, 3, 3); break;
-    default: values_rows(v, vs, hd, n, p, out, 4, 2); break;
+    case 2: values_rows(v, vs, hd, n, p, out, 2, 8); break;
+    case 3: values_rows(v, vs, hd, n, p, out, 3, 6); break;
+    default: values_rows(v, vs, hd, n, p, out, 4, 6); break;
     }
 }
 
