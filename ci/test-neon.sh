@@ -20,7 +20,7 @@ CFLAGS="-O2 -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -ffp-contract=o
 # Only the NEON file gets the dot-product flag (as in CMakeLists.txt).
 $CC $CFLAGS -march=armv8.2-a+dotprod -c kernels/arm/kernels_neon.c -o "$OUT/kernels_neon.o"
 $CC $CFLAGS -DBN_NEON_KERNELS -static tests/test_kernels.c kernels/dispatch.c kernels/ref/*.c \
-  kernels/arm/softmax_neon.c engine/util/error.c "$OUT/kernels_neon.o" -lm -o "$OUT/test_kernels"
+  kernels/arm/elementwise_neon.c engine/util/error.c "$OUT/kernels_neon.o" -lm -o "$OUT/test_kernels"
 status=0
 for cpu in ${QEMU_CPUS:-max cortex-a53}; do
   echo "== qemu-aarch64 -cpu $cpu"

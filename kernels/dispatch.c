@@ -29,6 +29,8 @@ const bn_kernels bn_kernels_ref = {
     .attn_scores_f16 = bn_attn_scores_f16_ref,
     .attn_values_f16 = bn_attn_values_f16_ref,
     .softmax_f32 = bn_softmax_f32_ref,
+    .silu_mul = bn_silu_mul_ref,
+    .relu2_mul = bn_relu2_mul_ref,
 };
 
 #if defined(BN_X86_KERNELS)

@@ -112,6 +112,13 @@ typedef struct bn_kernels {
      * double as bn_softmax_fold's sixteen partial sums, then x[i] =
      * e[i] · (float)(1/Σe). The same bits on every ISA. */
     void (*softmax_f32)(float *x, int64_t n, float scale);
+
+    /* The gated FFN's activation in place over n values:
+     * silu_mul: g[i] = (g[i] / (1 + bn_exp_poly(−g[i]))) · u[i];
+     * relu2_mul: r = g[i] > 0 ? g[i] : 0, g[i] = (r · r) · u[i].
+     * The same bits on every ISA (IEEE division, exp_poly.h). */
+    void (*silu_mul)(float *g, const float *u, int64_t n);
+    void (*relu2_mul)(float *g, const float *u, int64_t n);
 } bn_kernels;
 
 /* The scalar reference table (always available). */

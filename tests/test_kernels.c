@@ -628,6 +628,9 @@ static void test_exp_reference(void) {
     float one = 3.0f;
     bn_softmax_f32_ref(&one, 1, 0.5f);
     CHECK(one == 1.0f);
+    float g[3] = {0.0f, 1.0f, -200.0f}, u[3] = {2.0f, 2.0f, 2.0f};
+    bn_silu_mul_ref(g, u, 3); /* silu(1) = 1/(1+e^-1); silu(-200) = -0 */
+    CHECK(g[0] == 0.0f && fabsf(g[1] - 2.0f * 0.7310586f) < 1e-6f && g[2] == 0.0f);
     printf("  ref     exp_poly      %.2f ulp at most\n", worst);
 }
 
@@ -667,7 +670,35 @@ static void test_softmax(const bn_kernels *k) {
     CHECKF(memcmp(y, want, NR * 4) == 0, "%s f32_round_f16: not the reference's bits", k->isa);
     guarded_free(&gx);
     guarded_free(&gy);
-    printf("  %-7s softmax       %d cases %s\n", k->isa, cases,
+    /* the FFN activations: lengths around the vector widths, gates wide
+     * enough that exp(-g) overflows and underflows, and NaN, ±inf, ±0 */
+    enum { NA = 77 };
+    guarded gg = guarded_alloc(NA * 4, 4), gu = guarded_alloc(NA * 4, 8);
+    float *g = gg.ptr, *u = gu.ptr, orig[NA], want_g[NA];
+    for (int n = 1; n <= NA; n += (n < 20 ? 1 : 19)) {
+        for (int op = 0; op < 2; op++) {
+            rng_seed(5400 + (uint64_t)(n * 2 + op));
+            for (int i = 0; i < n; i++) {
+                orig[i] = rng_float(-120.0f, 120.0f) * (rng_next() % 2 ? 1.0f : 0.05f);
+                u[i] = rng_float(-3.0f, 3.0f);
+            }
+            if (n > 6) orig[0] = NAN, orig[1] = INFINITY, orig[2] = -INFINITY, orig[3] = -0.0f;
+            memcpy(g, orig, (size_t)n * 4);
+            memcpy(want_g, orig, (size_t)n * 4);
+            (op ? k->relu2_mul : k->silu_mul)(g, u, n);
+            (op ? bn_relu2_mul_ref : bn_silu_mul_ref)(want_g, u, n);
+            bool same = true;
+            for (int i = 0; i < n; i++)
+                same = same &&
+                       (memcmp(&g[i], &want_g[i], 4) == 0 || (isnan(g[i]) && isnan(want_g[i])));
+            CHECKF(same, "%s %s n=%d: not the reference's bits", k->isa,
+                   op ? "relu2_mul" : "silu_mul", n);
+            cases++;
+        }
+    }
+    guarded_free(&gg);
+    guarded_free(&gu);
+    printf("  %-7s softmax, ffn  %d cases %s\n", k->isa, cases,
            test_failures == failures_before ? "ok" : "FAIL");
 }
 
@@ -835,7 +866,7 @@ int main(void) {
         CHECK(k->quantize_i8 && k->i2s_gemv && k->i2s_gemm && k->u8_gemv && k->scale_i32 &&
               k->f32_to_f16 && k->dot_f16 && k->dot_f16_f32 && k->dot_f32 && k->dot_f16_f32_multi &&
               k->dot_f16_f32_rows && k->attn_scores_f16 && k->attn_values_f16 && k->softmax_f32 &&
-              k->f32_round_f16);
+              k->f32_round_f16 && k->silu_mul && k->relu2_mul);
         test_quantize(k);
         test_i2s(k);
         test_dots(k);

@@ -58,7 +58,10 @@ static void ffn_activation(const bitnet_context *ctx, float *g, const float *u, 
     for (int64_t c = 0; c < n_chunks; c++) {
         const int64_t i0 = c * ELEM_CHUNK;
         const int64_t len = n - i0 < ELEM_CHUNK ? n - i0 : ELEM_CHUNK;
-        bn_ffn_activation(g + i0, u + i0, len, act);
+        if (act == BN_FFN_SILU)
+            ctx->kern->silu_mul(g + i0, u + i0, len);
+        else
+            ctx->kern->relu2_mul(g + i0, u + i0, len);
     }
 }
 

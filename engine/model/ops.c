@@ -56,14 +56,3 @@ void bn_rope_apply(float *x, int n_heads, int head_dim, int n_rot, const float *
         }
     }
 }
-
-void bn_ffn_activation(float *g, const float *u, int64_t n, bn_ffn_act act) {
-    if (act == BN_FFN_SILU) {
-        for (int64_t i = 0; i < n; i++) g[i] = (g[i] / (1.0f + expf(-g[i]))) * u[i];
-    } else {
-        for (int64_t i = 0; i < n; i++) {
-            const float r = g[i] > 0.0f ? g[i] : 0.0f;
-            g[i] = (r * r) * u[i];
-        }
-    }
-}

@@ -22,7 +22,4 @@ void bn_rope_table(float *cs, int32_t pos, int n_rot, float base, bool exact);
 void bn_rope_apply(float *x, int n_heads, int head_dim, int n_rot, const float *cs,
                    bn_rope_kind kind);
 
-/* In place: z = act(g) * u over n values. */
-void bn_ffn_activation(float *g, const float *u, int64_t n, bn_ffn_act act);
-
 #endif

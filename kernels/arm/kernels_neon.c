@@ -361,5 +361,7 @@ const bn_kernels bn_kernels_neon = {
     .attn_scores_f16 = attn_scores_f16_neon,
     .attn_values_f16 = attn_values_f16_neon,
     .softmax_f32 = bn_softmax_f32_neon,
+    .silu_mul = bn_silu_mul_neon,
+    .relu2_mul = bn_relu2_mul_neon,
     .dot_f32 = dot_f32_neon,
 };

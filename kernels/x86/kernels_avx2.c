@@ -582,4 +582,6 @@ const bn_kernels bn_kernels_avx2 = {
     .attn_scores_f16 = bn_attn_scores_f16_avx2,
     .attn_values_f16 = bn_attn_values_f16_avx2,
     .softmax_f32 = bn_softmax_f32_avx2,
+    .silu_mul = bn_silu_mul_avx2,
+    .relu2_mul = bn_relu2_mul_avx2,
 };

@@ -36,11 +36,15 @@ void bn_attn_scores_f16_avx512(const uint16_t *kt, int64_t kt_stride, int n_keys
 void bn_attn_values_f16_avx512(const uint16_t *v, int64_t v_stride, int hd, const int *n_keys,
                                const float *const *p, int n_q, float *const *out);
 
-/* Attention's softmax and Q's F16 rounding (kernels.h softmax_f32,
- * f32_round_f16; softmax_avx2.c, softmax_avx512.c). */
+/* Element-wise kernels (kernels.h softmax_f32,
+ * f32_round_f16, silu_mul, relu2_mul; elementwise_avx2.c, elementwise_avx512.c). */
 void bn_softmax_f32_avx2(float *x, int64_t n, float scale);
 void bn_f32_round_f16_avx2(const float *x, float *y, int64_t n);
 void bn_softmax_f32_avx512(float *x, int64_t n, float scale);
 void bn_f32_round_f16_avx512(const float *x, float *y, int64_t n);
+void bn_silu_mul_avx2(float *g, const float *u, int64_t n);
+void bn_relu2_mul_avx2(float *g, const float *u, int64_t n);
+void bn_silu_mul_avx512(float *g, const float *u, int64_t n);
+void bn_relu2_mul_avx512(float *g, const float *u, int64_t n);
 
 #endif

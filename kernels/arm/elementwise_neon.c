@@ -1,8 +1,8 @@
-/* Attention's softmax and Q's F16 rounding, NEON (kernels.h softmax_f32,
- * f32_round_f16): each lane performs exp_poly.h's operations in its order
- * (vfmaq rounds once, as fmaf does), and the double sum keeps exp_poly.h's
- * sixteen partial sums in eight registers of two, so the results are the
- * reference's bits. */
+/* Element-wise kernels, NEON (kernels.h softmax_f32, f32_round_f16,
+ * silu_mul, relu2_mul): each lane performs exp_poly.h's operations in its
+ * order (vfmaq rounds once, as fmaf does), and softmax's double sum keeps
+ * exp_poly.h's sixteen partial sums in eight registers of two, so the
+ * results are the reference's bits. */
 #include <arm_neon.h>
 #include <math.h>
 #include <stdint.h>
@@ -71,4 +71,27 @@ void bn_f32_round_f16_neon(const float *x, float *y, int64_t n) {
     int64_t i = 0;
     for (; i + 4 <= n; i += 4) vst1q_f32(y + i, vcvt_f32_f16(vcvt_f16_f32(vld1q_f32(x + i))));
     bn_f32_round_f16_ref(x + i, y + i, n - i);
+}
+
+void bn_silu_mul_neon(float *g, const float *u, int64_t n) {
+    const float32x4_t one = vdupq_n_f32(1.0f);
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const float32x4_t x = vld1q_f32(g + i);
+        const float32x4_t e = exp_poly4(vnegq_f32(x));
+        vst1q_f32(g + i, vmulq_f32(vdivq_f32(x, vaddq_f32(one, e)), vld1q_f32(u + i)));
+    }
+    bn_silu_mul_ref(g + i, u + i, n - i);
+}
+
+void bn_relu2_mul_neon(float *g, const float *u, int64_t n) {
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const float32x4_t x = vld1q_f32(g + i);
+        /* a select, not vmaxq (which returns NaN for NaN where the
+         * reference's comparison gives 0) */
+        const float32x4_t r = vbslq_f32(vcgtq_f32(x, vdupq_n_f32(0.0f)), x, vdupq_n_f32(0.0f));
+        vst1q_f32(g + i, vmulq_f32(vmulq_f32(r, r), vld1q_f32(u + i)));
+    }
+    bn_relu2_mul_ref(g + i, u + i, n - i);
 }

@@ -1,5 +1,5 @@
-/* Attention's softmax (kernels.h softmax_f32) and the F16 rounding of Q:
- * the scalar specifications of the SIMD versions. */
+/* Element-wise kernels (kernels.h softmax_f32, f32_round_f16, silu_mul,
+ * relu2_mul): the scalar specifications of the SIMD versions. */
 #include <math.h>
 
 #include "../exp_poly.h"
@@ -23,4 +23,15 @@ void bn_softmax_f32_ref(float *x, int64_t n, float scale) {
 
 void bn_f32_round_f16_ref(const float *x, float *y, int64_t n) {
     for (int64_t i = 0; i < n; i++) y[i] = bn_round_f16(x[i]);
+}
+
+void bn_silu_mul_ref(float *g, const float *u, int64_t n) {
+    for (int64_t i = 0; i < n; i++) g[i] = (g[i] / (1.0f + bn_exp_poly(-g[i]))) * u[i];
+}
+
+void bn_relu2_mul_ref(float *g, const float *u, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        const float r = g[i] > 0.0f ? g[i] : 0.0f;
+        g[i] = (r * r) * u[i];
+    }
 }

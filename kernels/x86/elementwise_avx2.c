@@ -1,7 +1,8 @@
-/* Attention's softmax and Q's F16 rounding, AVX2 + FMA + F16C (kernels.h
- * softmax_f32, f32_round_f16): each lane performs exp_poly.h's operations
- * in its order, and the double sum keeps exp_poly.h's sixteen partial sums
- * in four registers of four, so the results are the reference's bits. */
+/* Element-wise kernels, AVX2 + FMA + F16C (kernels.h softmax_f32,
+ * f32_round_f16, silu_mul, relu2_mul): each lane performs exp_poly.h's
+ * operations in its order, and softmax's double sum keeps exp_poly.h's
+ * sixteen partial sums in four registers of four, so the results are the
+ * reference's bits. */
 #include <immintrin.h>
 #include <math.h>
 #include <stdint.h>
@@ -95,4 +96,27 @@ void bn_f32_round_f16_avx2(const float *x, float *y, int64_t n) {
         _mm256_storeu_ps(y + i, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(x + i),
                                                                 _MM_FROUND_TO_NEAREST_INT)));
     bn_f32_round_f16_ref(x + i, y + i, n - i);
+}
+
+void bn_silu_mul_avx2(float *g, const float *u, int64_t n) {
+    const __m256 one = _mm256_set1_ps(1.0f);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 x = _mm256_loadu_ps(g + i);
+        const __m256 e = exp_poly8(_mm256_sub_ps(_mm256_setzero_ps(), x));
+        _mm256_storeu_ps(
+            g + i, _mm256_mul_ps(_mm256_div_ps(x, _mm256_add_ps(one, e)), _mm256_loadu_ps(u + i)));
+    }
+    bn_silu_mul_ref(g + i, u + i, n - i);
+}
+
+void bn_relu2_mul_avx2(float *g, const float *u, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        /* max returns its second operand for NaN, as the reference's
+         * comparison gives 0 */
+        const __m256 r = _mm256_max_ps(_mm256_loadu_ps(g + i), _mm256_setzero_ps());
+        _mm256_storeu_ps(g + i, _mm256_mul_ps(_mm256_mul_ps(r, r), _mm256_loadu_ps(u + i)));
+    }
+    bn_relu2_mul_ref(g + i, u + i, n - i);
 }

@@ -1,6 +1,6 @@
-/* Attention's softmax and Q's F16 rounding, AVX-512 (kernels.h
- * softmax_f32, f32_round_f16): each lane performs exp_poly.h's operations
- * in its order, and the double sum keeps exp_poly.h's sixteen partial sums
+/* Element-wise kernels, AVX-512 (kernels.h softmax_f32, f32_round_f16,
+ * silu_mul, relu2_mul): each lane performs exp_poly.h's operations in its
+ * order, and softmax's double sum keeps exp_poly.h's sixteen partial sums
  * in two registers of eight, so the results are the reference's bits. */
 #include <immintrin.h>
 #include <math.h>
@@ -73,5 +73,28 @@ void bn_f32_round_f16_avx512(const float *x, float *y, int64_t n) {
         const __m256i h =
             _mm512_cvtps_ph(_mm512_maskz_loadu_ps(m, x + i), _MM_FROUND_TO_NEAREST_INT);
         _mm512_mask_storeu_ps(y + i, m, _mm512_cvtph_ps(h));
+    }
+}
+
+void bn_silu_mul_avx512(float *g, const float *u, int64_t n) {
+    const __m512 one = _mm512_set1_ps(1.0f);
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 m = lanes16(n - i);
+        const __m512 x = _mm512_maskz_loadu_ps(m, g + i);
+        const __m512 e = exp_poly16(_mm512_sub_ps(_mm512_setzero_ps(), x));
+        const __m512 y =
+            _mm512_mul_ps(_mm512_div_ps(x, _mm512_add_ps(one, e)), _mm512_maskz_loadu_ps(m, u + i));
+        _mm512_mask_storeu_ps(g + i, m, y);
+    }
+}
+
+void bn_relu2_mul_avx512(float *g, const float *u, int64_t n) {
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 m = lanes16(n - i);
+        /* max returns its second operand for NaN, as the reference's
+         * comparison gives 0 */
+        const __m512 r = _mm512_max_ps(_mm512_maskz_loadu_ps(m, g + i), _mm512_setzero_ps());
+        _mm512_mask_storeu_ps(g + i, m,
+                              _mm512_mul_ps(_mm512_mul_ps(r, r), _mm512_maskz_loadu_ps(m, u + i)));
     }
 }
