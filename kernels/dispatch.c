@@ -31,6 +31,7 @@ const bn_kernels bn_kernels_ref = {
     .softmax_f32 = bn_softmax_f32_ref,
     .silu_mul = bn_silu_mul_ref,
     .relu2_mul = bn_relu2_mul_ref,
+    .rmsnorm = bn_rmsnorm_ref,
 };
 
 #if defined(BN_X86_KERNELS)

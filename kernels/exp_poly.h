@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "f16.h"
+#include "fold16.h"
 
 #define BN_EXP_LOG2E 1.44269504088896341f
 /* 1.5 · 2^23: adding it rounds to an integer kept in the low mantissa bits */
@@ -47,17 +48,6 @@ static inline float bn_exp_poly(float x) {
     const float two_n = bn_bits_f32((bn_f32_bits(t) - BN_EXP_ROUND_BITS + 127u) << 23);
     const float e = y * two_n;
     return x < BN_EXP_LO ? 0.0f : x > BN_EXP_HI ? INFINITY : e;
-}
-
-/* Softmax's double sum: element i goes to partial sum i mod 16, and the
- * partials are folded in halves (k += k + 8, then + 4, + 2, + 1), which is
- * what sixteen lanes of doubles in any register width compute. */
-enum { BN_SOFTMAX_LANES = 16 };
-
-static inline double bn_softmax_fold(double s[BN_SOFTMAX_LANES]) {
-    for (int w = BN_SOFTMAX_LANES / 2; w >= 1; w /= 2)
-        for (int k = 0; k < w; k++) s[k] += s[k + w];
-    return s[0];
 }
 
 #endif

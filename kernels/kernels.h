@@ -109,7 +109,7 @@ typedef struct bn_kernels {
 
     /* Attention's softmax of n scores in place: x[i] = x[i]·scale (float),
      * m = max x[i], e[i] = bn_exp_poly(x[i] − m) (exp_poly.h), Σe in
-     * double as bn_softmax_fold's sixteen partial sums, then x[i] =
+     * double as bn_fold16's sixteen partial sums, then x[i] =
      * e[i] · (float)(1/Σe). The same bits on every ISA. */
     void (*softmax_f32)(float *x, int64_t n, float scale);
 
@@ -118,6 +118,12 @@ typedef struct bn_kernels {
      * relu2_mul: r = g[i] > 0 ? g[i] : 0, g[i] = (r · r) · u[i].
      * The same bits on every ISA (IEEE division, exp_poly.h). */
     void (*silu_mul)(float *g, const float *u, int64_t n);
+
+    /* RMSNorm of n values: Σx² in double as fold16.h's sixteen partial
+     * sums (each square exact in double), mean = (float)(Σ / n),
+     * s = 1 / sqrtf(mean + eps), y[i] = (x[i] · s) · w[i] (ggml's rms_norm
+     * then mul). y may be x. */
+    void (*rmsnorm)(float *y, const float *x, const float *w, int64_t n, float eps);
     void (*relu2_mul)(float *g, const float *u, int64_t n);
 } bn_kernels;
 

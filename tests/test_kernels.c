@@ -702,6 +702,36 @@ static void test_softmax(const bn_kernels *k) {
            test_failures == failures_before ? "ok" : "FAIL");
 }
 
+static void test_rmsnorm(const bn_kernels *k) {
+    int failures_before = test_failures, cases = 0;
+    /* RMSNorm, out of place and in place, lengths around the widths */
+    for (int n = 1; n <= 2600; n += (n < 40 ? 1 : 797)) {
+        guarded gx = guarded_alloc((size_t)n * 4, 4), gw = guarded_alloc((size_t)n * 4, 0);
+        guarded gy = guarded_alloc((size_t)n * 4, 8);
+        float *x = gx.ptr, *w = gw.ptr, *y = gy.ptr;
+        rng_seed(5500 + (uint64_t)n);
+        for (int i = 0; i < n; i++) {
+            x[i] = rng_float(-4.0f, 4.0f) * (rng_next() % 8 ? 1.0f : 1e3f);
+            w[i] = rng_float(0.5f, 2.0f);
+        }
+        float *want = malloc((size_t)n * 4), *inplace = malloc((size_t)n * 4);
+        bn_rmsnorm_ref(want, x, w, n, 1e-5f);
+        k->rmsnorm(y, x, w, n, 1e-5f);
+        memcpy(inplace, x, (size_t)n * 4);
+        k->rmsnorm(inplace, inplace, w, n, 1e-5f);
+        CHECKF(memcmp(y, want, (size_t)n * 4) == 0 && memcmp(inplace, want, (size_t)n * 4) == 0,
+               "%s rmsnorm n=%d: not the reference's bits", k->isa, n);
+        free(want);
+        free(inplace);
+        guarded_free(&gx);
+        guarded_free(&gw);
+        guarded_free(&gy);
+        cases++;
+    }
+    printf("  %-7s rmsnorm       %d cases %s\n", k->isa, cases,
+           test_failures == failures_before ? "ok" : "FAIL");
+}
+
 /* ------------------------------------------------------------------------ */
 /* u8 × int8 (the optional 8-bit output head)                               */
 /* ------------------------------------------------------------------------ */
@@ -866,7 +896,7 @@ int main(void) {
         CHECK(k->quantize_i8 && k->i2s_gemv && k->i2s_gemm && k->u8_gemv && k->scale_i32 &&
               k->f32_to_f16 && k->dot_f16 && k->dot_f16_f32 && k->dot_f32 && k->dot_f16_f32_multi &&
               k->dot_f16_f32_rows && k->attn_scores_f16 && k->attn_values_f16 && k->softmax_f32 &&
-              k->f32_round_f16 && k->silu_mul && k->relu2_mul);
+              k->f32_round_f16 && k->silu_mul && k->relu2_mul && k->rmsnorm);
         test_quantize(k);
         test_i2s(k);
         test_dots(k);
@@ -874,6 +904,7 @@ int main(void) {
         test_dot_rows(k);
         test_attn(k);
         test_softmax(k);
+        test_rmsnorm(k);
         test_u8(k);
         test_f32_to_f16(k);
         test_scale_i32(k);

@@ -36,7 +36,7 @@ static void embed(const bitnet_model *m, const bitnet_token *tokens, int T, floa
 static void norm_rows(const bitnet_context *ctx, float *y, const float *x, const float *w, int T,
                       int64_t n, float eps) {
 #pragma omp parallel for num_threads(ctx->n_threads) schedule(static) if (T > 1)
-    for (int t = 0; t < T; t++) bn_rmsnorm(y + t * n, x + t * n, w, n, eps);
+    for (int t = 0; t < T; t++) ctx->kern->rmsnorm(y + t * n, x + t * n, w, n, eps);
 }
 
 /* Chunks of elementwise work for multi-token batches. */
@@ -70,7 +70,7 @@ static void norm_selected_rows(const bitnet_context *ctx, float *y, const float 
                                const int32_t *rows, const float *w, int n_out, int64_t n,
                                float eps) {
 #pragma omp parallel for num_threads(ctx->n_threads) schedule(static) if (n_out > 1)
-    for (int i = 0; i < n_out; i++) bn_rmsnorm(y + i * n, x + rows[i] * n, w, n, eps);
+    for (int i = 0; i < n_out; i++) ctx->kern->rmsnorm(y + i * n, x + rows[i] * n, w, n, eps);
 }
 
 bitnet_status bn_forward(bitnet_context *ctx, const bitnet_token *tokens, int T, int n_out,

@@ -2,26 +2,6 @@
 
 #include <math.h>
 
-void bn_rmsnorm(float *y, const float *x, const float *w, int64_t n, float eps) {
-    /* Four running sums (element i into sum i % 4): one chain of additions
-     * waits a full add latency per element and was ~5 % of prefill. Each
-     * square of a float is exact in double; only the order of the additions
-     * differs from one sum, far below the float rounding of the mean. */
-    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
-    int64_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        s0 += (double)x[i] * (double)x[i];
-        s1 += (double)x[i + 1] * (double)x[i + 1];
-        s2 += (double)x[i + 2] * (double)x[i + 2];
-        s3 += (double)x[i + 3] * (double)x[i + 3];
-    }
-    for (; i < n; i++) s0 += (double)x[i] * (double)x[i];
-    const double sum = (s0 + s1) + (s2 + s3);
-    const float mean = (float)(sum / (double)n);
-    const float scale = 1.0f / sqrtf(mean + eps);
-    for (i = 0; i < n; i++) y[i] = (x[i] * scale) * w[i];
-}
-
 void bn_rope_table(float *cs, int32_t pos, int n_rot, float base, bool exact) {
     if (exact) {
         for (int i = 0; i < n_rot / 2; i++) {

@@ -8,11 +8,6 @@
 
 #include "arch.h"
 
-/* y = (x * 1/sqrt(mean(x²) + eps)) * w, sum of squares in double (four
- * running sums, docs/numerics.md), the two
- * multiplications in that order (ggml's rms_norm followed by mul). y may be x. */
-void bn_rmsnorm(float *y, const float *x, const float *w, int64_t n, float eps);
-
 /* cos/sin table for one position: cs[2i] = cos θ_i, cs[2i+1] = sin θ_i for
  * i < n_rot/2, θ_i = pos · base^(-2i/n_rot). compat builds θ by repeated float
  * multiplication like ggml; exact uses double. */

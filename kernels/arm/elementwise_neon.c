@@ -1,7 +1,7 @@
 /* Element-wise kernels, NEON (kernels.h softmax_f32, f32_round_f16,
- * silu_mul, relu2_mul): each lane performs exp_poly.h's operations in its
- * order (vfmaq rounds once, as fmaf does), and softmax's double sum keeps
- * exp_poly.h's sixteen partial sums in eight registers of two, so the
+ * silu_mul, relu2_mul, rmsnorm): each lane performs exp_poly.h's operations
+ * in its order (vfmaq rounds once, as fmaf does), and the double sums keep
+ * fold16.h's sixteen partial sums in eight registers of two, so the
  * results are the reference's bits. */
 #include <arm_neon.h>
 #include <math.h>
@@ -55,13 +55,13 @@ void bn_softmax_f32_neon(float *x, int64_t n, float scale) {
             acc[2 * c] = vaddq_f64(acc[2 * c], vcvt_f64_f32(vget_low_f32(e)));
             acc[2 * c + 1] = vaddq_f64(acc[2 * c + 1], vcvt_high_f64_f32(e));
         }
-    double sum[BN_SOFTMAX_LANES];
+    double sum[BN_FOLD_LANES];
     for (int k = 0; k < 8; k++) vst1q_f64(sum + 2 * k, acc[k]);
     for (; i < n; i++) {
         x[i] = bn_exp_poly(x[i] - max);
-        sum[i % BN_SOFTMAX_LANES] += (double)x[i];
+        sum[i % BN_FOLD_LANES] += (double)x[i];
     }
-    const float inv = (float)(1.0 / bn_softmax_fold(sum));
+    const float inv = (float)(1.0 / bn_fold16(sum));
     i = 0;
     for (; i + 4 <= n; i += 4) vst1q_f32(x + i, vmulq_n_f32(vld1q_f32(x + i), inv));
     for (; i < n; i++) x[i] *= inv;
@@ -94,4 +94,25 @@ void bn_relu2_mul_neon(float *g, const float *u, int64_t n) {
         vst1q_f32(g + i, vmulq_f32(vmulq_f32(r, r), vld1q_f32(u + i)));
     }
     bn_relu2_mul_ref(g + i, u + i, n - i);
+}
+
+void bn_rmsnorm_neon(float *y, const float *x, const float *w, int64_t n, float eps) {
+    float64x2_t acc[8]; /* acc[k]: partial sums 2k, 2k+1 */
+    for (int k = 0; k < 8; k++) acc[k] = vdupq_n_f64(0.0);
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int c = 0; c < 4; c++) {
+            const float32x4_t v = vld1q_f32(x + i + 4 * c);
+            const float64x2_t a = vcvt_f64_f32(vget_low_f32(v)), b = vcvt_high_f64_f32(v);
+            acc[2 * c] = vfmaq_f64(acc[2 * c], a, a); /* exact square: one rounding */
+            acc[2 * c + 1] = vfmaq_f64(acc[2 * c + 1], b, b);
+        }
+    double sum[BN_FOLD_LANES];
+    for (int k = 0; k < 8; k++) vst1q_f64(sum + 2 * k, acc[k]);
+    for (; i < n; i++) sum[i % BN_FOLD_LANES] += (double)x[i] * (double)x[i];
+    const float mean = (float)(bn_fold16(sum) / (double)n);
+    const float scale = 1.0f / sqrtf(mean + eps);
+    for (i = 0; i + 4 <= n; i += 4)
+        vst1q_f32(y + i, vmulq_f32(vmulq_n_f32(vld1q_f32(x + i), scale), vld1q_f32(w + i)));
+    for (; i < n; i++) y[i] = (x[i] * scale) * w[i];
 }

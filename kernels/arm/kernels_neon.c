@@ -363,5 +363,6 @@ const bn_kernels bn_kernels_neon = {
     .softmax_f32 = bn_softmax_f32_neon,
     .silu_mul = bn_silu_mul_neon,
     .relu2_mul = bn_relu2_mul_neon,
+    .rmsnorm = bn_rmsnorm_neon,
     .dot_f32 = dot_f32_neon,
 };

@@ -30,6 +30,7 @@ void bn_softmax_f32_ref(float *x, int64_t n, float scale);
 void bn_f32_round_f16_ref(const float *x, float *y, int64_t n);
 void bn_silu_mul_ref(float *g, const float *u, int64_t n);
 void bn_relu2_mul_ref(float *g, const float *u, int64_t n);
+void bn_rmsnorm_ref(float *y, const float *x, const float *w, int64_t n, float eps);
 
 /* Block-scaled ternary path (kernels.h: i2s_blk_gemv / i2s_blk_gemm). */
 void bn_i2s_blk_gemv_ref(const uint8_t *w, int64_t w_stride, int64_t K, int64_t n_rows,

@@ -1,6 +1,6 @@
 /* Element-wise kernels, AVX2 + FMA + F16C (kernels.h softmax_f32,
- * f32_round_f16, silu_mul, relu2_mul): each lane performs exp_poly.h's
- * operations in its order, and softmax's double sum keeps exp_poly.h's
+ * f32_round_f16, silu_mul, relu2_mul, rmsnorm): each lane performs
+ * exp_poly.h's operations in its order, and the double sums keep fold16.h's
  * sixteen partial sums in four registers of four, so the results are the
  * reference's bits. */
 #include <immintrin.h>
@@ -119,4 +119,25 @@ void bn_relu2_mul_avx2(float *g, const float *u, int64_t n) {
         _mm256_storeu_ps(g + i, _mm256_mul_ps(_mm256_mul_ps(r, r), _mm256_loadu_ps(u + i)));
     }
     bn_relu2_mul_ref(g + i, u + i, n - i);
+}
+
+void bn_rmsnorm_avx2(float *y, const float *x, const float *w, int64_t n, float eps) {
+    __m256d s[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(),
+                    _mm256_setzero_pd()}; /* partials 0-3, 4-7, 8-11, 12-15 */
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int c = 0; c < 4; c++) {
+            const __m256d a = _mm256_cvtps_pd(_mm_loadu_ps(x + i + 4 * c));
+            s[c] = _mm256_fmadd_pd(a, a, s[c]); /* the square is exact: one rounding, as + */
+        }
+    double part[BN_FOLD_LANES];
+    for (int c = 0; c < 4; c++) _mm256_storeu_pd(part + 4 * c, s[c]);
+    for (; i < n; i++) part[i % BN_FOLD_LANES] += (double)x[i] * (double)x[i];
+    const float mean = (float)(bn_fold16(part) / (double)n);
+    const float scale = 1.0f / sqrtf(mean + eps);
+    const __m256 vs = _mm256_set1_ps(scale);
+    for (i = 0; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), vs),
+                                              _mm256_loadu_ps(w + i)));
+    for (; i < n; i++) y[i] = (x[i] * scale) * w[i];
 }

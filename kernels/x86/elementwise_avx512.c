@@ -1,6 +1,6 @@
 /* Element-wise kernels, AVX-512 (kernels.h softmax_f32, f32_round_f16,
- * silu_mul, relu2_mul): each lane performs exp_poly.h's operations in its
- * order, and softmax's double sum keeps exp_poly.h's sixteen partial sums
+ * silu_mul, relu2_mul, rmsnorm): each lane performs exp_poly.h's operations in its
+ * order, and the double sums keep fold16.h's sixteen partial sums
  * in two registers of eight, so the results are the reference's bits. */
 #include <immintrin.h>
 #include <math.h>
@@ -96,5 +96,27 @@ void bn_relu2_mul_avx512(float *g, const float *u, int64_t n) {
         const __m512 r = _mm512_max_ps(_mm512_maskz_loadu_ps(m, g + i), _mm512_setzero_ps());
         _mm512_mask_storeu_ps(g + i, m,
                               _mm512_mul_ps(_mm512_mul_ps(r, r), _mm512_maskz_loadu_ps(m, u + i)));
+    }
+}
+
+void bn_rmsnorm_avx512(float *y, const float *x, const float *w, int64_t n, float eps) {
+    __m512d lo = _mm512_setzero_pd(), hi = _mm512_setzero_pd(); /* partials 0-7, 8-15 */
+    for (int64_t i = 0; i < n; i += 16) {
+        const __m512 v = _mm512_maskz_loadu_ps(lanes16(n - i), x + i);
+        const __m512d a = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+        const __m512d b = _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1));
+        lo = _mm512_fmadd_pd(a, a, lo); /* the square is exact: one rounding, as + */
+        hi = _mm512_fmadd_pd(b, b, hi);
+    }
+    const __m512d s8 = _mm512_add_pd(lo, hi);
+    const __m256d s4 = _mm256_add_pd(_mm512_castpd512_pd256(s8), _mm512_extractf64x4_pd(s8, 1));
+    const __m128d s2 = _mm_add_pd(_mm256_castpd256_pd128(s4), _mm256_extractf128_pd(s4, 1));
+    const double sum = _mm_cvtsd_f64(_mm_add_sd(s2, _mm_unpackhi_pd(s2, s2)));
+    const float mean = (float)(sum / (double)n);
+    const __m512 scale = _mm512_set1_ps(1.0f / sqrtf(mean + eps));
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 m = lanes16(n - i);
+        const __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), scale);
+        _mm512_mask_storeu_ps(y + i, m, _mm512_mul_ps(v, _mm512_maskz_loadu_ps(m, w + i)));
     }
 }

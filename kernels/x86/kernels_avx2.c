@@ -584,4 +584,5 @@ const bn_kernels bn_kernels_avx2 = {
     .softmax_f32 = bn_softmax_f32_avx2,
     .silu_mul = bn_silu_mul_avx2,
     .relu2_mul = bn_relu2_mul_avx2,
+    .rmsnorm = bn_rmsnorm_avx2,
 };

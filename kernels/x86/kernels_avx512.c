@@ -496,10 +496,11 @@ static void scale_i32_avx512(const int32_t *raw, int64_t n, float sum_q, float s
     .i2s_blk_gemv = bn_i2s_blk_gemv_avx2, .i2s_blk_gemm = bn_i2s_blk_gemm_avx2,                    \
     .u8_gemv = u8_gemv_avx512, .scale_i32 = scale_i32_avx512, .f32_to_f16 = bn_f32_to_f16_f16c,    \
     .f32_round_f16 = bn_f32_round_f16_avx512, .softmax_f32 = bn_softmax_f32_avx512,                \
-    .silu_mul = bn_silu_mul_avx512, .relu2_mul = bn_relu2_mul_avx512, .dot_f16 = dot_f16_avx512,   \
-    .dot_f16_f32 = dot_f16_f32_avx512, .dot_f32 = dot_f32_avx512,                                  \
-    .dot_f16_f32_multi = dot_f16_f32_multi_avx512, .dot_f16_f32_rows = dot_f16_f32_rows_avx512,    \
-    .attn_scores_f16 = bn_attn_scores_f16_avx512, .attn_values_f16 = bn_attn_values_f16_avx512
+    .silu_mul = bn_silu_mul_avx512, .relu2_mul = bn_relu2_mul_avx512,                              \
+    .rmsnorm = bn_rmsnorm_avx512, .dot_f16 = dot_f16_avx512, .dot_f16_f32 = dot_f16_f32_avx512,    \
+    .dot_f32 = dot_f32_avx512, .dot_f16_f32_multi = dot_f16_f32_multi_avx512,                      \
+    .dot_f16_f32_rows = dot_f16_f32_rows_avx512, .attn_scores_f16 = bn_attn_scores_f16_avx512,     \
+    .attn_values_f16 = bn_attn_values_f16_avx512
 
 const bn_kernels bn_kernels_avx512 = {
     .isa = "avx512",

@@ -37,7 +37,7 @@ void bn_attn_values_f16_avx512(const uint16_t *v, int64_t v_stride, int hd, cons
                                const float *const *p, int n_q, float *const *out);
 
 /* Element-wise kernels (kernels.h softmax_f32,
- * f32_round_f16, silu_mul, relu2_mul; elementwise_avx2.c, elementwise_avx512.c). */
+ * f32_round_f16, silu_mul, relu2_mul, rmsnorm; elementwise_avx2.c, elementwise_avx512.c). */
 void bn_softmax_f32_avx2(float *x, int64_t n, float scale);
 void bn_f32_round_f16_avx2(const float *x, float *y, int64_t n);
 void bn_softmax_f32_avx512(float *x, int64_t n, float scale);
@@ -46,5 +46,7 @@ void bn_silu_mul_avx2(float *g, const float *u, int64_t n);
 void bn_relu2_mul_avx2(float *g, const float *u, int64_t n);
 void bn_silu_mul_avx512(float *g, const float *u, int64_t n);
 void bn_relu2_mul_avx512(float *g, const float *u, int64_t n);
+void bn_rmsnorm_avx2(float *y, const float *x, const float *w, int64_t n, float eps);
+void bn_rmsnorm_avx512(float *y, const float *x, const float *w, int64_t n, float eps);
 
 #endif
