@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# The prepared GPU check of the CUDA backend (issue 14, docs/cuda.md), for a
+# machine with an NVIDIA GPU (sm_80 or newer) and the CUDA toolkit:
+#   1. builds with CUDA (the project's CMake build; on a bare machine where
+#      the project's other dependencies are missing, only the CUDA kernels,
+#      their test and the benchmark, straight with nvcc and gcc),
+#   2. runs the tests labelled cuda (every kernel against its CPU truth) and
+#      the host-side tests of the layouts and of the device selection,
+#   3. runs bench_cuda: kernel times on the 2B-4T shapes, the copy-kernel
+#      bandwidth, and the kernel-sum estimate of decode/prefill t/s (there is
+#      no device forward pass yet: those lines say so),
+# writing everything to $OUT (when set, e.g. by the lent-device runner) or
+# build/gpu-report/: env.txt, build.log, tests.log, bench.md, bench.json,
+# summary.txt. Exit 0 only when every step passed.
+# GPU_CHECK_DIRECT=1 skips the CMake build and takes the direct one.
+# GPU_CHECK_SANITIZER=1 also runs the kernel test under compute-sanitizer.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+REPORT=${OUT:-build/gpu-report}
+BUILD_DIR=${BUILD_DIR:-build-gpu}
+JOBS=${JOBS:-$(nproc)}
+mkdir -p "$REPORT"
+: >"$REPORT/summary.txt"
+status=0
+step() { # step NAME RC; a skip (77: no usable device) is not a pass either
+  local what="FAILED (exit $2)"
+  [ "$2" = 0 ] && what=ok
+  [ "$2" = 77 ] && what="SKIPPED (exit 77: no usable CUDA device), not a pass"
+  echo "$1: $what" | tee -a "$REPORT/summary.txt"
+  [ "$2" = 0 ] || status=1
+}
+
+CUDA_HOME=${CUDA_HOME:-/usr/local/cuda}
+NVCC=$(command -v nvcc || echo "$CUDA_HOME/bin/nvcc")
+{
+  date -u
+  nvidia-smi 2>&1 || echo "nvidia-smi: not found"
+  "$NVCC" --version 2>&1 || echo "nvcc: not found at $NVCC"
+  uname -a
+} >"$REPORT/env.txt"
+if [ ! -x "$NVCC" ]; then
+  echo "gpu-check: nvcc not found (PATH, $CUDA_HOME/bin)" | tee -a "$REPORT/summary.txt"
+  exit 2
+fi
+
+mode=cmake
+if [ "${GPU_CHECK_DIRECT:-0}" != 1 ] && cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DBITNET_WERROR=ON -DBITNET_CUDA=ON \
+     -DCMAKE_CUDA_COMPILER="$NVCC" >"$REPORT/build.log" 2>&1; then
+  cmake --build "$BUILD_DIR" -j "$JOBS" --target test_cuda_kernels test_cuda_layout test_device \
+    bench_cuda bitnet_cli >>"$REPORT/build.log" 2>&1
+  step "build (cmake, BITNET_CUDA=ON, -Werror)" $?
+  TEST_BIN=$BUILD_DIR/tests/test_cuda_kernels
+  BENCH_BIN=$BUILD_DIR/bin/bench_cuda
+else
+  # a bare machine: the CUDA kernels and their CPU truth need no library
+  mode=direct
+  echo "gpu-check: no CMake build (configure failed, see build.log, or GPU_CHECK_DIRECT=1)" \
+    | tee -a "$REPORT/summary.txt"
+  D=$BUILD_DIR/direct
+  mkdir -p "$D"
+  rc=0
+  for cu in kernels/cuda/*.cu; do
+    "$NVCC" -O3 -std=c++17 --fmad=false -Werror all-warnings -Ikernels -Ikernels/cuda \
+      -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
+      -c "$cu" -o "$D/$(basename "$cu" .cu).o" >>"$REPORT/build.log" 2>&1 || rc=1
+  done
+  CFLAGS="-O2 -std=c11 -ffp-contract=off -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra
+          -Iinclude -Ikernels -Iengine/model -Iengine/util -Itests"
+  LIBS="$D/attention.o $D/rows.o $D/runtime.o $D/ternary.o -L$CUDA_HOME/lib64
+        -Wl,-rpath,$CUDA_HOME/lib64 -lcudart -lstdc++ -lm"
+  gcc $CFLAGS tests/cuda/test_cuda_kernels.c kernels/ref/i2s_ref.c kernels/ref/dot_ref.c \
+    kernels/ref/quantize_ref.c kernels/ref/attn_ref.c kernels/cuda/cuda_layout.c \
+    engine/model/ops.c $LIBS -o "$D/test_cuda_kernels" >>"$REPORT/build.log" 2>&1 || rc=1
+  gcc $CFLAGS bench/cuda/bench_cuda.c $LIBS -o "$D/bench_cuda" >>"$REPORT/build.log" 2>&1 || rc=1
+  step "build (direct nvcc + gcc)" $rc
+  TEST_BIN=$D/test_cuda_kernels
+  BENCH_BIN=$D/bench_cuda
+fi
+
+if [ "$mode" = cmake ]; then
+  ctest --test-dir "$BUILD_DIR" --output-on-failure -L cuda -V >"$REPORT/tests.log" 2>&1
+  step "ctest -L cuda" $?
+  ctest --test-dir "$BUILD_DIR" --output-on-failure -R '^(test_cuda_layout|test_device)$' -V \
+    >>"$REPORT/tests.log" 2>&1
+  step "host tests (test_cuda_layout, test_device)" $?
+else
+  "$TEST_BIN" >"$REPORT/tests.log" 2>&1
+  step "test_cuda_kernels" $?
+fi
+# ctest counts a skipped test as passed: look for the skip message
+if [ "$mode" = cmake ] && grep -q "SKIPPED: no CUDA device" "$REPORT/tests.log"; then
+  step "test_cuda_kernels on a device" 77
+fi
+if [ "${GPU_CHECK_SANITIZER:-0}" = 1 ] && command -v compute-sanitizer >/dev/null; then
+  compute-sanitizer --error-exitcode 1 "$TEST_BIN" >"$REPORT/sanitizer.log" 2>&1
+  step "compute-sanitizer test_cuda_kernels" $?
+fi
+
+"$BENCH_BIN" --json "$REPORT/bench.json" >"$REPORT/bench.md" 2>&1
+step "bench_cuda" $?
+cat "$REPORT/bench.md"
+echo "gpu-check: results in $REPORT (summary.txt)"
+exit $status
