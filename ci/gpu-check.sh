@@ -12,10 +12,20 @@
 # writing everything to $OUT (when set, e.g. by the lent-device runner) or
 # build/gpu-report/: env.txt, build.log, tests.log, bench.md, bench.json,
 # summary.txt. Exit 0 only when every step passed.
-# GPU_CHECK_DIRECT=1 skips the CMake build and takes the direct one.
+# GPU_CHECK_DIRECT=1 skips the CMake build and takes the direct one, whose
+# binaries link the CUDA runtime statically and need only the driver:
+#   bash ci/gpu-check.sh --build-only       # here: build-gpu/direct/{test_cuda_kernels,bench_cuda}
+#   bash ci/gpu-check.sh --prebuilt DIR     # on a GPU machine without nvcc: run those
 # GPU_CHECK_SANITIZER=1 also runs the kernel test under compute-sanitizer.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+prebuilt="" build_only=0
+case "${1:-}" in
+--prebuilt) prebuilt=${2:?--prebuilt DIR}; GPU_CHECK_DIRECT=1 ;;
+--build-only) build_only=1; GPU_CHECK_DIRECT=1 ;;
+"") ;;
+*) echo "usage: ci/gpu-check.sh [--build-only | --prebuilt DIR]" >&2; exit 2 ;;
+esac
 REPORT=${OUT:-build/gpu-report}
 BUILD_DIR=${BUILD_DIR:-build-gpu}
 JOBS=${JOBS:-$(nproc)}
@@ -38,13 +48,19 @@ NVCC=$(command -v nvcc || echo "$CUDA_HOME/bin/nvcc")
   "$NVCC" --version 2>&1 || echo "nvcc: not found at $NVCC"
   uname -a
 } >"$REPORT/env.txt"
-if [ ! -x "$NVCC" ]; then
+if [ -z "$prebuilt" ] && [ ! -x "$NVCC" ]; then
   echo "gpu-check: nvcc not found (PATH, $CUDA_HOME/bin)" | tee -a "$REPORT/summary.txt"
   exit 2
 fi
 
 mode=cmake
-if [ "${GPU_CHECK_DIRECT:-0}" != 1 ] && cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DBITNET_WERROR=ON -DBITNET_CUDA=ON \
+if [ -n "$prebuilt" ]; then
+  mode=direct
+  TEST_BIN=$prebuilt/test_cuda_kernels
+  BENCH_BIN=$prebuilt/bench_cuda
+  [ -x "$TEST_BIN" ] && [ -x "$BENCH_BIN" ]
+  step "prebuilt binaries in $prebuilt" $?
+elif [ "${GPU_CHECK_DIRECT:-0}" != 1 ] && cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DBITNET_WERROR=ON -DBITNET_CUDA=ON \
      -DCMAKE_CUDA_COMPILER="$NVCC" >"$REPORT/build.log" 2>&1; then
   cmake --build "$BUILD_DIR" -j "$JOBS" --target test_cuda_kernels test_cuda_layout test_device \
     bench_cuda bitnet_cli >>"$REPORT/build.log" 2>&1
@@ -67,7 +83,7 @@ else
   CFLAGS="-O2 -std=c11 -ffp-contract=off -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra
           -Iinclude -Ikernels -Iengine/model -Iengine/util -Itests"
   LIBS="$D/attention.o $D/rows.o $D/runtime.o $D/ternary.o -L$CUDA_HOME/lib64
-        -Wl,-rpath,$CUDA_HOME/lib64 -lcudart -lstdc++ -lm"
+        -lcudart_static -ldl -lrt -lpthread -lstdc++ -lm"
   gcc $CFLAGS tests/cuda/test_cuda_kernels.c kernels/ref/i2s_ref.c kernels/ref/dot_ref.c \
     kernels/ref/quantize_ref.c kernels/ref/attn_ref.c kernels/cuda/cuda_layout.c \
     engine/model/ops.c $LIBS -o "$D/test_cuda_kernels" >>"$REPORT/build.log" 2>&1 || rc=1
@@ -75,6 +91,10 @@ else
   step "build (direct nvcc + gcc)" $rc
   TEST_BIN=$D/test_cuda_kernels
   BENCH_BIN=$D/bench_cuda
+fi
+if [ "$build_only" = 1 ]; then
+  echo "gpu-check: built $TEST_BIN and $BENCH_BIN (static CUDA runtime)"
+  exit $status
 fi
 
 if [ "$mode" = cmake ]; then
