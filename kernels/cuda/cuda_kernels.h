@@ -41,6 +41,23 @@ int bn_cuda_i2s_gemm(const uint32_t *d_w, int64_t K, int64_t n_rows, const int8_
 int bn_cuda_scale_i32(const int32_t *d_raw, int64_t n, float sum_q, float s_x, float s_w,
                       float *d_y);
 
+/* The BitLinear outputs of a fused group (engine/model/cuda_weights.h), with
+ * the token's Σq and scale read on the device where the quantizer wrote
+ * them (truth: matmul.c's finish_rows per part: bn_scale_i32_ref, then ×
+ * post_scale when has_post, then + bias). d_raw [n_tok][raw_stride]; part p
+ * takes rows [row0, row0 + n) and writes d_y [n_tok][n]. */
+#define BN_CUDA_MAX_OUT_PARTS 4
+typedef struct bn_cuda_out_part {
+    int64_t row0, n;
+    float s_w, post_scale;
+    int has_post;
+    const float *d_bias; /* [n] or NULL */
+    float *d_y;
+} bn_cuda_out_part;
+int bn_cuda_bitlinear_out(const int32_t *d_raw, int64_t raw_stride, int64_t n_tok,
+                          const int32_t *d_sum, const float *d_sx, const bn_cuda_out_part *parts,
+                          int n_parts);
+
 /* Per-token int8 quantization of n_tok rows of n floats (truth:
  * bn_quantize_i8_ref per row): d_q [n_tok][n], d_scale [n_tok], d_sum [n_tok]. */
 int bn_cuda_quantize_i8(const float *d_x, int64_t n, int64_t n_tok, int8_t *d_q, float *d_scale,

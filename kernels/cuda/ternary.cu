@@ -134,6 +134,51 @@ __global__ void scale_i32_kernel(const int32_t *__restrict__ raw, int64_t n, flo
     if (i < n) y[i] = __fmul_rn(__fdiv_rn(__fsub_rn(static_cast<float>(raw[i]), sum_q), s_x), s_w);
 }
 
+struct out_parts {
+    bn_cuda_out_part p[BN_CUDA_MAX_OUT_PARTS];
+    int n;
+};
+
+// One thread per (token, row) of the group; parts are found by a scan of at
+// most four ranges. The operations of finish_rows, each rounded once.
+__global__ void bitlinear_out_kernel(const int32_t *__restrict__ raw, int64_t raw_stride,
+                                     int64_t rows, const int32_t *__restrict__ sum,
+                                     const float *__restrict__ sx, out_parts parts) {
+    const int64_t r = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+    const int64_t t = blockIdx.y;
+    if (r >= rows) return;
+    int i = 0;
+    while (i + 1 < parts.n && r >= parts.p[i + 1].row0) i++;
+    const bn_cuda_out_part &p = parts.p[i];
+    const int64_t j = r - p.row0;
+    float y = __fmul_rn(__fdiv_rn(__fsub_rn(static_cast<float>(raw[t * raw_stride + r]),
+                                            static_cast<float>(sum[t])),
+                                  sx[t]),
+                        p.s_w);
+    if (p.has_post) y = __fmul_rn(y, p.post_scale);
+    if (p.d_bias) y = __fadd_rn(y, p.d_bias[j]);
+    p.d_y[t * p.n + j] = y;
+}
+
+extern "C" int bn_cuda_bitlinear_out(const int32_t *d_raw, int64_t raw_stride, int64_t n_tok,
+                                     const int32_t *d_sum, const float *d_sx,
+                                     const bn_cuda_out_part *parts, int n_parts) {
+    if (n_parts < 1 || n_parts > BN_CUDA_MAX_OUT_PARTS || n_tok <= 0 || n_tok > 65535)
+        return BN_CUDA_EINVAL;
+    out_parts op = {};
+    int64_t rows = 0;
+    for (int i = 0; i < n_parts; i++) {
+        if (parts[i].row0 != rows || parts[i].n <= 0 || !parts[i].d_y) return BN_CUDA_EINVAL;
+        op.p[i] = parts[i];
+        rows += parts[i].n;
+    }
+    op.n = n_parts;
+    if (raw_stride < rows) return BN_CUDA_EINVAL;
+    const dim3 grid(static_cast<unsigned>((rows + 255) / 256), static_cast<unsigned>(n_tok));
+    bitlinear_out_kernel<<<grid, 256>>>(d_raw, raw_stride, rows, d_sum, d_sx, op);
+    return static_cast<int>(cudaGetLastError());
+}
+
 extern "C" int bn_cuda_scale_i32(const int32_t *d_raw, int64_t n, float sum_q, float s_x, float s_w,
                                  float *d_y) {
     if (n <= 0) return BN_CUDA_EINVAL;

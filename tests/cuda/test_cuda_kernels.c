@@ -144,6 +144,51 @@ static void test_scale(void) {
     free(raw), free(want), free(got);
 }
 
+/* A fused Q/K/V-like group of three parts: matmul.c's finish_rows per part. */
+static void test_bitlinear_out(void) {
+    const int64_t T = 3, n[3] = {257, 64, 130}, rows = 257 + 64 + 130, stride = rows + 7;
+    int32_t *raw = malloc((size_t)(T * stride) * 4), sum[3];
+    float sx[3], bias[130], *want = malloc((size_t)(T * 257) * 4),
+                            *got = malloc((size_t)(T * 257) * 4);
+    for (int64_t i = 0; i < T * stride; i++) raw[i] = (int32_t)(rnd() % 600001) - 300000;
+    for (int t = 0; t < T; t++)
+        sum[t] = (int32_t)(rnd() % 20001) - 10000, sx[t] = frnd(1.0f, 300.0f);
+    for (int i = 0; i < 130; i++) bias[i] = frnd(-1.0f, 1.0f);
+    int32_t *d_raw = dev_copy(raw, (size_t)(T * stride) * 4), *d_sum = dev_copy(sum, sizeof sum);
+    float *d_sx = dev_copy(sx, sizeof sx), *d_bias = dev_copy(bias, sizeof bias);
+    bn_cuda_out_part parts[3];
+    int64_t row0 = 0;
+    for (int p = 0; p < 3; p++) {
+        parts[p] = (bn_cuda_out_part){row0,
+                                      n[p],
+                                      0.5f + (float)p * 0.37f,
+                                      1.7f,
+                                      p == 1,
+                                      p == 2 ? d_bias : NULL,
+                                      dev_copy(NULL, (size_t)(T * n[p]) * 4)};
+        row0 += n[p];
+    }
+    CU(bn_cuda_bitlinear_out(d_raw, stride, T, d_sum, d_sx, parts, 3));
+    int64_t bad = 0;
+    for (int p = 0; p < 3; p++) {
+        CU(bn_cuda_download(got, parts[p].d_y, (size_t)(T * n[p]) * 4));
+        for (int t = 0; t < T; t++) {
+            float *y = want + t * n[p];
+            bn_scale_i32_ref(raw + t * stride + parts[p].row0, n[p], (float)sum[t], sx[t],
+                             parts[p].s_w, y);
+            for (int64_t r = 0; r < n[p]; r++) {
+                if (parts[p].has_post) y[r] *= parts[p].post_scale;
+                if (parts[p].d_bias) y[r] += bias[r];
+            }
+        }
+        for (int64_t i = 0; i < T * n[p]; i++) bad += !same_bits(got[i], want[i]);
+        bn_cuda_free(parts[p].d_y);
+    }
+    CHECKF(bad == 0, "bitlinear_out: %lld values differ", (long long)bad);
+    bn_cuda_free(d_raw), bn_cuda_free(d_sum), bn_cuda_free(d_sx), bn_cuda_free(d_bias);
+    free(raw), free(want), free(got);
+}
+
 /* Rows of the quantizer's hard cases: random, all zero, tiny, exact ties
  * (x·scale = k + 0.5), one NaN, huge. */
 static void fill_row(float *x, int64_t n, int kind) {
@@ -350,6 +395,7 @@ int main(void) {
     test_gemv();
     test_gemm();
     test_scale();
+    test_bitlinear_out();
     test_quantize_norm();
     test_rope_act();
     test_head();
