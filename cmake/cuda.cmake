@@ -40,18 +40,24 @@ find_package(CUDAToolkit REQUIRED)
 set(BITNET_HAVE_CUDA ON)
 message(STATUS "CUDA: ${CMAKE_CUDA_COMPILER} ${CMAKE_CUDA_COMPILER_VERSION}, sm ${BITNET_CUDA_ARCHS}")
 
-file(GLOB BITNET_CUDA_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/kernels/cuda/*.cu)
+# engine/cuda/: the device forward pass (host C over the kernels and libbitnet's
+# model); outside libbitnet's globs, as it needs the CUDA runtime.
+file(GLOB BITNET_CUDA_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/kernels/cuda/*.cu
+     ${CMAKE_SOURCE_DIR}/engine/cuda/*.c)
 add_library(bitnet_cuda STATIC ${BITNET_CUDA_SOURCES})
 target_include_directories(bitnet_cuda PUBLIC ${CMAKE_SOURCE_DIR}/kernels/cuda
-                           PRIVATE ${CMAKE_SOURCE_DIR}/kernels)
+                           ${CMAKE_SOURCE_DIR}/engine/cuda
+                           PRIVATE ${CMAKE_SOURCE_DIR}/kernels ${BITNET_ENGINE_INCLUDES}
+                           ${CMAKE_SOURCE_DIR}/include)
 # --fmad=false: no contraction into FMA, the device twin of -ffp-contract=off,
 # so that float expressions round as the CPU reference's do.
 set(_bn_cuda_flags --fmad=false -Xcompiler=-Wall,-Wextra)
 if(BITNET_WERROR)
   list(APPEND _bn_cuda_flags "SHELL:-Werror all-warnings" -Xcompiler=-Werror)
 endif()
-target_compile_options(bitnet_cuda PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:${_bn_cuda_flags}>)
-target_link_libraries(bitnet_cuda PUBLIC CUDA::cudart)
+target_compile_options(bitnet_cuda PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:${_bn_cuda_flags}>
+                       $<$<COMPILE_LANGUAGE:C>:${BITNET_WARNINGS}>)
+target_link_libraries(bitnet_cuda PUBLIC CUDA::cudart bitnet)
 
 list(APPEND BITNET_CUDA_DEFINES BITNET_HAVE_CUDA
      BITNET_CUDART_SONAME="libcudart.so.${CUDAToolkit_VERSION_MAJOR}")

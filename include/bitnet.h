@@ -245,9 +245,9 @@ typedef struct bitnet_context_params {
     /* ABI 3 appended the field below. */
     /* Where the forward pass runs: "cpu", or "cuda" (docs/cuda.md); NULL
      * (default): $BITNET_DEVICE if set, else "cpu". This version has CUDA
-     * kernels but no device forward pass yet, so "cuda" fails with the
-     * reason (built without CUDA, no CUDA device with the runtime's error,
-     * or the forward pass not on the device yet) and nothing falls back to
+     * kernels, but contexts do not run on the device yet, so "cuda" fails
+     * with the reason (built without CUDA, no CUDA device with the
+     * runtime's error, or not on the device yet) and nothing falls back to
      * the CPU silently. */
     const char *device;
 } bitnet_context_params;

@@ -3,7 +3,7 @@
  * vocab 128256, F16 head), and the device's copy bandwidth measured in the
  * same run. Prints Markdown and writes JSON (--json FILE).
  *
- * There is no device forward pass yet: the "per token" lines add up the
+ * The device forward pass is not measured here: the "per token" lines add up the
  * kernel times of one decode step (or one 512-token prefill), which bounds
  * from above what a resident forward pass launching these kernels could
  * reach; they are labelled as such and are not end-to-end measurements. */
@@ -189,7 +189,7 @@ int main(int argc, char **argv) {
                100.0 * r->bytes / s / bw, r->ops / s * 1e-12);
     }
     const double floor_ms = step_bytes / bw * 1e3;
-    printf("\nkernel-sum estimate, NOT an end-to-end forward pass (none exists yet):\n");
+    printf("\nkernel-sum estimate, NOT an end-to-end forward pass (that is not timed here):\n");
     printf("  decode step (512 cells): %.3f ms = %.0f t/s; byte floor %.3f ms (%.0f t/s); "
            "%.0f%% of the bandwidth limit\n",
            step_ms, 1e3 / step_ms, floor_ms, 1e3 / floor_ms, 100.0 * floor_ms / step_ms);

@@ -5,8 +5,8 @@
  *   {Q, K, V} over n_embd, {O} over n_head·head_dim, {gate, up} over
  *   n_embd, {down} over n_ff.
  * Each part keeps its own scale, post-scale and bias (applied per part
- * after the fused launch). The plan is plain host data; uploading it is the
- * device forward pass's job. */
+ * after the fused launch). The plan is plain host data; engine/cuda's
+ * forward pass uploads it. */
 #ifndef BN_CUDA_WEIGHTS_H
 #define BN_CUDA_WEIGHTS_H
 

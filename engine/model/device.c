@@ -24,7 +24,8 @@ bitnet_status bn_device_check(const char *device) {
     if (!bn_cuda_probe(name, sizeof name, why, sizeof why))
         return bn_fail(BITNET_ERR_UNSUPPORTED, "%s cuda: %s", source, why);
     return bn_fail(BITNET_ERR_UNSUPPORTED,
-                   "%s cuda: %s is present, but this version has CUDA kernels and no device "
-                   "forward pass yet (docs/cuda.md); use cpu",
+                   "%s cuda: %s is present, but contexts do not run on it yet: the device "
+                   "forward pass (engine/cuda) is unverified and not wired in (docs/cuda.md); "
+                   "use cpu",
                    source, name[0] ? name : "a CUDA device");
 }

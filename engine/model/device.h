@@ -8,7 +8,7 @@
 /* BITNET_OK when the forward pass can run on `device` (NULL: $BITNET_DEVICE,
  * else "cpu"). Only "cpu" can today: "cuda" fails with the reason (built
  * without CUDA; no CUDA device, with the runtime's error string; or no
- * device forward pass yet), an unknown name with the choices. The CUDA
+ * contexts on the device yet), an unknown name with the choices. The CUDA
  * runtime is loaded only when "cuda" is asked for. */
 bitnet_status bn_device_check(const char *device);
 

@@ -79,6 +79,19 @@ int bn_cuda_rope(float *d_x, int n_tok, int n_heads, int head_dim, int n_rot, co
  * for SiLU, 0 for ReLU². */
 int bn_cuda_ffn_act(float *d_g, const float *d_u, int64_t n, int silu);
 
+/* One token's K and V into the F16 cache of one layer at cell `cell` (truth:
+ * bn_f32_to_f16 of each value, as bn_kv_store in compat mode; finite
+ * values): d_kt [n_kv·hd][kt_stride] (keys transposed), d_vc [cells][n_kv·hd]. */
+int bn_cuda_kv_store(const float *d_k, const float *d_v, int64_t kv_dim, int64_t cell,
+                     uint16_t *d_kt, int64_t kt_stride, uint16_t *d_vc);
+
+/* x += d (the residual add; exact). */
+int bn_cuda_add(float *d_x, const float *d_d, int64_t n);
+
+/* x = (float)F16(x) in place (compat's rounding of the hidden state before
+ * an F16 head; truth: bn_round_f16, finite values). */
+int bn_cuda_round_f16(float *d_x, int64_t n);
+
 /* F16 output head (truth: bn_dot_f16_f32_ref per row): d_out[r] = Σ_k a[r][k]·x[k],
  * d_a [n_rows][K] F16 bits. */
 int bn_cuda_head_f16(const uint16_t *d_a, int64_t K, int64_t n_rows, const float *d_x,

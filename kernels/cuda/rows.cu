@@ -177,6 +177,45 @@ extern "C" int bn_cuda_ffn_act(float *d_g, const float *d_u, int64_t n, int silu
     return static_cast<int>(cudaGetLastError());
 }
 
+__global__ void kv_store_kernel(const float *__restrict__ k, const float *__restrict__ v,
+                                int64_t kv_dim, int64_t cell, uint16_t *__restrict__ kt,
+                                int64_t kt_stride, uint16_t *__restrict__ vc) {
+    const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+    if (i >= kv_dim) return;
+    kt[i * kt_stride + cell] = __half_as_ushort(__float2half_rn(k[i]));
+    vc[cell * kv_dim + i] = __half_as_ushort(__float2half_rn(v[i]));
+}
+
+extern "C" int bn_cuda_kv_store(const float *d_k, const float *d_v, int64_t kv_dim, int64_t cell,
+                                uint16_t *d_kt, int64_t kt_stride, uint16_t *d_vc) {
+    if (kv_dim <= 0 || cell < 0 || cell >= kt_stride) return BN_CUDA_EINVAL;
+    kv_store_kernel<<<static_cast<unsigned>((kv_dim + 255) / 256), 256>>>(d_k, d_v, kv_dim, cell,
+                                                                          d_kt, kt_stride, d_vc);
+    return static_cast<int>(cudaGetLastError());
+}
+
+__global__ void add_kernel(float *x, const float *__restrict__ d, int64_t n) {
+    const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+    if (i < n) x[i] = __fadd_rn(x[i], d[i]);
+}
+
+extern "C" int bn_cuda_add(float *d_x, const float *d_d, int64_t n) {
+    if (n <= 0) return BN_CUDA_EINVAL;
+    add_kernel<<<static_cast<unsigned>((n + 255) / 256), 256>>>(d_x, d_d, n);
+    return static_cast<int>(cudaGetLastError());
+}
+
+__global__ void round_f16_kernel(float *x, int64_t n) {
+    const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+    if (i < n) x[i] = __half2float(__float2half_rn(x[i]));
+}
+
+extern "C" int bn_cuda_round_f16(float *d_x, int64_t n) {
+    if (n <= 0) return BN_CUDA_EINVAL;
+    round_f16_kernel<<<static_cast<unsigned>((n + 255) / 256), 256>>>(d_x, n);
+    return static_cast<int>(cudaGetLastError());
+}
+
 // F16 head: one warp per row. Rows whose start is 16-byte aligned (K % 8
 // == 0) are read 8 halves per lane per load; others one half at a time.
 __global__ void __launch_bounds__(256)

@@ -133,7 +133,7 @@ def test_context_parameters(model):
     assert "no-such-isa" in str(e.value)
     with bitnet.Context(model, n_threads=1, device="cpu") as ctx:
         assert ctx.n_threads == 1
-    # no device forward pass yet: refused with the reason, never a CPU run
+    # contexts do not run on the device yet: refused with the reason, never a CPU run
     with pytest.raises(bitnet.BitnetError, match="device cuda: "):
         bitnet.Context(model, device="cuda")
 
