@@ -71,7 +71,7 @@ elif [ "${GPU_CHECK_DIRECT:-0}" != 1 ] &&
     -DCMAKE_CUDA_COMPILER="$NVCC" >"$REPORT/build.log" 2>&1; then
   mode=cmake
   cmake --build "$BUILD_DIR" -j "$JOBS" --target test_cuda_kernels test_cuda_forward \
-    test_cuda_layout test_cuda_weights test_device bench_cuda bitnet_cli >>"$REPORT/build.log" 2>&1
+    test_cuda_layout test_cuda_weights test_cuda_forward_host test_device bench_cuda bitnet_cli >>"$REPORT/build.log" 2>&1
   step "build (cmake, BITNET_CUDA=ON, -Werror)" $?
   BINS=("$BUILD_DIR/tests/test_cuda_kernels" "$BUILD_DIR/tests/test_cuda_forward")
   BENCH_BIN=$BUILD_DIR/bin/bench_cuda
@@ -121,8 +121,8 @@ if [ "$mode" = cmake ]; then
   ctest --test-dir "$BUILD_DIR" --output-on-failure -L cuda -V >>"$REPORT/tests.log" 2>&1
   step "ctest -L cuda" $?
   ctest --test-dir "$BUILD_DIR" --output-on-failure \
-    -R '^(test_cuda_layout|test_cuda_weights|test_device)$' -V >>"$REPORT/tests.log" 2>&1
-  step "host tests (test_cuda_layout, test_cuda_weights, test_device)" $?
+    -R '^(test_cuda_layout|test_cuda_weights|test_cuda_forward_host|test_device)$' -V >>"$REPORT/tests.log" 2>&1
+  step "host tests (test_cuda_layout, test_cuda_weights, test_cuda_forward_host, test_device)" $?
   # ctest counts a skipped test as passed: look for the skip message
   if grep -q "SKIPPED: no CUDA device" "$REPORT/tests.log"; then
     step "cuda tests on a device" 77

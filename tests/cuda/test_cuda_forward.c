@@ -2,7 +2,10 @@
  * CPU engine, token by token (the regime of a decode step: one token of one
  * sequence per call), with the issue's bars: on the random fixture mean KL
  * divergence ≤ 0.005 and the same top-1 at ≥ 95 % of positions; on the
- * peaked fixture the same greedy tokens. Exit 77 without a CUDA device. */
+ * peaked fixture the same greedy tokens. Exit 77 without a CUDA device.
+ * Built with BN_CUDA_HOST_EMUL and tests/cuda/cuda_host_emul.c instead of
+ * the kernels, it checks the orchestration alone on the host
+ * (test_cuda_forward_host), where the bars hold with room to spare. */
 #include "cuda_forward.h"
 
 #include "bitnet.h"

@@ -308,6 +308,39 @@ static void test_rope_act(void) {
     free(x), free(want), free(got), free(cs), free(g), free(u);
 }
 
+/* KV store, residual add, F16 rounding: bit for bit on finite values. */
+static void test_small_steps(void) {
+    const int64_t kv = 160, cells = 37, cell = 29, n = 2561;
+    float *k = malloc((size_t)kv * 4), *v = malloc((size_t)kv * 4);
+    for (int64_t i = 0; i < kv; i++) k[i] = frnd(-70000.0f, 70000.0f), v[i] = frnd(-1e-6f, 1e-6f);
+    uint16_t *kt = calloc((size_t)(kv * cells), 2), *vc = calloc((size_t)(kv * cells), 2);
+    uint16_t *d_kt = dev_copy(kt, (size_t)(kv * cells) * 2),
+             *d_vc = dev_copy(vc, (size_t)(kv * cells) * 2);
+    float *d_k = dev_copy(k, (size_t)kv * 4), *d_v = dev_copy(v, (size_t)kv * 4);
+    CU(bn_cuda_kv_store(d_k, d_v, kv, cell, d_kt, cells, d_vc));
+    CU(bn_cuda_download(kt, d_kt, (size_t)(kv * cells) * 2));
+    CU(bn_cuda_download(vc, d_vc, (size_t)(kv * cells) * 2));
+    int64_t bad = 0;
+    for (int64_t i = 0; i < kv; i++)
+        for (int64_t c = 0; c < cells; c++) {
+            bad += kt[i * cells + c] != (c == cell ? bn_f32_to_f16(k[i]) : 0);
+            bad += vc[c * kv + i] != (c == cell ? bn_f32_to_f16(v[i]) : 0);
+        }
+    CHECKF(bad == 0, "kv_store: %lld cache values differ", (long long)bad);
+    float *x = malloc((size_t)n * 4), *d = malloc((size_t)n * 4), *got = malloc((size_t)n * 4);
+    for (int64_t i = 0; i < n; i++) x[i] = frnd(-5.0f, 5.0f), d[i] = frnd(-1e-3f, 1e-3f);
+    float *d_x = dev_copy(x, (size_t)n * 4), *d_d = dev_copy(d, (size_t)n * 4);
+    CU(bn_cuda_add(d_x, d_d, n));
+    CU(bn_cuda_round_f16(d_x, n));
+    CU(bn_cuda_download(got, d_x, (size_t)n * 4));
+    bad = 0;
+    for (int64_t i = 0; i < n; i++) bad += !same_bits(got[i], bn_round_f16(x[i] + d[i]));
+    CHECKF(bad == 0, "add + round_f16: %lld values differ", (long long)bad);
+    bn_cuda_free(d_kt), bn_cuda_free(d_vc), bn_cuda_free(d_k), bn_cuda_free(d_v);
+    bn_cuda_free(d_x), bn_cuda_free(d_d);
+    free(k), free(v), free(kt), free(vc), free(x), free(d), free(got);
+}
+
 static void test_head(void) {
     static const int64_t shapes[][2] = {{2560, 1003}, {100, 9}, {7, 1}, {2048, 64}};
     for (size_t s = 0; s < 4; s++) {
@@ -398,6 +431,7 @@ int main(void) {
     test_bitlinear_out();
     test_quantize_norm();
     test_rope_act();
+    test_small_steps();
     test_head();
     test_attention();
     CU(bn_cuda_sync());
