@@ -7,11 +7,12 @@
 #   2. runs the tests labelled cuda (every kernel against its CPU truth; the
 #      device decode forward pass against the CPU engine on fixtures) and the
 #      host-side tests of the layouts, the weight plan and device selection;
-#   3. runs bench_cuda: kernel times on the 2B-4T shapes, the copy-kernel
-#      bandwidth, and the kernel-sum estimate of decode/prefill t/s.
+#   3. runs bench_cuda (kernel times on the 2B-4T shapes, the copy-kernel
+#      bandwidth, a kernel-sum estimate) and bench_cuda_forward (decode t/s of
+#      the device forward pass on a 2B-4T-shaped fixture, CPU for scale).
 # Results go to $OUT (when set, e.g. by the lent-device runner) or
 # build/gpu-report/: env.txt, build.log, tests.log, bench.md, bench.json,
-# summary.txt. Exit 0 only when every step passed; a skip is not a pass.
+# bench_forward.md, bench_forward.json, summary.txt. Exit 0 only when every step passed; a skip is not a pass.
 #
 #   bash ci/gpu-check.sh                 build here and run here
 #   bash ci/gpu-check.sh --build-only    build and collect the binaries and the
@@ -59,6 +60,7 @@ if [ -n "$prebuilt" ]; then
     [ -x "$prebuilt/$b" ] && BINS+=("$prebuilt/$b")
   done
   BENCH_BIN=$prebuilt/bench_cuda
+  FWD_BIN=$prebuilt/bench_cuda_forward
   [ ${#BINS[@]} -gt 0 ] && [ -x "$BENCH_BIN" ]
   step "prebuilt binaries in $prebuilt" $?
   export LD_LIBRARY_PATH="$prebuilt${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
@@ -71,10 +73,12 @@ elif [ "${GPU_CHECK_DIRECT:-0}" != 1 ] &&
     -DCMAKE_CUDA_COMPILER="$NVCC" >"$REPORT/build.log" 2>&1; then
   mode=cmake
   cmake --build "$BUILD_DIR" -j "$JOBS" --target test_cuda_kernels test_cuda_forward \
-    test_cuda_layout test_cuda_weights test_cuda_forward_host test_device bench_cuda bitnet_cli >>"$REPORT/build.log" 2>&1
+    test_cuda_layout test_cuda_weights test_cuda_forward_host test_device bench_cuda \
+    bench_cuda_forward bitnet_cli >>"$REPORT/build.log" 2>&1
   step "build (cmake, BITNET_CUDA=ON, -Werror)" $?
   BINS=("$BUILD_DIR/tests/test_cuda_kernels" "$BUILD_DIR/tests/test_cuda_forward")
   BENCH_BIN=$BUILD_DIR/bin/bench_cuda
+  FWD_BIN=$BUILD_DIR/bin/bench_cuda_forward
 else
   # no CMake build: the CUDA kernels and their CPU truth need no library
   mode=direct
@@ -104,7 +108,7 @@ fi
 if [ "$build_only" = 1 ]; then
   P=$BUILD_DIR/prebuilt
   rm -rf "$P" && mkdir -p "$P"
-  cp "${BINS[@]}" "$BENCH_BIN" "$P/" || status=1
+  cp "${BINS[@]}" "$BENCH_BIN" ${FWD_BIN:+"$FWD_BIN"} "$P/" || status=1
   # the shared libraries a GPU machine may lack (the system's C library it has)
   for lib in $(ldd "$P"/* 2>/dev/null | awk '/libcudart|libcjson|libpcre2|libgomp/ {print $3}' | sort -u); do
     cp -L "$lib" "$P/" || status=1
@@ -145,5 +149,12 @@ fi
 "$BENCH_BIN" --json "$REPORT/bench.json" >"$REPORT/bench.md" 2>&1
 step "bench_cuda" $?
 cat "$REPORT/bench.md"
+# the device forward pass on a 2B-4T-shaped fixture (about 1.1 GiB, written
+# under $BITNET_BUILD_DIR and removed), with the CPU engine for scale
+if [ -n "${FWD_BIN:-}" ] && [ -x "$FWD_BIN" ]; then
+  "$FWD_BIN" --json "$REPORT/bench_forward.json" >"$REPORT/bench_forward.md" 2>&1
+  step "bench_cuda_forward (2b4t)" $?
+  cat "$REPORT/bench_forward.md"
+fi
 echo "gpu-check: results in $REPORT (summary.txt)"
 exit $status
