@@ -57,6 +57,7 @@ static void test_random(const char *arch) {
     const int V = bitnet_model_n_vocab(m);
     bitnet_context_params cp = bitnet_context_default_params();
     cp.n_ctx = N_POS;
+    cp.n_threads = 1; /* one token at a time: a thread team would only spin */
     cp.device = "cpu";
     bitnet_context *ctx = bitnet_context_new(m, &cp);
     bn_cuda_model *cm = bn_cuda_model_new(m, N_POS);
@@ -93,6 +94,7 @@ static void test_peaked(const char *arch) {
     const int V = bitnet_model_n_vocab(m);
     bitnet_context_params cp = bitnet_context_default_params();
     cp.n_ctx = N_POS;
+    cp.n_threads = 1; /* one token at a time: a thread team would only spin */
     bitnet_context *ctx = bitnet_context_new(m, &cp);
     bn_cuda_model *cm = bn_cuda_model_new(m, N_POS);
     CHECKF(ctx && cm, "%s", bitnet_get_last_error());
