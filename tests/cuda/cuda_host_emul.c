@@ -58,6 +58,17 @@ int bn_cuda_i2s_gemv(const uint32_t *d_w, int64_t K, int64_t n_rows, const int8_
     return 0;
 }
 
+int bn_cuda_i2s_gemm(const uint32_t *d_w, int64_t K, int64_t n_rows, const int8_t *d_q,
+                     int64_t q_stride, int64_t n_tok, int32_t *d_out, int64_t out_stride) {
+    if (K <= 0 || K % 128 != 0 || n_rows <= 0 || q_stride < K || q_stride % 16 != 0 ||
+        out_stride < n_rows)
+        return BN_CUDA_EINVAL;
+    for (int64_t t = 0; t < n_tok; t++)
+        if (bn_cuda_i2s_gemv(d_w, K, n_rows, d_q + t * q_stride, d_out + t * out_stride))
+            return BN_CUDA_EINVAL;
+    return 0;
+}
+
 int bn_cuda_bitlinear_out(const int32_t *d_raw, int64_t raw_stride, int64_t n_tok,
                           const int32_t *d_sum, const float *d_sx, const bn_cuda_out_part *parts,
                           int n_parts) {

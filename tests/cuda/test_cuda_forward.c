@@ -60,7 +60,7 @@ static void test_random(const char *arch) {
     cp.n_threads = 1; /* one token at a time: a thread team would only spin */
     cp.device = "cpu";
     bitnet_context *ctx = bitnet_context_new(m, &cp);
-    bn_cuda_model *cm = bn_cuda_model_new(m, N_POS);
+    bn_cuda_model *cm = bn_cuda_model_new(m, N_POS, 1);
     CHECKF(ctx && cm, "%s", bitnet_get_last_error());
     if (!ctx || !cm) goto done;
     float *dev = malloc((size_t)V * sizeof *dev);
@@ -96,7 +96,7 @@ static void test_peaked(const char *arch) {
     cp.n_ctx = N_POS;
     cp.n_threads = 1; /* one token at a time: a thread team would only spin */
     bitnet_context *ctx = bitnet_context_new(m, &cp);
-    bn_cuda_model *cm = bn_cuda_model_new(m, N_POS);
+    bn_cuda_model *cm = bn_cuda_model_new(m, N_POS, 1);
     CHECKF(ctx && cm, "%s", bitnet_get_last_error());
     if (!ctx || !cm) goto done;
     float *dev = malloc((size_t)V * sizeof *dev);
@@ -120,6 +120,56 @@ done:
     bitnet_model_free(m);
 }
 
+/* Prefill: N_PROMPT tokens in one call (the GEMM path, Q through F16 as the
+ * CPU does for a multi-token batch), then decode steps after it; the
+ * logits after the prompt and after each step against the CPU engine fed
+ * the same way. */
+enum { N_PROMPT = 19, N_AFTER = 8 };
+
+static void test_prefill(const char *arch) {
+    bitnet_model *m = fixture(BN_FIXTURE_RANDOM, arch);
+    if (!m) return;
+    const int V = bitnet_model_n_vocab(m);
+    bitnet_context_params cp = bitnet_context_default_params();
+    cp.n_ctx = N_POS;
+    cp.n_threads = 1;
+    bitnet_context *ctx = bitnet_context_new(m, &cp);
+    bn_cuda_model *cm = bn_cuda_model_new(m, N_POS, N_PROMPT);
+    CHECKF(ctx && cm, "%s", bitnet_get_last_error());
+    if (!ctx || !cm) goto done;
+    float *dev = malloc((size_t)V * sizeof *dev);
+    bitnet_token prompt[N_PROMPT];
+    for (int i = 0; i < N_PROMPT; i++) prompt[i] = (bitnet_token)((i * 104729 + 7) % V);
+    CHECK(bitnet_decode(ctx, prompt, N_PROMPT, false) == BITNET_OK);
+    CHECKF(bn_cuda_eval(cm, prompt, N_PROMPT, 0, dev) == BITNET_OK, "%s", bitnet_get_last_error());
+    double kl_sum = kld(bitnet_get_logits_ith(ctx, -1), dev, V), kl_prompt = kl_sum;
+    int same_top1 = argmax(bitnet_get_logits_ith(ctx, -1), V) == argmax(dev, V);
+    for (int p = 0; p < N_AFTER; p++) {
+        const bitnet_token tok = (bitnet_token)((p * 7919 + 3) % V);
+        CHECK(bitnet_decode(ctx, &tok, 1, false) == BITNET_OK);
+        CHECK(bn_cuda_decode(cm, tok, N_PROMPT + p, dev) == BITNET_OK);
+        const float *cpu = bitnet_get_logits_ith(ctx, -1);
+        kl_sum += kld(cpu, dev, V);
+        same_top1 += argmax(cpu, V) == argmax(dev, V);
+    }
+    const double mean = kl_sum / (1 + N_AFTER);
+    CHECKF(mean <= 0.005 && same_top1 * 100 >= 95 * (1 + N_AFTER),
+           "%s prefill: mean KLD %.6f, same top-1 %d of %d", arch, mean, same_top1, 1 + N_AFTER);
+    printf("  %s prefill of %d tokens + %d steps: KLD after the prompt %.3g, mean %.3g, "
+           "same top-1 %d/%d\n",
+           arch, N_PROMPT, N_AFTER, kl_prompt, mean, same_top1, 1 + N_AFTER);
+    /* calls the model cannot take are refused, not run */
+    bitnet_token more[N_PROMPT + 1] = {0};
+    CHECK(bn_cuda_eval(cm, more, N_PROMPT + 1, 0, dev) == BITNET_ERR_INVALID_ARGUMENT);
+    CHECK(bn_cuda_decode(cm, V, 0, dev) == BITNET_ERR_INVALID_ARGUMENT);
+    CHECK(bn_cuda_decode(cm, 0, N_POS, dev) == BITNET_ERR_INVALID_ARGUMENT);
+    free(dev);
+done:
+    bn_cuda_model_free(cm);
+    bitnet_context_free(ctx);
+    bitnet_model_free(m);
+}
+
 int main(void) {
     char name[256];
     const int n = bn_cuda_init(name, sizeof name);
@@ -129,6 +179,7 @@ int main(void) {
     for (size_t a = 0; a < sizeof archs / sizeof archs[0]; a++) {
         test_random(archs[a]);
         test_peaked(archs[a]);
+        test_prefill(archs[a]);
     }
     TEST_END();
 }
