@@ -54,7 +54,7 @@ extern "C" {
 
 /* Bumped whenever a struct layout or a function signature in this header
  * changes incompatibly. Compare with bitnet_abi_version() at run time. */
-#define BITNET_ABI_VERSION 2
+#define BITNET_ABI_VERSION 3
 #define BITNET_VERSION_STRING "0.1.0"
 
 typedef int32_t bitnet_token;
@@ -242,6 +242,14 @@ typedef struct bitnet_context_params {
      * share the n_ctx cells of the cache (a cell shared by bitnet_kv_seq_cp()
      * counts once); memory grows by n_seq_max x n_ctx x 4 bytes. */
     int32_t n_seq_max;
+    /* ABI 3 appended the field below. */
+    /* Where the forward pass runs: "cpu", or "cuda" (docs/cuda.md); NULL
+     * (default): $BITNET_DEVICE if set, else "cpu". This version has CUDA
+     * kernels, but contexts do not run on the device yet, so "cuda" fails
+     * with the reason (built without CUDA, no CUDA device with the
+     * runtime's error, or not on the device yet) and nothing falls back to
+     * the CPU silently. */
+    const char *device;
 } bitnet_context_params;
 
 BITNET_API bitnet_context_params bitnet_context_default_params(void);

@@ -12,7 +12,7 @@
 #include "gguf_export.h"
 
 typedef struct run_options {
-    const char *model, *prompt, *prompt_file, *isa, *chat_template, *system;
+    const char *model, *prompt, *prompt_file, *isa, *chat_template, *system, *device;
     long long n_predict, n_ctx, threads;
     cli_sampling_opts sampling;
     bool ignore_eos, parse_special, chat, head_q8;
@@ -55,7 +55,7 @@ typedef struct bench_options {
     int n_models;
     long long pp[BENCH_MAX_LIST], tg[BENCH_MAX_LIST], th[BENCH_MAX_LIST], reps;
     int n_pp, n_tg, n_th;
-    const char *isa;
+    const char *isa, *device;
     bench_format format;
     bool bandwidth, head_q8;
     bitnet_numerics numerics;

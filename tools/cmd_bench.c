@@ -24,6 +24,8 @@ static void usage(FILE *out) {
         "  lists: comma-separated, at most 16 values; a repeated -m/-p/-n/-t adds to its list\n"
         "  --isa ISA, --numerics compat|exact, --no-bandwidth, --no-mmap, --mlock,\n"
         "  --check-tensors\n"
+        "  --device cpu|cuda  (default: $BITNET_DEVICE, else cpu); cuda says why it cannot run\n"
+        "  (docs/cuda.md; kernel times on a GPU: ci/gpu-check.sh)\n"
         "  --head-q8  8-bit output head (faster decode, slightly different logits)\n"
         "  JSON and CSV have the same fields; bandwidth_fraction is null (empty in CSV) for\n"
         "  pp tests, with --no-bandwidth, and when the model fits in the last-level cache\n"
@@ -69,6 +71,8 @@ cli_parse_status cli_parse_bench_args(int argc, char **argv, bench_options *o, c
                 o->format = k == 0 ? BENCH_MD : k == 1 ? BENCH_JSON : BENCH_CSV;
         } else if (cli_args_is(a, NULL, "--isa"))
             ok = cli_args_value(a, &o->isa);
+        else if (cli_args_is(a, NULL, "--device"))
+            ok = cli_args_value(a, &o->device);
         else if (cli_args_is(a, NULL, "--no-bandwidth"))
             o->bandwidth = false;
         else if (cli_args_is(a, NULL, "--head-q8"))
@@ -230,6 +234,7 @@ static int bench_model(const bench_options *o, int mi, bitnet_model *m, uint64_t
         cp.n_batch = (int32_t)max_len;
         cp.n_threads = (int32_t)o->th[ti];
         cp.isa = o->isa;
+        cp.device = o->device;
         cp.numerics = o->numerics;
         cp.head_q8 = o->head_q8;
         bitnet_context *ctx = bitnet_context_new(m, &cp);

@@ -26,6 +26,8 @@ static void usage(FILE *out) {
         "      --ignore-eos        keep generating after end-of-text tokens\n"
         "      --numerics MODE     compat (default: bitnet.cpp's roundings) or exact\n"
         "      --isa ISA           ref, avx2, avx512, amx, neon (default: best here)\n"
+        "      --device DEV        cpu or cuda (default: $BITNET_DEVICE, else cpu); cuda says\n"
+        "                          why it cannot run (docs/cuda.md)\n"
         "      --head-q8           8-bit output head: faster, slightly different logits\n"
         "      --no-special        do not parse special-token text in the prompt\n"
         "      --chat              format the prompt as one user turn of the model's chat format\n"
@@ -91,6 +93,8 @@ cli_parse_status cli_parse_run_args(int argc, char **argv, run_options *o, cli_a
             ok = cli_args_value(a, &o->system);
         else if (cli_args_is(a, NULL, "--isa"))
             ok = cli_args_value(a, &o->isa);
+        else if (cli_args_is(a, NULL, "--device"))
+            ok = cli_args_value(a, &o->device);
         else if (cli_args_is(a, NULL, "--chat-template")) {
             ok = cli_args_value(a, &o->chat_template);
             if (ok && !bn_chat_format_parse(o->chat_template, &o->chat_format))
@@ -162,6 +166,7 @@ static int generate(const run_options *o, bitnet_model *model, const char *promp
     cp.n_threads = (int32_t)o->threads;
     cp.numerics = o->numerics;
     cp.isa = o->isa;
+    cp.device = o->device;
     cp.head_q8 = o->head_q8;
     bitnet_context *ctx = bitnet_context_new(model, &cp);
     if (!ctx) {

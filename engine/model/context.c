@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "device.h"
 #include "error.h"
 #include "quantize.h"
 
@@ -146,6 +147,7 @@ bitnet_context *bitnet_context_new(const bitnet_model *model, const bitnet_conte
                 (long long)model->output.n_in);
         return NULL;
     }
+    if (bn_device_check(params->device) != BITNET_OK) return NULL;
     const bn_kernels *kern = bn_kernels_get(params->isa);
     if (!kern) return NULL;
 

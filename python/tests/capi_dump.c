@@ -42,6 +42,7 @@ static int layout(void) {
     FIELD(bitnet_context_params, abort_user_data);
     FIELD(bitnet_context_params, head_q8);
     FIELD(bitnet_context_params, n_seq_max);
+    FIELD(bitnet_context_params, device);
     END();
     BEGIN(bitnet_sampler_params);
     FIELD(bitnet_sampler_params, temperature);

@@ -131,6 +131,11 @@ def test_context_parameters(model):
     with pytest.raises(bitnet.BitnetError) as e:
         bitnet.Context(model, isa="no-such-isa")
     assert "no-such-isa" in str(e.value)
+    with bitnet.Context(model, n_threads=1, device="cpu") as ctx:
+        assert ctx.n_threads == 1
+    # contexts do not run on the device yet: refused with the reason, never a CPU run
+    with pytest.raises(bitnet.BitnetError, match="device cuda: "):
+        bitnet.Context(model, device="cuda")
 
 
 def test_model_outlives_its_contexts(tiny):

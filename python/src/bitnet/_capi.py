@@ -32,7 +32,7 @@ from ctypes import (
 from pathlib import Path
 
 #: The ABI this binding was written for (BITNET_ABI_VERSION in bitnet.h).
-ABI_VERSION = 2
+ABI_VERSION = 3
 
 token_t = c_int32
 LOG_CALLBACK = CFUNCTYPE(None, c_int, c_char_p, c_void_p)
@@ -66,6 +66,8 @@ class ContextParams(Structure):
         ("head_q8", c_bool),
         # ABI 2
         ("n_seq_max", c_int32),
+        # ABI 3
+        ("device", c_char_p),
     ]
 
 

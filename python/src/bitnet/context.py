@@ -43,7 +43,8 @@ class Context:
     (``bitnet_context_default_params``): n_ctx (0: the model's training
     context), n_batch, n_threads (0: physical cores), numerics ("compat",
     bitnet.cpp's roundings, or "exact"), isa ("ref", "avx2", "avx512", "amx", "neon"),
-    head_q8.
+    head_q8, device ("cpu", or "cuda", which this version refuses with the reason:
+    docs/cuda.md; None: $BITNET_DEVICE, else "cpu").
 
     One thread at a time may use a context (a second thread gets a
     BitnetError, never a corrupted cache); use one context per thread, all
@@ -67,6 +68,7 @@ class Context:
         numerics: Optional[str] = None,
         isa: Optional[str] = None,
         head_q8: Optional[bool] = None,
+        device: Optional[str] = None,
     ):
         self._handle: Optional[int] = None
         self._n_views = 0  # live _LogitsBuffer objects
@@ -88,6 +90,8 @@ class Context:
             p.isa = _capi.encode(isa, "isa")
         if head_q8 is not None:
             p.head_q8 = head_q8
+        if device is not None:
+            p.device = _capi.encode(device, "device")
         handle = lib.bitnet_context_new(mh, ctypes.byref(p))
         if not handle:
             raise _capi.fail(_capi.ERR_INVALID_ARGUMENT, "cannot create a context")
