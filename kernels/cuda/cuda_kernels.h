@@ -63,7 +63,7 @@ int bn_cuda_bitlinear_out(const int32_t *d_raw, int64_t raw_stride, int64_t n_to
 int bn_cuda_quantize_i8(const float *d_x, int64_t n, int64_t n_tok, int8_t *d_q, float *d_scale,
                         int32_t *d_sum);
 
-/* RMSNorm of n_tok rows (truth: bn_rmsnorm), then, when d_q is not NULL,
+/* RMSNorm of n_tok rows (truth: bn_rmsnorm_ref), then, when d_q is not NULL,
  * the int8 quantization of the normed row (the BitLinear input) in the same
  * kernel. d_y may be d_x. n <= BN_CUDA_NORM_MAX. */
 #define BN_CUDA_NORM_MAX 12288
@@ -75,7 +75,7 @@ int bn_cuda_rmsnorm_quant(const float *d_x, const float *d_w, int64_t n, int64_t
 int bn_cuda_rope(float *d_x, int n_tok, int n_heads, int head_dim, int n_rot, const float *d_cs,
                  int neox);
 
-/* FFN activation in place (truth: bn_ffn_activation): g = act(g)·u; silu 1
+/* FFN activation in place (truth: bn_silu_mul_ref, bn_relu2_mul_ref): g = act(g)·u; silu 1
  * for SiLU, 0 for ReLU². */
 int bn_cuda_ffn_act(float *d_g, const float *d_u, int64_t n, int silu);
 
@@ -103,7 +103,7 @@ int bn_cuda_head_f16(const uint16_t *d_a, int64_t K, int64_t n_rows, const float
  * [n_head][hd]. d_scores [n_head][n_keys] receives the raw q·k chains
  * (truth: bn_attn_scores_f16_ref, bit for bit); d_work holds
  * bn_cuda_attn_work_bytes(n_head, hd, n_keys) bytes.
- * Truth of d_out: bn_softmax_scaled(1/sqrt(hd)) then bn_attn_values_f16_ref. */
+ * Truth of d_out: bn_softmax_f32_ref(1/sqrt(hd)) then bn_attn_values_f16_ref. */
 size_t bn_cuda_attn_work_bytes(int n_head, int hd, int n_keys);
 int bn_cuda_attn_decode(const float *d_q, const uint16_t *d_kt, int64_t kt_stride,
                         const uint16_t *d_v, int n_head, int n_head_kv, int hd, int n_keys,

@@ -88,8 +88,8 @@ extern "C" int bn_cuda_quantize_i8(const float *d_x, int64_t n, int64_t n_tok, i
     return static_cast<int>(cudaGetLastError());
 }
 
-// bn_rmsnorm's math with one difference: the double sum of squares is a
-// tree over the block instead of four running sums. Squares of floats are
+// bn_rmsnorm_ref's math with one difference: the double sum of squares is a
+// tree over the block instead of sixteen running sums. Squares of floats are
 // exact in double, so only the order of double additions differs; the
 // float mean then differs from the CPU's only when that order moves it
 // across a rounding boundary (docs/cuda.md: tolerance).

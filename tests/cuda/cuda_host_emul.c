@@ -102,7 +102,7 @@ int bn_cuda_rmsnorm_quant(const float *d_x, const float *d_w, int64_t n, int64_t
                           float *d_y, int8_t *d_q, float *d_scale, int32_t *d_sum) {
     if (n <= 0 || n > BN_CUDA_NORM_MAX) return BN_CUDA_EINVAL;
     for (int64_t t = 0; t < n_tok; t++) {
-        bn_rmsnorm(d_y + t * n, d_x + t * n, d_w, n, eps);
+        bn_rmsnorm_ref(d_y + t * n, d_x + t * n, d_w, n, eps);
         if (d_q) bn_quantize_i8_ref(d_y + t * n, n, d_q + t * n, d_scale + t, d_sum + t);
     }
     return 0;
@@ -117,7 +117,7 @@ int bn_cuda_rope(float *d_x, int n_tok, int n_heads, int head_dim, int n_rot, co
 }
 
 int bn_cuda_ffn_act(float *d_g, const float *d_u, int64_t n, int silu) {
-    bn_ffn_activation(d_g, d_u, n, silu ? BN_FFN_SILU : BN_FFN_RELU2);
+    (silu ? bn_silu_mul_ref : bn_relu2_mul_ref)(d_g, d_u, n);
     return 0;
 }
 
@@ -144,7 +144,7 @@ int bn_cuda_attn_decode(const float *d_q, const uint16_t *d_kt, int64_t kt_strid
         float *sr[1] = {s}, *orow[1] = {o};
         bn_attn_scores_f16_ref(d_kt + (int64_t)kvh * hd * kt_stride, kt_stride, n_keys, hd, q, 1,
                                sr);
-        bn_softmax_scaled(s, n_keys, 1.0f / sqrtf((float)hd));
+        bn_softmax_f32_ref(s, n_keys, 1.0f / sqrtf((float)hd));
         memset(o, 0, (size_t)hd * sizeof *o);
         const float *p[1] = {s};
         const int nk[1] = {n_keys};

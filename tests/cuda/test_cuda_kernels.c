@@ -234,7 +234,7 @@ static void test_quantize_norm(void) {
                    "quantize_i8 n=%lld row kind %d", (long long)n, t);
             cases++;
         }
-        /* RMSNorm fused with quantization: y within 2 ulp of bn_rmsnorm, q
+        /* RMSNorm fused with quantization: y within 2 ulp of bn_rmsnorm_ref, q
          * exactly the reference's quantization of the device's own y */
         CU(bn_cuda_rmsnorm_quant(d_x, d_w, n, T, 1e-5f, d_y, d_q, d_sc, d_sm));
         CU(bn_cuda_download(y, d_y, (size_t)(T * n) * 4));
@@ -243,7 +243,7 @@ static void test_quantize_norm(void) {
         CU(bn_cuda_download(sm, d_sm, T * 4));
         for (int t = 0; t < T; t++) {
             if (t == 4 || t == 5) continue; /* NaN / overflowing squares: no finite truth */
-            bn_rmsnorm(yref, x + t * n, wn, n, 1e-5f);
+            bn_rmsnorm_ref(yref, x + t * n, wn, n, 1e-5f);
             int64_t far = 0;
             for (int64_t i = 0; i < n; i++) {
                 const float d = fabsf(y[t * n + i] - yref[i]);
@@ -295,7 +295,7 @@ static void test_rope_act(void) {
     for (int silu = 0; silu < 2; silu++) {
         for (int64_t i = 0; i < m; i++) g[i] = frnd(-12.0f, 12.0f), u[i] = frnd(-3.0f, 3.0f);
         float *d_g = dev_copy(g, (size_t)m * 4), *d_u = dev_copy(u, (size_t)m * 4);
-        bn_ffn_activation(g, u, m, silu ? BN_FFN_SILU : BN_FFN_RELU2);
+        (silu ? bn_silu_mul_ref : bn_relu2_mul_ref)(g, u, m);
         CU(bn_cuda_ffn_act(d_g, d_u, m, silu));
         CU(bn_cuda_download(got, d_g, (size_t)m * 4));
         int64_t bad = 0;
@@ -394,7 +394,7 @@ static void test_attention(void) {
             float *sr[1] = {s};
             bn_attn_scores_f16_ref(kt + (int64_t)kvh * hd * kts, kts, n, hd, qr, 1, sr);
             for (int j = 0; j < n; j++) bad_s += !same_bits(sc[(int64_t)h * n + j], s[j]);
-            bn_softmax_scaled(s, n, 1.0f / sqrtf((float)hd));
+            bn_softmax_f32_ref(s, n, 1.0f / sqrtf((float)hd));
             memset(o, 0, hd * 4);
             const float *pr[1] = {s};
             float *orow[1] = {o};
