@@ -322,7 +322,7 @@ BITNET_API void bitnet_batch_free(bitnet_batch *batch);
  * earlier tokens of s included. A sequence's tokens come in batch order with
  * consecutive positions continuing its cache (the first one at
  * bitnet_kv_seq_pos_max(ctx, s) + 1); tokens of different sequences may be
- * interleaved. Batches longer than the micro-batch (256 tokens, or n_batch if
+ * interleaved. Batches longer than the micro-batch (128 tokens, or n_batch if
  * smaller) run in several passes.
  * Returns BITNET_OK; BITNET_ERR_CONTEXT_FULL (fewer free cells than tokens;
  * nothing evaluated); BITNET_ERR_INPUT (a token id, seq_id or pos that is
