@@ -1,6 +1,6 @@
 /* SIMD kernel tables against the scalar reference (kernels/ref).
  *
- * For every ISA this build and CPU run (avx2, avx512, amx, neon), each table entry
+ * For every ISA this build and CPU run (avx2, avx512, amx, neon, wasm), each table entry
  * is compared with bn_kernels_ref on random data with fixed seeds and on
  * edge cases: int8 extremes, all-equal weight codes, odd row and token
  * counts, unaligned pointers, and buffers that end exactly at a PROT_NONE
@@ -752,7 +752,7 @@ int main(void) {
     CHECK(bn_kernels_get("no-such-isa") == NULL);
 
     const char *only = test_env("BITNET_TEST_ISA", getenv("BITNET_ISA"));
-    static const char *const isas[] = {"avx2", "avx512", "amx", "neon"};
+    static const char *const isas[] = {"avx2", "avx512", "amx", "neon", "wasm"};
     int tested = 0;
     printf("cpu: %s; best isa: %s\n", bn_cpu_features(), bn_isa_best());
     for (size_t i = 0; i < sizeof isas / sizeof isas[0]; i++) {
