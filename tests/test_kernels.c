@@ -737,6 +737,24 @@ static void test_scale_i32(const bn_kernels *k) {
     printf("  %-7s scale_i32    %s\n", k->isa, test_failures == failures_before ? "ok" : "FAIL");
 }
 
+/* Every F16 value widened exactly (SIMD conversions: F16C, NEON, and the
+ * bit arithmetic of the wasm table): a row with one nonzero entry in the
+ * first of 16 lanes against ones gives that value (NaN stays NaN). */
+static void test_f16_widen(const bn_kernels *k) {
+    int failures_before = test_failures;
+    uint16_t a[16] = {0};
+    float x[16];
+    for (int i = 0; i < 16; i++) x[i] = 1.0f;
+    for (uint32_t h = 0; h < 0x10000; h++) {
+        a[0] = (uint16_t)h;
+        const float want = bn_f16_to_f32((uint16_t)h), got = k->dot_f16_f32(a, x, 16);
+        CHECKF(isnan(want) ? isnan(got) : got == want, "%s dot_f16_f32 widening of f16 0x%04x: %.9g, want %.9g",
+               k->isa, (unsigned)h, (double)got, (double)want);
+        if (test_failures - failures_before > 8) break;
+    }
+    printf("  %-7s f16 widening %s\n", k->isa, test_failures == failures_before ? "ok" : "FAIL");
+}
+
 int main(void) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -770,6 +788,7 @@ int main(void) {
         test_quantize(k);
         test_i2s(k);
         test_dots(k);
+        test_f16_widen(k);
         test_dot_multi(k);
         test_dot_rows(k);
         test_attn(k);

@@ -103,8 +103,10 @@ static ALWAYS_INLINE void decode_block(const uint8_t *w, v128_t c[8]) {
 }
 
 /* Blocks summed in int16 lanes before widening: a code·q product lies in
- * [-256, 254] and a lane gains 16 per block, so 4 blocks reach at most
- * 64·256 = 16384 < 2^15: nothing wraps. */
+ * [-384, 381] (code 3 never occurs in a valid file, but the raw sums must
+ * still equal the reference's) and a lane gains 16 per block, so 4 blocks
+ * reach at most 64·384 = 24576 < 2^15: nothing wraps (test_kernels' extreme
+ * cases fail at 9). */
 #define BLOCKS_PER_I16 4
 
 /* R rows × T tokens over all K; out[t·os + r]. */
