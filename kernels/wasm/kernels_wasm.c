@@ -89,19 +89,6 @@ static void quantize_i8_wasm(const float *x, int64_t n, int8_t *q, float *scale,
 /* I2_S × int8                                                               */
 /* ------------------------------------------------------------------------ */
 
-/* The eight 16-code vectors of a block: index 2p + h is plane p, half h,
- * paired with activations 16·(2p + h) .. +15. */
-static ALWAYS_INLINE void decode_block(const uint8_t *w, v128_t c[8]) {
-    const v128_t m3 = wasm_i8x16_splat(3);
-    for (int h = 0; h < 2; h++) {
-        const v128_t b = wasm_v128_load(w + 16 * h);
-        c[0 + h] = wasm_u8x16_shr(b, 6);
-        c[2 + h] = wasm_v128_and(wasm_u8x16_shr(b, 4), m3);
-        c[4 + h] = wasm_v128_and(wasm_u8x16_shr(b, 2), m3);
-        c[6 + h] = wasm_v128_and(b, m3);
-    }
-}
-
 /* Blocks summed in int16 lanes before widening: a code·q product lies in
  * [-384, 381] (code 3 never occurs in a valid file, but the raw sums must
  * still equal the reference's) and a lane gains 16 per block, so 4 blocks
@@ -109,9 +96,13 @@ static ALWAYS_INLINE void decode_block(const uint8_t *w, v128_t c[8]) {
  * cases fail at 9). */
 #define BLOCKS_PER_I16 4
 
-/* R rows × T tokens over all K; out[t·os + r]. */
+/* R rows × T tokens over all K; out[t·os + r]. Planes are decoded one at a
+ * time next to their use, so that the 2 × 4 int16 sums, the two weight
+ * vectors and one plane per row are all that is live in the inner loop
+ * (decoding whole blocks first spilled registers). */
 static ALWAYS_INLINE void tile(const uint8_t *w, int64_t rb, const int8_t *q, int64_t qs,
                                int64_t nb, int32_t *out, int64_t os, const int R, const int T) {
+    const v128_t m3 = wasm_i8x16_splat(3);
     v128_t acc[2][4];
     for (int r = 0; r < R; r++)
         for (int t = 0; t < T; t++) acc[r][t] = wasm_i32x4_splat(0);
@@ -121,24 +112,30 @@ static ALWAYS_INLINE void tile(const uint8_t *w, int64_t rb, const int8_t *q, in
         for (int r = 0; r < R; r++)
             for (int t = 0; t < T; t++) a16[r][t] = wasm_i16x8_splat(0);
         for (int64_t b = b0; b < b1; b++) {
-            v128_t c[2][8];
-            for (int r = 0; r < R; r++) decode_block(w + r * rb + b * 32, c[r]);
-            for (int t = 0; t < T; t++) {
-                const int8_t *x = q + t * qs + b * 128;
-                for (int j = 0; j < 8; j++) {
-                    const v128_t xv = wasm_v128_load(x + 16 * j);
-                    for (int r = 0; r < R; r++) {
-                        /* codes 0..2 read as int8 are the same numbers */
-                        v128_t p = wasm_i16x8_add(wasm_i16x8_extmul_low_i8x16(c[r][j], xv),
-                                                  wasm_i16x8_extmul_high_i8x16(c[r][j], xv));
-                        a16[r][t] = wasm_i16x8_add(a16[r][t], p);
+            for (int h = 0; h < 2; h++) {
+                v128_t wb[2];
+                for (int r = 0; r < R; r++) wb[r] = wasm_v128_load(w + r * rb + b * 32 + 16 * h);
+                for (int p = 0; p < 4; p++) {
+                    v128_t c[2];
+                    for (int r = 0; r < R; r++)
+                        c[r] = p == 0 ? wasm_u8x16_shr(wb[r], 6)
+                                      : wasm_v128_and(wasm_u8x16_shr(wb[r], 6 - 2 * p), m3);
+                    for (int t = 0; t < T; t++) {
+                        const v128_t xv = wasm_v128_load(q + t * qs + b * 128 + 32 * p + 16 * h);
+                        for (int r = 0; r < R; r++) {
+                            /* codes 0..3 read as int8 are the same numbers */
+                            v128_t prod = wasm_i16x8_add(wasm_i16x8_extmul_low_i8x16(c[r], xv),
+                                                         wasm_i16x8_extmul_high_i8x16(c[r], xv));
+                            a16[r][t] = wasm_i16x8_add(a16[r][t], prod);
+                        }
                     }
                 }
             }
         }
         for (int r = 0; r < R; r++)
             for (int t = 0; t < T; t++)
-                acc[r][t] = wasm_i32x4_add(acc[r][t], wasm_i32x4_extadd_pairwise_i16x8(a16[r][t]));
+                acc[r][t] =
+                    wasm_i32x4_add(acc[r][t], wasm_i32x4_extadd_pairwise_i16x8(a16[r][t]));
     }
     for (int r = 0; r < R; r++)
         for (int t = 0; t < T; t++) out[t * os + r] = hsum_i32(acc[r][t]);
@@ -230,8 +227,7 @@ static ALWAYS_INLINE float hsum_f32(v128_t s0, v128_t s1, v128_t s2, v128_t s3) 
         s2 = wasm_f32x4_add(s2, wasm_f32x4_mul(LOAD_A(a + i + 8), LOAD_B(b + i + 8)));             \
         s3 = wasm_f32x4_add(s3, wasm_f32x4_mul(LOAD_A(a + i + 12), LOAD_B(b + i + 12)));           \
     }                                                                                              \
-    for (; i + 4 <= n; i += 4)                                                                     \
-        s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(LOAD_A(a + i), LOAD_B(b + i)));                     \
+    for (; i + 4 <= n; i += 4) s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(LOAD_A(a + i), LOAD_B(b + i))); \
     float sum = hsum_f32(s0, s1, s2, s3);                                                          \
     for (; i < n; i++) sum += TAIL;                                                                \
     return sum;
@@ -242,8 +238,48 @@ static float dot_f16_wasm(const uint16_t *a, const uint16_t *b, int64_t n) {
     DOT_BODY(load_f16, load_f16, bn_f16_to_f32(a[i]) * bn_f16_to_f32(b[i]))
 }
 
+/* Four halves sign-extended to int32 lanes, widened without the Inf/NaN
+ * fix-up: shifted left 13, the sign copies land in bits 28-30, which the
+ * mask clears, leaving sign | magnitude << 13; the scaling by 2^112 keeps
+ * the sign. Exact for every finite half. */
+static ALWAYS_INLINE v128_t widen_finite(v128_t h32) {
+    const v128_t bits = wasm_v128_and(wasm_i32x4_shl(h32, 13), wasm_i32x4_splat((int32_t)0x8fffffff));
+    return wasm_f32x4_mul(bits, wasm_f32x4_splat(0x1p112f));
+}
+
+/* The output head's dot: sixteen halves per step are checked for Inf/NaN
+ * (exponent all ones) at once; only a step that has one takes load_f16's
+ * exact slow path, so the sums, in the same order either way, have the
+ * bits of DOT_BODY(load_f16, load_f32, ...). */
 static float dot_f16_f32_wasm(const uint16_t *a, const float *b, int64_t n) {
-    DOT_BODY(load_f16, load_f32, bn_f16_to_f32(a[i]) * b[i])
+    v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0, s2 = s0, s3 = s0;
+    const v128_t mag = wasm_i16x8_splat(0x7fff), inf = wasm_i16x8_splat(0x7bff);
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const v128_t h0 = wasm_v128_load(a + i), h1 = wasm_v128_load(a + i + 8);
+        const v128_t special = wasm_v128_or(wasm_i16x8_gt(wasm_v128_and(h0, mag), inf),
+                                            wasm_i16x8_gt(wasm_v128_and(h1, mag), inf));
+        v128_t w0, w1, w2, w3;
+        if (__builtin_expect(wasm_v128_any_true(special), 0)) {
+            w0 = load_f16(a + i);
+            w1 = load_f16(a + i + 4);
+            w2 = load_f16(a + i + 8);
+            w3 = load_f16(a + i + 12);
+        } else {
+            w0 = widen_finite(wasm_i32x4_extend_low_i16x8(h0));
+            w1 = widen_finite(wasm_i32x4_extend_high_i16x8(h0));
+            w2 = widen_finite(wasm_i32x4_extend_low_i16x8(h1));
+            w3 = widen_finite(wasm_i32x4_extend_high_i16x8(h1));
+        }
+        s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(w0, wasm_v128_load(b + i)));
+        s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(w1, wasm_v128_load(b + i + 4)));
+        s2 = wasm_f32x4_add(s2, wasm_f32x4_mul(w2, wasm_v128_load(b + i + 8)));
+        s3 = wasm_f32x4_add(s3, wasm_f32x4_mul(w3, wasm_v128_load(b + i + 12)));
+    }
+    for (; i + 4 <= n; i += 4) s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(load_f16(a + i), wasm_v128_load(b + i)));
+    float sum = hsum_f32(s0, s1, s2, s3);
+    for (; i < n; i++) sum += bn_f16_to_f32(a[i]) * b[i];
+    return sum;
 }
 
 static float dot_f32_wasm(const float *a, const float *b, int64_t n) {
