@@ -89,53 +89,42 @@ static void quantize_i8_wasm(const float *x, int64_t n, int8_t *q, float *scale,
 /* I2_S × int8                                                               */
 /* ------------------------------------------------------------------------ */
 
-/* Blocks summed in int16 lanes before widening: a code·q product lies in
- * [-384, 381] (code 3 never occurs in a valid file, but the raw sums must
- * still equal the reference's) and a lane gains 16 per block, so 4 blocks
- * reach at most 64·384 = 24576 < 2^15: nothing wraps (test_kernels' extreme
- * cases fail at 9). */
-#define BLOCKS_PER_I16 4
-
-/* R rows × T tokens over all K; out[t·os + r]. Planes are decoded one at a
- * time next to their use, so that the 2 × 4 int16 sums, the two weight
- * vectors and one plane per row are all that is live in the inner loop
- * (decoding whole blocks first spilled registers). */
+/* R rows × T tokens over all K; out[t·os + r].
+ *
+ * The codes are decoded in 16-bit lanes, where shifts are single machine
+ * instructions (byte shifts are not, on x86): lane j of a 16-byte half holds
+ * weight bytes 2j and 2j+1, so (lane >> s) & 3 is the plane-s code of byte 2j
+ * and (lane >> (s+8)) & 3 that of byte 2j+1. The activations are split the
+ * same way into even and odd bytes, sign-extended, and i32x4.dot_i16x8 adds
+ * code·q pairs straight into int32 lanes: nothing accumulates in 16 bits. */
 static ALWAYS_INLINE void tile(const uint8_t *w, int64_t rb, const int8_t *q, int64_t qs,
                                int64_t nb, int32_t *out, int64_t os, const int R, const int T) {
-    const v128_t m3 = wasm_i8x16_splat(3);
+    const v128_t m3 = wasm_i16x8_splat(3);
     v128_t acc[2][4];
     for (int r = 0; r < R; r++)
         for (int t = 0; t < T; t++) acc[r][t] = wasm_i32x4_splat(0);
-    for (int64_t b0 = 0; b0 < nb; b0 += BLOCKS_PER_I16) {
-        const int64_t b1 = b0 + BLOCKS_PER_I16 < nb ? b0 + BLOCKS_PER_I16 : nb;
-        v128_t a16[2][4];
-        for (int r = 0; r < R; r++)
-            for (int t = 0; t < T; t++) a16[r][t] = wasm_i16x8_splat(0);
-        for (int64_t b = b0; b < b1; b++) {
-            for (int h = 0; h < 2; h++) {
-                v128_t wb[2];
-                for (int r = 0; r < R; r++) wb[r] = wasm_v128_load(w + r * rb + b * 32 + 16 * h);
-                for (int p = 0; p < 4; p++) {
-                    v128_t c[2];
+    for (int64_t b = 0; b < nb; b++) {
+        for (int h = 0; h < 2; h++) {
+            v128_t wb[2];
+            for (int r = 0; r < R; r++) wb[r] = wasm_v128_load(w + r * rb + b * 32 + 16 * h);
+            for (int p = 0; p < 4; p++) {
+                const int sh = 6 - 2 * p;
+                v128_t even[2], odd[2];
+                for (int r = 0; r < R; r++) {
+                    even[r] = wasm_v128_and(wasm_u16x8_shr(wb[r], sh), m3);
+                    odd[r] = wasm_v128_and(wasm_u16x8_shr(wb[r], sh + 8), m3);
+                }
+                for (int t = 0; t < T; t++) {
+                    const v128_t xv = wasm_v128_load(q + t * qs + b * 128 + 32 * p + 16 * h);
+                    const v128_t qe = wasm_i16x8_shr(wasm_i16x8_shl(xv, 8), 8);
+                    const v128_t qo = wasm_i16x8_shr(xv, 8);
                     for (int r = 0; r < R; r++)
-                        c[r] = p == 0 ? wasm_u8x16_shr(wb[r], 6)
-                                      : wasm_v128_and(wasm_u8x16_shr(wb[r], 6 - 2 * p), m3);
-                    for (int t = 0; t < T; t++) {
-                        const v128_t xv = wasm_v128_load(q + t * qs + b * 128 + 32 * p + 16 * h);
-                        for (int r = 0; r < R; r++) {
-                            /* codes 0..3 read as int8 are the same numbers */
-                            v128_t prod = wasm_i16x8_add(wasm_i16x8_extmul_low_i8x16(c[r], xv),
-                                                         wasm_i16x8_extmul_high_i8x16(c[r], xv));
-                            a16[r][t] = wasm_i16x8_add(a16[r][t], prod);
-                        }
-                    }
+                        acc[r][t] = wasm_i32x4_add(
+                            acc[r][t], wasm_i32x4_add(wasm_i32x4_dot_i16x8(even[r], qe),
+                                                      wasm_i32x4_dot_i16x8(odd[r], qo)));
                 }
             }
         }
-        for (int r = 0; r < R; r++)
-            for (int t = 0; t < T; t++)
-                acc[r][t] =
-                    wasm_i32x4_add(acc[r][t], wasm_i32x4_extadd_pairwise_i16x8(a16[r][t]));
     }
     for (int r = 0; r < R; r++)
         for (int t = 0; t < T; t++) out[t * os + r] = hsum_i32(acc[r][t]);
