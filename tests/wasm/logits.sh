@@ -35,9 +35,13 @@ for c in "${cases[@]}"; do
   node_run "$wasm/logits_dump.js" "$f" "$prompt" 16 "$work/$name.wasm.bin"
   peaked=()
   [[ $name == *peaked* ]] && peaked=(--peaked)
-  echo "$name: $(node "$here/compare_logits.mjs" "$work/$name.ref.bin" "$work/$name.wasm.bin" "$TOL" "${peaked[@]}" 2>&1 | tr '\n' ' ')" ||
-    true
-  node "$here/compare_logits.mjs" "$work/$name.ref.bin" "$work/$name.wasm.bin" "$TOL" "${peaked[@]}" >/dev/null || status=1
+  if report=$(node "$here/compare_logits.mjs" "$work/$name.ref.bin" "$work/$name.wasm.bin" "$TOL" \
+                 "${peaked[@]}" 2>&1); then
+    echo "$name: $report"
+  else
+    echo "FAIL: $name: $report"
+    status=1
+  fi
   if [[ $name == *peaked* ]]; then
     BITNET_ISA=ref "$bitnet" run -m "$f" -p "$prompt" -n 24 --temp 0 --ignore-eos \
       >"$work/$name.run.native" 2>/dev/null
