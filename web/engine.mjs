@@ -23,10 +23,12 @@ async function wasmBinary() {
 // The bytes of an ArrayBuffer, a typed array or a Blob/File, as chunks, so
 // that a File goes from disk into the WebAssembly heap without a second copy
 // of the whole model in JavaScript memory.
+// An ArrayBuffer goes in 16 MiB slices, only so that progress moves.
 async function* chunksOf(source) {
-  if (source instanceof ArrayBuffer) { yield new Uint8Array(source); return; }
-  if (ArrayBuffer.isView(source)) {
-    yield new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  const bytes = source instanceof ArrayBuffer ? new Uint8Array(source)
+    : ArrayBuffer.isView(source) ? new Uint8Array(source.buffer, source.byteOffset, source.byteLength) : null;
+  if (bytes) {
+    for (let i = 0; i < bytes.length; i += 16 * MiB) yield bytes.subarray(i, Math.min(bytes.length, i + 16 * MiB));
     return;
   }
   if (typeof Blob !== 'undefined' && source instanceof Blob) {

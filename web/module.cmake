@@ -17,10 +17,15 @@ target_link_options(bitnet_web PRIVATE ${BITNET_WASM_LINK} -sMODULARIZE=1 -sEXPO
                     -sEXPORTED_FUNCTIONS=_malloc,_free
                     -sEXPORTED_RUNTIME_METHODS=UTF8ToString,stringToUTF8,lengthBytesUTF8)
 set(BITNET_WEB_FILES bitnet.mjs bitnet.d.ts engine.mjs worker.mjs package.json index.html demo.mjs)
+set(bitnet_web_copies "")
 foreach(f IN LISTS BITNET_WEB_FILES)
   if(EXISTS ${CMAKE_SOURCE_DIR}/web/${f})
-    add_custom_command(TARGET bitnet_web POST_BUILD
-                       COMMAND ${CMAKE_COMMAND} -E copy_if_different ${CMAKE_SOURCE_DIR}/web/${f}
-                               ${CMAKE_BINARY_DIR}/web/${f})
+    add_custom_command(OUTPUT ${CMAKE_BINARY_DIR}/web/${f}
+                       COMMAND ${CMAKE_COMMAND} -E copy ${CMAKE_SOURCE_DIR}/web/${f}
+                               ${CMAKE_BINARY_DIR}/web/${f}
+                       DEPENDS ${CMAKE_SOURCE_DIR}/web/${f})
+    list(APPEND bitnet_web_copies ${CMAKE_BINARY_DIR}/web/${f})
   endif()
 endforeach()
+# copied again whenever a source file changes, not only when the module relinks
+add_custom_target(bitnet_web_files ALL DEPENDS ${bitnet_web_copies})
