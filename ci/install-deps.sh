@@ -13,23 +13,33 @@ cd "$(dirname "$0")/.."
 # scrapes the metrics with the real parser; libmicrohttpd-dev: bitnet serve's
 # HTTP server; libcurl4-openssl-dev: bitnet pull; zsh, fish: test_completion
 # checks the generated scripts with them. help2man, groff-base: the man pages are made
-# from --help at build time (cmake/man.cmake) and test-rendered.
+# from --help at build time (cmake/man.cmake) and test-rendered. emscripten (with
+# nodejs): the WebAssembly build and its tests under Node (ci/wasm-build.sh).
 PACKAGES=(gcc g++ clang libclang-rt-14-dev libomp-14-dev make cmake pkg-config libcjson-dev libpcre2-dev gnuplot-nox python3 python3-venv
           gcc-aarch64-linux-gnu qemu-user libyaml-dev prometheus libmicrohttpd-dev
-          libcurl4-openssl-dev zsh fish help2man groff-base)
-missing=()
+          libcurl4-openssl-dev zsh fish help2man groff-base emscripten nodejs)
+# chromium: the demo page's headless test (tests/wasm/browser.mjs); without its
+# recommended packages (about 120 MB, 20 s) since it only renders one page.
+LEAN_PACKAGES=(chromium)
+missing=() missing_lean=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-if ((${#missing[@]})); then
+for p in "${LEAN_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing_lean+=("$p")
+done
+if ((${#missing[@]} + ${#missing_lean[@]})); then
   if [ "$(id -u)" = 0 ]; then
-    echo "install-deps: installing ${missing[*]}"
+    echo "install-deps: installing ${missing[*]} ${missing_lean[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq "${missing[@]}" >/dev/null
+    if ((${#missing[@]})); then apt-get install -y -qq "${missing[@]}" >/dev/null; fi
+    if ((${#missing_lean[@]})); then
+      apt-get install -y -qq --no-install-recommends "${missing_lean[@]}" >/dev/null
+    fi
   else
-    echo "install-deps: missing Debian packages: ${missing[*]}" >&2
-    echo "install-deps: run: sudo apt-get install -y ${missing[*]}" >&2
+    echo "install-deps: missing Debian packages: ${missing[*]} ${missing_lean[*]}" >&2
+    echo "install-deps: run: sudo apt-get install -y ${missing[*]} ${missing_lean[*]}" >&2
     exit 1
   fi
 fi

@@ -99,7 +99,7 @@ BITNET_API const char *bitnet_version(void);
  * this CPU supports, OpenMP, compiler. */
 BITNET_API const char *bitnet_system_info(void);
 
-/* Whether kernels for `isa` ("ref", "avx2", "avx512", "amx", "neon") are compiled in
+/* Whether kernels for `isa` ("ref", "avx2", "avx512", "amx", "neon", "wasm") are compiled in
  * and usable on this CPU. */
 BITNET_API bool bitnet_isa_supported(const char *isa);
 
@@ -151,6 +151,14 @@ BITNET_API bitnet_model_params bitnet_model_default_params(void);
  * docs/formats.md). Every field is validated before use; on failure returns
  * NULL and bitnet_get_last_error() says what is wrong and where. */
 BITNET_API bitnet_model *bitnet_model_load(const char *path, const bitnet_model_params *params);
+/* Loads a GGUF image already in memory (a browser's ArrayBuffer copied into
+ * the WASM heap, an embedded model): the same validation as a file, messages
+ * name `name` (NULL: "<memory>"). No copy is made: the weights point into
+ * `data`, which must stay valid and unchanged until bitnet_model_free.
+ * use_mmap and use_mlock are ignored. */
+BITNET_API bitnet_model *bitnet_model_load_from_buffer(const void *data, size_t size,
+                                                       const char *name,
+                                                       const bitnet_model_params *params);
 BITNET_API void bitnet_model_free(bitnet_model *model);
 
 BITNET_API const char *bitnet_model_arch(const bitnet_model *model); /* "bitnet", ... */
@@ -223,7 +231,8 @@ typedef struct bitnet_context_params {
     int32_t n_batch;   /* most tokens per bitnet_decode() that keeps all logits (default 512) */
     int32_t n_threads; /* 0: the number of physical cores */
     bitnet_numerics numerics;
-    const char *isa; /* NULL: bitnet_isa_default(); else "ref", "avx2", "avx512", "amx", "neon" */
+    const char
+        *isa; /* NULL: bitnet_isa_default(); else "ref", "avx2", "avx512", "amx", "neon", "wasm" */
     /* Polled between layers; returning true makes bitnet_decode() stop with
      * BITNET_ERR_ABORTED (the tokens of that call are then not in the cache). */
     bool (*abort_callback)(void *user_data);

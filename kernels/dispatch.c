@@ -1,5 +1,5 @@
 /* Chooses a kernel table from the CPU's features, once per context, and
- * honours BITNET_ISA=ref|avx2|avx512|amx|neon (tests force a lower ISA under
+ * honours BITNET_ISA=ref|avx2|avx512|amx|neon|wasm (tests force a lower ISA under
  * valgrind, which cannot run AVX-512). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +44,9 @@ extern const bn_kernels bn_kernels_amx;
 #if defined(BN_NEON_KERNELS)
 extern const bn_kernels bn_kernels_neon;
 #endif
+#if defined(BN_WASM_KERNELS)
+extern const bn_kernels bn_kernels_wasm;
+#endif
 
 /* Best first. */
 static const bn_kernels *const candidates[] = {
@@ -55,6 +58,9 @@ static const bn_kernels *const candidates[] = {
 #endif
 #if defined(BN_NEON_KERNELS)
     &bn_kernels_neon,
+#endif
+#if defined(BN_WASM_KERNELS)
+    &bn_kernels_wasm,
 #endif
     &bn_kernels_ref,
 };
@@ -72,6 +78,10 @@ static bool cpu_runs(const char *isa) {
 #endif
 #if defined(__aarch64__)
     if (strcmp(isa, "neon") == 0) return true; /* NEON is mandatory on AArch64 */
+#endif
+#if defined(BN_WASM_KERNELS)
+    /* built with -msimd128: an engine without SIMD128 refuses the module */
+    if (strcmp(isa, "wasm") == 0) return true;
 #endif
     return false;
 }
@@ -129,6 +139,8 @@ const bn_kernels *bn_kernels_get(const char *isa) {
 const char *bn_cpu_features(void) {
 #if defined(__aarch64__)
     return "neon";
+#elif defined(__wasm__)
+    return "simd128";
 #else
     /* Built per call into a thread-local buffer: no shared mutable state. */
     static _Thread_local char buf[160];

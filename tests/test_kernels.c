@@ -1,6 +1,6 @@
 /* SIMD kernel tables against the scalar reference (kernels/ref).
  *
- * For every ISA this build and CPU run (avx2, avx512, amx, neon), each table entry
+ * For every ISA this build and CPU run (avx2, avx512, amx, neon, wasm), each table entry
  * is compared with bn_kernels_ref on random data with fixed seeds and on
  * edge cases: int8 extremes, all-equal weight codes, odd row and token
  * counts, unaligned pointers, and buffers that end exactly at a PROT_NONE
@@ -865,6 +865,24 @@ static void test_scale_i32(const bn_kernels *k) {
     printf("  %-7s scale_i32    %s\n", k->isa, test_failures == failures_before ? "ok" : "FAIL");
 }
 
+/* Every F16 value widened exactly (SIMD conversions: F16C, NEON, and the
+ * bit arithmetic of the wasm table): a row with one nonzero entry in the
+ * first of 16 lanes against ones gives that value (NaN stays NaN). */
+static void test_f16_widen(const bn_kernels *k) {
+    int failures_before = test_failures;
+    uint16_t a[16] = {0};
+    float x[16];
+    for (int i = 0; i < 16; i++) x[i] = 1.0f;
+    for (uint32_t h = 0; h < 0x10000; h++) {
+        a[0] = (uint16_t)h;
+        const float want = bn_f16_to_f32((uint16_t)h), got = k->dot_f16_f32(a, x, 16);
+        CHECKF(isnan(want) ? isnan(got) : got == want, "%s dot_f16_f32 widening of f16 0x%04x: %.9g, want %.9g",
+               k->isa, (unsigned)h, (double)got, (double)want);
+        if (test_failures - failures_before > 8) break;
+    }
+    printf("  %-7s f16 widening %s\n", k->isa, test_failures == failures_before ? "ok" : "FAIL");
+}
+
 int main(void) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -881,7 +899,7 @@ int main(void) {
     CHECK(bn_kernels_get("no-such-isa") == NULL);
 
     const char *only = test_env("BITNET_TEST_ISA", getenv("BITNET_ISA"));
-    static const char *const isas[] = {"avx2", "avx512", "amx", "neon"};
+    static const char *const isas[] = {"avx2", "avx512", "amx", "neon", "wasm"};
     int tested = 0;
     printf("cpu: %s; best isa: %s\n", bn_cpu_features(), bn_isa_best());
     for (size_t i = 0; i < sizeof isas / sizeof isas[0]; i++) {
@@ -900,6 +918,7 @@ int main(void) {
         test_quantize(k);
         test_i2s(k);
         test_dots(k);
+        test_f16_widen(k);
         test_dot_multi(k);
         test_dot_rows(k);
         test_attn(k);

@@ -163,7 +163,14 @@ bitnet_context *bitnet_context_new(const bitnet_model *model, const bitnet_conte
     ctx->n_batch = params->n_batch ? params->n_batch : DEFAULT_BATCH;
     ctx->n_ubatch = ctx->n_batch < DEFAULT_UBATCH ? ctx->n_batch : DEFAULT_UBATCH;
     if (ctx->n_ubatch > ctx->n_ctx) ctx->n_ubatch = ctx->n_ctx;
+#ifdef _OPENMP
     ctx->n_threads = params->n_threads ? params->n_threads : physical_cores();
+#else
+    /* without OpenMP (the WebAssembly build) the loops run on one thread:
+     * more would only allocate idle per-thread scratch */
+    ctx->n_threads = 1;
+    (void)physical_cores;
+#endif
     ctx->abort_callback = params->abort_callback;
     ctx->abort_user_data = params->abort_user_data;
     ctx->kv_elem = ctx->numerics == BITNET_NUMERICS_COMPAT ? 2 : 4;

@@ -393,63 +393,102 @@ bitnet_model_params bitnet_model_default_params(void) {
     return p;
 }
 
-bitnet_model *bitnet_model_load(const char *path, const bitnet_model_params *params) {
-    bn_clear_error();
-    bitnet_model_params defaults = bitnet_model_default_params();
-    if (!params) params = &defaults;
-    bitnet_model *m = bn_calloc(1, sizeof *m);
-    if (!m) return NULL;
-    m->log = (bn_logger){params->log_callback, params->log_user_data};
-    m->vocab_only = params->vocab_only;
-
+/* Everything after the GGUF is open (m->file): the same validation whether it
+ * came from a file or from the caller's memory; `path` names it in messages. */
+static bitnet_status load_gguf_model(bitnet_model *m, const char *path,
+                                     const bitnet_model_params *params) {
     bitnet_status st;
-    if (bn_hf_is_model_path(path)) {
-        if ((st = bn_hf_load(m, path, params))) goto fail;
-        if (params->use_mlock)
-            BN_LOG_WARN(&m->log, "%s: --mlock is not applied to Hugging Face directories", path);
-        return m;
-    }
-    st = bn_gguf_open(path, params->use_mmap, &m->file);
-    if (st) goto fail;
     char arch[64];
-    if ((st = bn_gguf_get_cstr(m->file, "general.architecture", arch, sizeof arch))) goto fail;
+    if ((st = bn_gguf_get_cstr(m->file, "general.architecture", arch, sizeof arch))) return st;
 
-    if ((st = bn_vocab_load(m->file, params, &m->vocab))) goto fail;
+    if ((st = bn_vocab_load(m->file, params, &m->vocab))) return st;
     m->hp.n_vocab = bn_vocab_n_tokens(m->vocab);
     if (params->vocab_only) {
         m->arch = bn_arch_find(arch); /* may be NULL: vocab files carry any name */
-        return m;
+        return BITNET_OK;
     }
 
     m->arch = bn_arch_find(arch);
-    if (!m->arch) {
-        st = bn_fail(BITNET_ERR_UNSUPPORTED,
-                     "%s: general.architecture '%s' is not supported (supported: %s)", path, arch,
-                     bn_arch_list());
-        goto fail;
-    }
-    if ((st = read_hparams(m, arch))) goto fail;
+    if (!m->arch)
+        return bn_fail(BITNET_ERR_UNSUPPORTED,
+                       "%s: general.architecture '%s' is not supported (supported: %s)", path, arch,
+                       bn_arch_list());
+    if ((st = read_hparams(m, arch))) return st;
     char key[KEY_MAX];
     if (bn_gguf_find(m->file, arch_key(key, arch, "vocab_size"))) {
         int32_t vs = 0;
-        if ((st = get_i32_key(m->file, arch, "vocab_size", 1, INT32_MAX, &vs))) goto fail;
-        if (vs != m->hp.n_vocab) {
-            st = bn_fail(BITNET_ERR_FORMAT, "%s: %s = %d but tokenizer.ggml.tokens has %d entries",
-                         path, key, vs, m->hp.n_vocab);
-            goto fail;
-        }
+        if ((st = get_i32_key(m->file, arch, "vocab_size", 1, INT32_MAX, &vs))) return st;
+        if (vs != m->hp.n_vocab)
+            return bn_fail(BITNET_ERR_FORMAT,
+                           "%s: %s = %d but tokenizer.ggml.tokens has %d entries", path, key, vs,
+                           m->hp.n_vocab);
     }
-    if ((st = load_weights(m, params))) goto fail;
+    if ((st = load_weights(m, params))) return st;
     if (params->use_mlock) lock_in_memory(m, path);
     BN_LOG_INFO(&m->log,
                 "%s: %s, %d layers, %d embd, %d ff, %d heads (%d kv), head dim %d, vocab %d, "
                 "%.1f MiB",
                 path, m->arch->display, m->hp.n_layer, m->hp.n_embd, m->hp.n_ff, m->hp.n_head,
                 m->hp.n_head_kv, m->hp.head_dim, m->hp.n_vocab, (double)m->n_bytes / 1048576.0);
+    return BITNET_OK;
+}
+
+static bitnet_model *model_new(const bitnet_model_params *params) {
+    bitnet_model *m = bn_calloc(1, sizeof *m);
+    if (!m) return NULL;
+    m->log = (bn_logger){params->log_callback, params->log_user_data};
+    m->vocab_only = params->vocab_only;
+    return m;
+}
+
+bitnet_model *bitnet_model_load(const char *path, const bitnet_model_params *params) {
+    bn_clear_error();
+    bitnet_model_params defaults = bitnet_model_default_params();
+    if (!params) params = &defaults;
+    bitnet_model *m = model_new(params);
+    if (!m) return NULL;
+
+    if (bn_hf_is_model_path(path)) {
+        if (bn_hf_load(m, path, params)) goto fail;
+        if (params->use_mlock)
+            BN_LOG_WARN(&m->log, "%s: --mlock is not applied to Hugging Face directories", path);
+        return m;
+    }
+    if (bn_gguf_open(path, params->use_mmap, &m->file)) goto fail;
+    if (load_gguf_model(m, path, params)) goto fail;
     return m;
 
 fail:
-    (void)st;
+    bitnet_model_free(m);
+    return NULL;
+}
+
+bitnet_model *bitnet_model_load_from_buffer(const void *data, size_t size, const char *name,
+                                            const bitnet_model_params *params) {
+    bn_clear_error();
+    bitnet_model_params defaults = bitnet_model_default_params();
+    if (!params) params = &defaults;
+    if (!name) name = "<memory>";
+    if (!data) {
+        bn_fail(BITNET_ERR_INVALID_ARGUMENT, "%s: model buffer is NULL", name);
+        return NULL;
+    }
+    /* the GGUF header's magic, version and two counts */
+    if (size < 4 + 4 + 8 + 8) {
+        bn_fail(BITNET_ERR_TRUNCATED, "%s: %zu bytes is shorter than a GGUF header (24 bytes)",
+                name, size);
+        return NULL;
+    }
+    bitnet_model_params p = *params;
+    p.use_mlock = false; /* the caller owns that memory */
+    params = &p;
+    bitnet_model *m = model_new(params);
+    if (!m) return NULL;
+    if (bn_gguf_open_memory(data, size, name, &m->file)) goto fail;
+    if (load_gguf_model(m, name, params)) goto fail;
+    return m;
+
+fail:
     bitnet_model_free(m);
     return NULL;
 }

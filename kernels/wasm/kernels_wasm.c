@@ -1,0 +1,326 @@
+/* WebAssembly SIMD128 kernels (bn_kernels_wasm), built with -msimd128 in the
+ * Emscripten build only. Integer results equal the reference exactly; float
+ * dots differ from it only in summation order (tolerance in docs/numerics.md).
+ *
+ * Not here, so the table points at the reference: attention (attn_*): its
+ * contract is one fused multiply-add chain per output, and SIMD128 has no
+ * fused multiply-add (relaxed-simd's is neither in Emscripten 3.1.6 nor
+ * guaranteed fused), so only fmaf gives the reference's bits, and for the
+ * same reason softmax and SiLU (exp_poly.h is an fmaf chain); f32_to_f16,
+ * f32_round_f16, relu2_mul, rmsnorm, u8_gemv and the block-scaled TQ path
+ * (no SIMD128 version yet).
+ *
+ * I2_S block (128 values, 32 bytes): byte i holds values i, 32+i, 64+i, 96+i
+ * in bit pairs 7-6, 5-4, 3-2, 1-0, so plane p of a 16-byte half h is
+ * (w >> (6-2p)) & 3 and lines up with the 16 activations 32p + 16h ... */
+#include <stdint.h>
+#include <string.h>
+#include <wasm_simd128.h>
+
+#include "../f16.h"
+#include "../kernels.h"
+#include "../ref/kernels_ref.h"
+
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+
+static ALWAYS_INLINE int32_t hsum_i32(v128_t v) {
+    return wasm_i32x4_extract_lane(v, 0) + wasm_i32x4_extract_lane(v, 1) +
+           wasm_i32x4_extract_lane(v, 2) + wasm_i32x4_extract_lane(v, 3);
+}
+
+/* ------------------------------------------------------------------------ */
+/* quantize_i8                                                               */
+/* ------------------------------------------------------------------------ */
+
+static void quantize_i8_wasm(const float *x, int64_t n, int8_t *q, float *scale, int32_t *sum) {
+    /* pmax(m, v) is `m < v ? v : m`: a NaN v leaves m, like the reference's
+     * `a > max`; a max over floats is exact in any order. */
+    v128_t m = wasm_f32x4_splat(0.0f);
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) m = wasm_f32x4_pmax(m, wasm_f32x4_abs(wasm_v128_load(x + i)));
+    const float lanes[4] = {wasm_f32x4_extract_lane(m, 0), wasm_f32x4_extract_lane(m, 1),
+                            wasm_f32x4_extract_lane(m, 2), wasm_f32x4_extract_lane(m, 3)};
+    float best = 0.0f;
+    for (int l = 0; l < 4; l++)
+        if (lanes[l] > best) best = lanes[l];
+    for (; i < n; i++) {
+        float a = x[i] < 0 ? -x[i] : x[i];
+        if (a > best) best = a;
+    }
+    double max = (double)best;
+    if (!(max > 0.00001)) max = 0.00001;
+    const float s = (float)(127.0 / max);
+
+    /* The reference's nearest_int operation by operation: multiply, add
+     * 1.5·2^23 (two roundings, as in C with -ffp-contract=off), take the
+     * low mantissa bits; then clamp. The narrowing saturates, which changes
+     * nothing on values already in [-128, 127]. */
+    const v128_t vs = wasm_f32x4_splat(s), magic = wasm_f32x4_splat(12582912.0f);
+    const v128_t mant = wasm_i32x4_splat(0x007fffff), half = wasm_i32x4_splat(0x00400000);
+    const v128_t hi = wasm_i32x4_splat(127), lo = wasm_i32x4_splat(-128);
+    v128_t total = wasm_i32x4_splat(0);
+    for (i = 0; i + 16 <= n; i += 16) {
+        v128_t v[4];
+        for (int h = 0; h < 4; h++) {
+            v128_t f = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(x + i + 4 * h), vs), magic);
+            v128_t b = wasm_i32x4_sub(wasm_v128_and(f, mant), half);
+            v[h] = wasm_i32x4_max(wasm_i32x4_min(b, hi), lo);
+            total = wasm_i32x4_add(total, v[h]);
+        }
+        v128_t w01 = wasm_i16x8_narrow_i32x4(v[0], v[1]);
+        v128_t w23 = wasm_i16x8_narrow_i32x4(v[2], v[3]);
+        wasm_v128_store(q + i, wasm_i8x16_narrow_i16x8(w01, w23));
+    }
+    int32_t acc = hsum_i32(total);
+    for (; i < n; i++) {
+        float shifted = x[i] * s + 12582912.0f;
+        int32_t bits;
+        memcpy(&bits, &shifted, sizeof bits);
+        int v = (bits & 0x007fffff) - 0x00400000;
+        if (v > 127) v = 127;
+        if (v < -128) v = -128;
+        q[i] = (int8_t)v;
+        acc += v;
+    }
+    *scale = s;
+    *sum = acc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* I2_S × int8                                                               */
+/* ------------------------------------------------------------------------ */
+
+/* R rows × T tokens over all K; out[t·os + r].
+ *
+ * The codes are decoded in 16-bit lanes, where shifts are single machine
+ * instructions (byte shifts are not, on x86): lane j of a 16-byte half holds
+ * weight bytes 2j and 2j+1, so (lane >> s) & 3 is the plane-s code of byte 2j
+ * and (lane >> (s+8)) & 3 that of byte 2j+1. The activations are split the
+ * same way into even and odd bytes, sign-extended, and i32x4.dot_i16x8 adds
+ * code·q pairs straight into int32 lanes: nothing accumulates in 16 bits. */
+static ALWAYS_INLINE void tile(const uint8_t *w, int64_t rb, const int8_t *q, int64_t qs,
+                               int64_t nb, int32_t *out, int64_t os, const int R, const int T) {
+    const v128_t m3 = wasm_i16x8_splat(3);
+    v128_t acc[2][4];
+    for (int r = 0; r < R; r++)
+        for (int t = 0; t < T; t++) acc[r][t] = wasm_i32x4_splat(0);
+    for (int64_t b = 0; b < nb; b++) {
+        for (int h = 0; h < 2; h++) {
+            v128_t wb[2];
+            for (int r = 0; r < R; r++) wb[r] = wasm_v128_load(w + r * rb + b * 32 + 16 * h);
+            for (int p = 0; p < 4; p++) {
+                const int sh = 6 - 2 * p;
+                v128_t even[2], odd[2];
+                for (int r = 0; r < R; r++) {
+                    even[r] = wasm_v128_and(wasm_u16x8_shr(wb[r], sh), m3);
+                    odd[r] = wasm_v128_and(wasm_u16x8_shr(wb[r], sh + 8), m3);
+                }
+                for (int t = 0; t < T; t++) {
+                    const v128_t xv = wasm_v128_load(q + t * qs + b * 128 + 32 * p + 16 * h);
+                    const v128_t qe = wasm_i16x8_shr(wasm_i16x8_shl(xv, 8), 8);
+                    const v128_t qo = wasm_i16x8_shr(xv, 8);
+                    for (int r = 0; r < R; r++)
+                        acc[r][t] = wasm_i32x4_add(
+                            acc[r][t], wasm_i32x4_add(wasm_i32x4_dot_i16x8(even[r], qe),
+                                                      wasm_i32x4_dot_i16x8(odd[r], qo)));
+                }
+            }
+        }
+    }
+    for (int r = 0; r < R; r++)
+        for (int t = 0; t < T; t++) out[t * os + r] = hsum_i32(acc[r][t]);
+}
+
+typedef void (*tile_fn)(const uint8_t *, int64_t, const int8_t *, int64_t, int64_t, int32_t *,
+                        int64_t);
+
+#define DEF_TILE(R, T)                                                                             \
+    static void tile_##R##x##T(const uint8_t *w, int64_t rb, const int8_t *q, int64_t qs,          \
+                               int64_t nb, int32_t *out, int64_t os) {                             \
+        tile(w, rb, q, qs, nb, out, os, R, T);                                                     \
+    }
+DEF_TILE(1, 1)
+DEF_TILE(1, 2)
+DEF_TILE(1, 3)
+DEF_TILE(1, 4)
+DEF_TILE(2, 1)
+DEF_TILE(2, 2)
+DEF_TILE(2, 3)
+DEF_TILE(2, 4)
+
+/* [rows - 1][tokens - 1] */
+static const tile_fn tiles[2][4] = {
+    {tile_1x1, tile_1x2, tile_1x3, tile_1x4},
+    {tile_2x1, tile_2x2, tile_2x3, tile_2x4},
+};
+
+/* Rows per cache block: about 256 KiB of weights, reused by every 4-token
+ * tile while they are in cache. */
+static void i2s_gemm_wasm(const uint8_t *w, int64_t K, int64_t n_rows, const int8_t *q,
+                          int64_t q_stride, int64_t n_tok, int32_t *out, int64_t out_stride) {
+    const int64_t rb = K / 4, nb = K / 128;
+    int64_t block = (256 * 1024 / rb) & ~(int64_t)1;
+    if (block < 2) block = 2;
+    for (int64_t r0 = 0; r0 < n_rows; r0 += block) {
+        const int64_t r1 = r0 + block < n_rows ? r0 + block : n_rows;
+        for (int64_t t = 0; t < n_tok; t += 4) {
+            const int nt = n_tok - t < 4 ? (int)(n_tok - t) : 4;
+            for (int64_t r = r0; r < r1; r += 2) {
+                const int nr = r1 - r < 2 ? 1 : 2;
+                tiles[nr - 1][nt - 1](w + r * rb, rb, q + t * q_stride, q_stride, nb,
+                                      out + t * out_stride + r, out_stride);
+            }
+        }
+    }
+}
+
+static void i2s_gemv_wasm(const uint8_t *w, int64_t K, int64_t n_rows, const int8_t *q,
+                          int32_t *out) {
+    i2s_gemm_wasm(w, K, n_rows, q, K, 1, out, n_rows);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Float dot products                                                        */
+/* ------------------------------------------------------------------------ */
+
+/* Four F16 values widened exactly: the 15 magnitude bits shifted into a
+ * float's exponent and mantissa and scaled by 2^112 (exact, subnormal halves
+ * included: WebAssembly floats keep subnormals); Inf and NaN, whose
+ * exponent that scaling would not reach, get the all-ones exponent as in
+ * bn_f16_to_f32. */
+static ALWAYS_INLINE v128_t load_f16(const uint16_t *p) {
+    const v128_t h = wasm_u32x4_load16x4(p);
+    const v128_t sign = wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x8000)), 16);
+    const v128_t em = wasm_v128_and(h, wasm_i32x4_splat(0x7fff));
+    const v128_t f = wasm_f32x4_mul(wasm_i32x4_shl(em, 13), wasm_f32x4_splat(0x1p112f));
+    const v128_t special =
+        wasm_v128_or(wasm_i32x4_splat(0x7f800000),
+                     wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x3ff)), 13));
+    const v128_t is_special = wasm_i32x4_gt(em, wasm_i32x4_splat(0x7bff));
+    return wasm_v128_or(wasm_v128_bitselect(special, f, is_special), sign);
+}
+
+static ALWAYS_INLINE float hsum_f32(v128_t s0, v128_t s1, v128_t s2, v128_t s3) {
+    const v128_t s = wasm_f32x4_add(wasm_f32x4_add(s0, s1), wasm_f32x4_add(s2, s3));
+    return (wasm_f32x4_extract_lane(s, 0) + wasm_f32x4_extract_lane(s, 1)) +
+           (wasm_f32x4_extract_lane(s, 2) + wasm_f32x4_extract_lane(s, 3));
+}
+
+/* Four running sums of products (multiply, then add: no FMA in SIMD128),
+ * sixteen values per step, the tail in scalar code. */
+#define DOT_BODY(LOAD_A, LOAD_B, TAIL)                                                             \
+    v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0, s2 = s0, s3 = s0;                                 \
+    int64_t i = 0;                                                                                 \
+    for (; i + 16 <= n; i += 16) {                                                                 \
+        s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(LOAD_A(a + i), LOAD_B(b + i)));                     \
+        s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(LOAD_A(a + i + 4), LOAD_B(b + i + 4)));             \
+        s2 = wasm_f32x4_add(s2, wasm_f32x4_mul(LOAD_A(a + i + 8), LOAD_B(b + i + 8)));             \
+        s3 = wasm_f32x4_add(s3, wasm_f32x4_mul(LOAD_A(a + i + 12), LOAD_B(b + i + 12)));           \
+    }                                                                                              \
+    for (; i + 4 <= n; i += 4) s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(LOAD_A(a + i), LOAD_B(b + i))); \
+    float sum = hsum_f32(s0, s1, s2, s3);                                                          \
+    for (; i < n; i++) sum += TAIL;                                                                \
+    return sum;
+
+static ALWAYS_INLINE v128_t load_f32(const float *p) { return wasm_v128_load(p); }
+
+static float dot_f16_wasm(const uint16_t *a, const uint16_t *b, int64_t n) {
+    DOT_BODY(load_f16, load_f16, bn_f16_to_f32(a[i]) * bn_f16_to_f32(b[i]))
+}
+
+/* Four halves sign-extended to int32 lanes, widened without the Inf/NaN
+ * fix-up: shifted left 13, the sign copies land in bits 28-30, which the
+ * mask clears, leaving sign | magnitude << 13; the scaling by 2^112 keeps
+ * the sign. Exact for every finite half. */
+static ALWAYS_INLINE v128_t widen_finite(v128_t h32) {
+    const v128_t bits = wasm_v128_and(wasm_i32x4_shl(h32, 13), wasm_i32x4_splat((int32_t)0x8fffffff));
+    return wasm_f32x4_mul(bits, wasm_f32x4_splat(0x1p112f));
+}
+
+/* The output head's dot: sixteen halves per step are checked for Inf/NaN
+ * (exponent all ones) at once; only a step that has one takes load_f16's
+ * exact slow path, so the sums, in the same order either way, have the
+ * bits of DOT_BODY(load_f16, load_f32, ...). */
+static float dot_f16_f32_wasm(const uint16_t *a, const float *b, int64_t n) {
+    v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0, s2 = s0, s3 = s0;
+    const v128_t mag = wasm_i16x8_splat(0x7fff), inf = wasm_i16x8_splat(0x7bff);
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const v128_t h0 = wasm_v128_load(a + i), h1 = wasm_v128_load(a + i + 8);
+        const v128_t special = wasm_v128_or(wasm_i16x8_gt(wasm_v128_and(h0, mag), inf),
+                                            wasm_i16x8_gt(wasm_v128_and(h1, mag), inf));
+        v128_t w0, w1, w2, w3;
+        if (__builtin_expect(wasm_v128_any_true(special), 0)) {
+            w0 = load_f16(a + i);
+            w1 = load_f16(a + i + 4);
+            w2 = load_f16(a + i + 8);
+            w3 = load_f16(a + i + 12);
+        } else {
+            w0 = widen_finite(wasm_i32x4_extend_low_i16x8(h0));
+            w1 = widen_finite(wasm_i32x4_extend_high_i16x8(h0));
+            w2 = widen_finite(wasm_i32x4_extend_low_i16x8(h1));
+            w3 = widen_finite(wasm_i32x4_extend_high_i16x8(h1));
+        }
+        s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(w0, wasm_v128_load(b + i)));
+        s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(w1, wasm_v128_load(b + i + 4)));
+        s2 = wasm_f32x4_add(s2, wasm_f32x4_mul(w2, wasm_v128_load(b + i + 8)));
+        s3 = wasm_f32x4_add(s3, wasm_f32x4_mul(w3, wasm_v128_load(b + i + 12)));
+    }
+    for (; i + 4 <= n; i += 4) s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(load_f16(a + i), wasm_v128_load(b + i)));
+    float sum = hsum_f32(s0, s1, s2, s3);
+    for (; i < n; i++) sum += bn_f16_to_f32(a[i]) * b[i];
+    return sum;
+}
+
+static float dot_f32_wasm(const float *a, const float *b, int64_t n) {
+    DOT_BODY(load_f32, load_f32, a[i] * b[i])
+}
+
+/* One dot_f16_f32_wasm per vector or row: its bits by construction. */
+static void dot_f16_f32_multi_wasm(const uint16_t *a, const float *x, int64_t x_stride, int n_x,
+                                   int64_t n, float *out) {
+    for (int t = 0; t < n_x; t++) out[t] = dot_f16_f32_wasm(a, x + t * x_stride, n);
+}
+
+static void dot_f16_f32_rows_wasm(const uint16_t *a, int64_t a_stride, int n_rows, const float *x,
+                                  int64_t n, float *out) {
+    for (int r = 0; r < n_rows; r++) out[r] = dot_f16_f32_wasm(a + r * a_stride, x, n);
+}
+
+/* IEEE subtraction, division and multiplication lane by lane: the
+ * reference's bits (|raw| < 2^24 converts exactly). */
+static void scale_i32_wasm(const int32_t *raw, int64_t n, float sum_q, float s_x, float s_w,
+                           float *y) {
+    const v128_t vq = wasm_f32x4_splat(sum_q), vx = wasm_f32x4_splat(s_x);
+    const v128_t vw = wasm_f32x4_splat(s_w);
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const v128_t r = wasm_f32x4_convert_i32x4(wasm_v128_load(raw + i));
+        wasm_v128_store(y + i, wasm_f32x4_mul(wasm_f32x4_div(wasm_f32x4_sub(r, vq), vx), vw));
+    }
+    bn_scale_i32_ref(raw + i, n - i, sum_q, s_x, s_w, y + i);
+}
+
+const bn_kernels bn_kernels_wasm = {
+    .isa = "wasm",
+    .quantize_i8 = quantize_i8_wasm,
+    .i2s_gemv = i2s_gemv_wasm,
+    .i2s_gemm = i2s_gemm_wasm,
+    .i2s_blk_gemv = bn_i2s_blk_gemv_ref,
+    .i2s_blk_gemm = bn_i2s_blk_gemm_ref,
+    .u8_gemv = bn_u8_gemv_ref,
+    .scale_i32 = scale_i32_wasm,
+    .f32_to_f16 = bn_f32_to_f16_ref,
+    .dot_f16 = dot_f16_wasm,
+    .dot_f16_f32 = dot_f16_f32_wasm,
+    .dot_f32 = dot_f32_wasm,
+    .dot_f16_f32_multi = dot_f16_f32_multi_wasm,
+    .dot_f16_f32_rows = dot_f16_f32_rows_wasm,
+    .attn_scores_f16 = bn_attn_scores_f16_ref, /* fmaf chains: see the top of this file */
+    .attn_values_f16 = bn_attn_values_f16_ref,
+    .f32_round_f16 = bn_f32_round_f16_ref,
+    .softmax_f32 = bn_softmax_f32_ref, /* exp_poly.h's fmaf chain, as attention */
+    .silu_mul = bn_silu_mul_ref,
+    .relu2_mul = bn_relu2_mul_ref,
+    .rmsnorm = bn_rmsnorm_ref,
+};
