@@ -15,6 +15,6 @@ done
 # a node from elsewhere (nodesource) does not search
 export NODE_PATH=${NODE_PATH:+$NODE_PATH:}/usr/share/nodejs
 bash "$root/ci/wasm-deps.sh" "$deps"
-emcmake cmake -S "$root" -B "$out" -DCMAKE_BUILD_TYPE=Release -DBITNET_WERROR=ON \
+emcmake cmake -S "$root" -B "$out" -DCMAKE_BUILD_TYPE=Release -DBITNET_WERROR=ON -DBITNET_CUDA=OFF \
   -DBITNET_WASM_DEPS="$deps" >"$out.configure.log" 2>&1 || { cat "$out.configure.log"; exit 1; }
 cmake --build "$out" -j"${BITNET_WASM_JOBS:-2}"

@@ -25,12 +25,9 @@ static void usage(FILE *out) {
         "  -s, --seed S            (default 0)\n"
         "      --ignore-eos        keep generating after end-of-text tokens\n"
         "      --numerics MODE     compat (default: bitnet.cpp's roundings) or exact\n"
-        "      --isa ISA           ref, avx2, avx512, amx, neon, wasm (default: best here)
-"
-        "      --device DEV        cpu or cuda (default: $BITNET_DEVICE, else cpu); cuda says
-"
-        "                          why it cannot run (docs/cuda.md)
-"
+        "      --isa ISA           ref, avx2, avx512, amx, neon, wasm (default: best here)\n"
+        "      --device DEV        cpu or cuda (default: $BITNET_DEVICE, else cpu); cuda says\n"
+        "                          why it cannot run (docs/cuda.md)\n"
         "      --head-q8           8-bit output head: faster, slightly different logits\n"
         "      --no-special        do not parse special-token text in the prompt\n"
         "      --chat              format the prompt as one user turn of the model's chat format\n"
