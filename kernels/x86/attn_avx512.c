@@ -8,6 +8,7 @@
 #include <immintrin.h>
 #include <stdint.h>
 
+#include "../attn_split.h"
 #include "../kernels.h"
 #include "kernels_x86.h"
 
@@ -137,21 +138,7 @@ static void values_group(const uint16_t *v, int64_t vs, int hd, int64_t n, const
     }
 }
 
-/* The rows every query row takes go through one tile; each row then
- * continues alone over the rows only it takes (its chains carry on from
- * out, in the same order). */
 void bn_attn_values_f16_avx512(const uint16_t *v, int64_t v_stride, int hd, const int *n_keys,
                                const float *const *p, int n_q, float *const *out) {
-    for (int r0 = 0; r0 < n_q; r0 += BN_ATT_ROWS) {
-        const int nq = n_q - r0 < BN_ATT_ROWS ? n_q - r0 : BN_ATT_ROWS;
-        int common = n_keys[r0];
-        for (int r = 1; r < nq; r++) common = n_keys[r0 + r] < common ? n_keys[r0 + r] : common;
-        if (common > 0) values_group(v, v_stride, hd, common, p + r0, out + r0, nq);
-        for (int r = r0; r < r0 + nq; r++) {
-            if (n_keys[r] <= common) continue;
-            const float *pr = p[r] + common;
-            values_group(v + (int64_t)common * v_stride, v_stride, hd, n_keys[r] - common, &pr,
-                         out + r, 1);
-        }
-    }
+    bn_attn_values_split(v, v_stride, hd, n_keys, p, n_q, out, values_group);
 }
