@@ -21,7 +21,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
-export BITNET_TEST_SLOW_ISA=auto
+export BITNET_TEST_SLOW_ISA=avx2
 BUILD_DIR=build-tsan BUILD_TYPE=RelWithDebInfo \
   CMAKE_ARGS="-DBITNET_SANITIZER=thread -DBITNET_OPENMP=OFF -DBITNET_CUDA=OFF -DBITNET_WASM_TESTS=OFF" \
   CTEST_ARGS="-R ^(test_threads|test_stream|test_api|test_chat|test_batch|test_serve_metrics|serve_http)$" bash ci/test.sh

@@ -18,7 +18,9 @@ SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error:",
 # mid-way (test_cancel_shutdown.py): their timings assume the small fixture at
 # about 85 tokens/s on one thread, which --isa ref gives in a normal build.
 # Under ThreadSanitizer ref is ~25x slower and the vector kernels give that
-# pace instead, so ci/tsan.sh sets BITNET_TEST_SLOW_ISA=auto.
+# pace instead, so ci/tsan.sh sets BITNET_TEST_SLOW_ISA=avx2 (not the best
+# ISA: AMX prefills 2000 tokens in under a second even there, and the
+# disconnect-while-prefilling test needs the prefill to last).
 SLOW_ISA = os.environ.get("BITNET_TEST_SLOW_ISA", "ref")
 
 

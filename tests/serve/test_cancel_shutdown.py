@@ -93,8 +93,9 @@ def test_h10_disconnect_while_streaming(slow):
 
 
 def test_h10_disconnect_while_prefilling(slow):
-    # ~1200 prompt tokens: ~14 s of prefill in steps of 64 tokens
-    a = open_request(slow.port, "/v1/completions", dict(LONG, prompt="word " * 600))
+    # ~2000 prompt tokens in steps of 64: ~20 s of prefill at --isa ref, ~3-5 s
+    # with the AVX2 kernels under ThreadSanitizer (ci/tsan.sh)
+    a = open_request(slow.port, "/v1/completions", dict(LONG, prompt="word " * 1000))
     time.sleep(1.0)
     a.close()
     quick(slow, 6)
