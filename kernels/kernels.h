@@ -64,7 +64,8 @@ typedef struct bn_kernels {
      * multi-token batch in compat mode. */
     void (*f32_round_f16)(const float *x, float *y, int64_t n);
 
-    /* Float dot products (f32 accumulation) for attention and the output head. */
+    /* Float dot products (f32 accumulation) for the output head and F16/F32
+     * projections. */
     float (*dot_f16)(const uint16_t *a, const uint16_t *b, int64_t n);
     float (*dot_f16_f32)(const uint16_t *a, const float *b, int64_t n);
     float (*dot_f32)(const float *a, const float *b, int64_t n);
@@ -76,15 +77,6 @@ typedef struct bn_kernels {
      * converted once per group of tokens instead of once per token. */
     void (*dot_f16_f32_multi)(const uint16_t *a, const float *x, int64_t x_stride, int n_x,
                               int64_t n, float *out);
-
-    /* n_rows F16 rows (a + r·a_stride) against one F32 vector, attention's
-     * keys against a query and V's rows against the probabilities: out[r]
-     * has exactly the bits of dot_f16_f32(a + r·a_stride, x, n) of the same
-     * table, which are also those of dot_f16 when x holds F16 values
-     * widened (the two share their operation order on every ISA); x is
-     * loaded once per group of rows. */
-    void (*dot_f16_f32_rows)(const uint16_t *a, int64_t a_stride, int n_rows, const float *x,
-                             int64_t n, float *out);
 
     /* Attention's two products over one KV head of the F16 cache, for n_q
      * (1..BN_ATT_ROWS) query rows that share it: heads of one group, tokens

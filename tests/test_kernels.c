@@ -500,47 +500,6 @@ static void test_dot_multi(const bn_kernels *k) {
            test_failures == failures_before ? "ok" : "FAIL");
 }
 
-/* dot_f16_f32_rows: every row's result has the bits of the same table's
- * dot_f16_f32, and, with x widened from F16, of dot_f16 (attention relies on
- * both), for 1-9 rows, strided. */
-static void test_dot_rows(const bn_kernels *k) {
-    int failures_before = test_failures, cases = 0;
-    static const int64_t sizes[] = {1, 7, 8, 15, 16, 17, 31, 33, 63, 64, 65, 96, 128, 1000};
-    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++)
-        for (int n_rows = 1; n_rows <= 9; n_rows++, cases++) {
-            const int64_t n = sizes[si], stride = n + (n_rows % 3) * 5;
-            const int place = (int)(si + (size_t)n_rows) % N_PLACES;
-            guarded ga =
-                guarded_alloc((size_t)((n_rows - 1) * stride + n) * 2, place_for(place, 2));
-            guarded gx = guarded_alloc((size_t)n * 4, place_for(place, 4));
-            uint16_t *a = ga.ptr, *x16 = malloc((size_t)n * 2 + 2);
-            float *x = gx.ptr, got[9], want[9], want16[9];
-            rng_seed(9500 + (uint64_t)cases);
-            for (int64_t i = 0; i < (n_rows - 1) * stride + n; i++)
-                a[i] = bn_f32_to_f16(rng_float(-4.0f, 4.0f));
-            for (int64_t i = 0; i < n; i++) {
-                x16[i] = bn_f32_to_f16(rng_float(-4.0f, 4.0f));
-                x[i] = bn_f16_to_f32(x16[i]);
-            }
-            k->dot_f16_f32_rows(a, stride, n_rows, x, n, got);
-            for (int r = 0; r < n_rows; r++) {
-                want[r] = k->dot_f16_f32(a + r * stride, x, n);
-                want16[r] = k->dot_f16(a + r * stride, x16, n);
-            }
-            CHECKF(memcmp(got, want, (size_t)n_rows * sizeof(float)) == 0,
-                   "%s dot_f16_f32_rows n=%lld rows=%d: not the bits of dot_f16_f32", k->isa,
-                   (long long)n, n_rows);
-            CHECKF(memcmp(got, want16, (size_t)n_rows * sizeof(float)) == 0,
-                   "%s dot_f16_f32_rows n=%lld rows=%d: not the bits of dot_f16", k->isa,
-                   (long long)n, n_rows);
-            free(x16);
-            guarded_free(&ga);
-            guarded_free(&gx);
-        }
-    printf("  %-7s dot rows      %d cases %s\n", k->isa, cases,
-           test_failures == failures_before ? "ok" : "FAIL");
-}
-
 /* attn_scores_f16 / attn_values_f16: the bits of the reference (one fmaf
  * chain per output) for 1-4 query rows, odd head sizes and key counts,
  * strided cache rows ending at a guard page, per-row key counts that
@@ -892,7 +851,6 @@ int main(void) {
 
     test_reference_layout();
     test_dot_multi(&bn_kernels_ref);
-    test_dot_rows(&bn_kernels_ref);
     test_u8_reference();
     test_exp_reference();
     CHECK(bn_kernels_get("ref") == &bn_kernels_ref);
@@ -913,14 +871,13 @@ int main(void) {
         if (!k) continue;
         CHECK(k->quantize_i8 && k->i2s_gemv && k->i2s_gemm && k->u8_gemv && k->scale_i32 &&
               k->f32_to_f16 && k->dot_f16 && k->dot_f16_f32 && k->dot_f32 && k->dot_f16_f32_multi &&
-              k->dot_f16_f32_rows && k->attn_scores_f16 && k->attn_values_f16 && k->softmax_f32 &&
+              k->attn_scores_f16 && k->attn_values_f16 && k->softmax_f32 &&
               k->f32_round_f16 && k->silu_mul && k->relu2_mul && k->rmsnorm);
         test_quantize(k);
         test_i2s(k);
         test_dots(k);
         test_f16_widen(k);
         test_dot_multi(k);
-        test_dot_rows(k);
         test_attn(k);
         test_softmax(k);
         test_rmsnorm(k);

@@ -268,11 +268,6 @@ static void dot_f16_f32_multi_neon(const uint16_t *a, const float *x, int64_t x_
     for (int t = 0; t < n_x; t++) out[t] = dot_f16_f32_neon(a, x + t * x_stride, n);
 }
 
-static void dot_f16_f32_rows_neon(const uint16_t *a, int64_t a_stride, int n_rows, const float *x,
-                                  int64_t n, float *out) {
-    for (int r = 0; r < n_rows; r++) out[r] = dot_f16_f32_neon(a + r * a_stride, x, n);
-}
-
 /* Attention's products over the F16 cache (kernels.h attn_*): four lanes
  * run four of the reference's fmaf chains (vfmaq rounds once, as fmaf
  * does), sixteen keys or dimensions of one query row at a time; what is
@@ -357,7 +352,6 @@ const bn_kernels bn_kernels_neon = {
     .dot_f16 = dot_f16_neon,
     .dot_f16_f32 = dot_f16_f32_neon,
     .dot_f16_f32_multi = dot_f16_f32_multi_neon,
-    .dot_f16_f32_rows = dot_f16_f32_rows_neon,
     .attn_scores_f16 = attn_scores_f16_neon,
     .attn_values_f16 = attn_values_f16_neon,
     .softmax_f32 = bn_softmax_f32_neon,

@@ -22,11 +22,6 @@ void bn_dot_f16_f32_multi_ref(const uint16_t *a, const float *x, int64_t x_strid
     for (int t = 0; t < n_x; t++) out[t] = bn_dot_f16_f32_ref(a, x + t * x_stride, n);
 }
 
-void bn_dot_f16_f32_rows_ref(const uint16_t *a, int64_t a_stride, int n_rows, const float *x,
-                             int64_t n, float *out) {
-    for (int r = 0; r < n_rows; r++) out[r] = bn_dot_f16_f32_ref(a + r * a_stride, x, n);
-}
-
 float bn_dot_f32_ref(const float *a, const float *b, int64_t n) {
     float sum = 0.0f;
     for (int64_t i = 0; i < n; i++) sum += a[i] * b[i];

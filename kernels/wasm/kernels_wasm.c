@@ -282,11 +282,6 @@ static void dot_f16_f32_multi_wasm(const uint16_t *a, const float *x, int64_t x_
     for (int t = 0; t < n_x; t++) out[t] = dot_f16_f32_wasm(a, x + t * x_stride, n);
 }
 
-static void dot_f16_f32_rows_wasm(const uint16_t *a, int64_t a_stride, int n_rows, const float *x,
-                                  int64_t n, float *out) {
-    for (int r = 0; r < n_rows; r++) out[r] = dot_f16_f32_wasm(a + r * a_stride, x, n);
-}
-
 /* IEEE subtraction, division and multiplication lane by lane: the
  * reference's bits (|raw| < 2^24 converts exactly). */
 static void scale_i32_wasm(const int32_t *raw, int64_t n, float sum_q, float s_x, float s_w,
@@ -315,7 +310,6 @@ const bn_kernels bn_kernels_wasm = {
     .dot_f16_f32 = dot_f16_f32_wasm,
     .dot_f32 = dot_f32_wasm,
     .dot_f16_f32_multi = dot_f16_f32_multi_wasm,
-    .dot_f16_f32_rows = dot_f16_f32_rows_wasm,
     .attn_scores_f16 = bn_attn_scores_f16_ref, /* fmaf chains: see the top of this file */
     .attn_values_f16 = bn_attn_values_f16_ref,
     .f32_round_f16 = bn_f32_round_f16_ref,

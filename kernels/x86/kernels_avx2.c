@@ -438,51 +438,6 @@ static void dot_f16_f32_multi_avx2(const uint16_t *a, const float *x, int64_t x_
     }
 }
 
-/* R (1-4) F16 rows against one vector: each chunk of x is loaded once for
- * the R rows, each row keeps its own four accumulators with the operations
- * of dot_f16_f32_tile in the same order (the same bits per row). */
-static ALWAYS_INLINE void dot_f16_f32_row_tile(const uint16_t *a, int64_t as, const float *x,
-                                               int64_t n, float *out, const int R) {
-    __m256 s[4][4];
-    for (int r = 0; r < R; r++) s[r][0] = s[r][1] = s[r][2] = s[r][3] = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        const __m256 x0 = _mm256_loadu_ps(x + i), x1 = _mm256_loadu_ps(x + i + 8);
-        const __m256 x2 = _mm256_loadu_ps(x + i + 16), x3 = _mm256_loadu_ps(x + i + 24);
-        for (int r = 0; r < R; r++) {
-            const uint16_t *ar = a + r * as + i;
-            s[r][0] = _mm256_fmadd_ps(load_f16(ar), x0, s[r][0]);
-            s[r][1] = _mm256_fmadd_ps(load_f16(ar + 8), x1, s[r][1]);
-            s[r][2] = _mm256_fmadd_ps(load_f16(ar + 16), x2, s[r][2]);
-            s[r][3] = _mm256_fmadd_ps(load_f16(ar + 24), x3, s[r][3]);
-        }
-    }
-    for (; i + 8 <= n; i += 8) {
-        const __m256 x0 = _mm256_loadu_ps(x + i);
-        for (int r = 0; r < R; r++)
-            s[r][0] = _mm256_fmadd_ps(load_f16(a + r * as + i), x0, s[r][0]);
-    }
-    for (int r = 0; r < R; r++) {
-        float sum = hsum_ps(
-            _mm256_add_ps(_mm256_add_ps(s[r][0], s[r][1]), _mm256_add_ps(s[r][2], s[r][3])));
-        for (int64_t j = i; j < n; j++) sum += bn_f16_to_f32(a[r * as + j]) * x[j];
-        out[r] = sum;
-    }
-}
-
-static void dot_f16_f32_rows_avx2(const uint16_t *a, int64_t a_stride, int n_rows, const float *x,
-                                  int64_t n, float *out) {
-    int r = 0;
-    for (; r + 4 <= n_rows; r += 4)
-        dot_f16_f32_row_tile(a + r * a_stride, a_stride, x, n, out + r, 4);
-    switch (n_rows - r) {
-    case 3: dot_f16_f32_row_tile(a + r * a_stride, a_stride, x, n, out + r, 3); break;
-    case 2: dot_f16_f32_row_tile(a + r * a_stride, a_stride, x, n, out + r, 2); break;
-    case 1: dot_f16_f32_row_tile(a + r * a_stride, a_stride, x, n, out + r, 1); break;
-    default: break;
-    }
-}
-
 static float dot_f32_avx2(const float *a, const float *b, int64_t n) {
     __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
     int64_t i = 0;
@@ -577,7 +532,6 @@ const bn_kernels bn_kernels_avx2 = {
     .dot_f16 = dot_f16_avx2,
     .dot_f16_f32 = dot_f16_f32_avx2,
     .dot_f16_f32_multi = dot_f16_f32_multi_avx2,
-    .dot_f16_f32_rows = dot_f16_f32_rows_avx2,
     .dot_f32 = dot_f32_avx2,
     .attn_scores_f16 = bn_attn_scores_f16_avx2,
     .attn_values_f16 = bn_attn_values_f16_avx2,

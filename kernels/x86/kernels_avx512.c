@@ -445,54 +445,6 @@ static void dot_f16_f32_multi_avx512(const uint16_t *a, const float *x, int64_t 
     }
 }
 
-/* R (1-4) F16 rows against one vector: each chunk of x is loaded once for
- * the R rows, each row keeps its own four accumulators with the operations
- * of dot_f16_f32_tile in the same order (the same bits per row). */
-static ALWAYS_INLINE void dot_f16_f32_row_tile(const uint16_t *a, int64_t as, const float *x,
-                                               int64_t n, float *out, const int R) {
-    __m512 s[4][4];
-    for (int r = 0; r < R; r++) s[r][0] = s[r][1] = s[r][2] = s[r][3] = _mm512_setzero_ps();
-    int64_t i = 0;
-    for (; i + 64 <= n; i += 64) {
-        const __m512 x0 = _mm512_loadu_ps(x + i), x1 = _mm512_loadu_ps(x + i + 16);
-        const __m512 x2 = _mm512_loadu_ps(x + i + 32), x3 = _mm512_loadu_ps(x + i + 48);
-        for (int r = 0; r < R; r++) {
-            const uint16_t *ar = a + r * as + i;
-            s[r][0] = _mm512_fmadd_ps(load_f16(ar), x0, s[r][0]);
-            s[r][1] = _mm512_fmadd_ps(load_f16(ar + 16), x1, s[r][1]);
-            s[r][2] = _mm512_fmadd_ps(load_f16(ar + 32), x2, s[r][2]);
-            s[r][3] = _mm512_fmadd_ps(load_f16(ar + 48), x3, s[r][3]);
-        }
-    }
-    for (; i + 16 <= n; i += 16) {
-        const __m512 x0 = _mm512_loadu_ps(x + i);
-        for (int r = 0; r < R; r++)
-            s[r][0] = _mm512_fmadd_ps(load_f16(a + r * as + i), x0, s[r][0]);
-    }
-    if (i < n) {
-        const __mmask16 m = tail_mask16(n - i);
-        const __m512 x0 = _mm512_maskz_loadu_ps(m, x + i);
-        for (int r = 0; r < R; r++)
-            s[r][1] = _mm512_fmadd_ps(load_f16_tail(a + r * as + i, m), x0, s[r][1]);
-    }
-    for (int r = 0; r < R; r++)
-        out[r] = _mm512_reduce_add_ps(
-            _mm512_add_ps(_mm512_add_ps(s[r][0], s[r][1]), _mm512_add_ps(s[r][2], s[r][3])));
-}
-
-static void dot_f16_f32_rows_avx512(const uint16_t *a, int64_t a_stride, int n_rows, const float *x,
-                                    int64_t n, float *out) {
-    int r = 0;
-    for (; r + 4 <= n_rows; r += 4)
-        dot_f16_f32_row_tile(a + r * a_stride, a_stride, x, n, out + r, 4);
-    switch (n_rows - r) {
-    case 3: dot_f16_f32_row_tile(a + r * a_stride, a_stride, x, n, out + r, 3); break;
-    case 2: dot_f16_f32_row_tile(a + r * a_stride, a_stride, x, n, out + r, 2); break;
-    case 1: dot_f16_f32_row_tile(a + r * a_stride, a_stride, x, n, out + r, 1); break;
-    default: break;
-    }
-}
-
 static float dot_f32_avx512(const float *a, const float *b, int64_t n) {
     __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
     int64_t i = 0;
@@ -532,7 +484,7 @@ static void scale_i32_avx512(const int32_t *raw, int64_t n, float sum_q, float s
     .silu_mul = bn_silu_mul_avx512, .relu2_mul = bn_relu2_mul_avx512,                              \
     .rmsnorm = bn_rmsnorm_avx512, .dot_f16 = dot_f16_avx512, .dot_f16_f32 = dot_f16_f32_avx512,    \
     .dot_f32 = dot_f32_avx512, .dot_f16_f32_multi = dot_f16_f32_multi_avx512,                      \
-    .dot_f16_f32_rows = dot_f16_f32_rows_avx512, .attn_scores_f16 = bn_attn_scores_f16_avx512,     \
+    .attn_scores_f16 = bn_attn_scores_f16_avx512,                                                  \
     .attn_values_f16 = bn_attn_values_f16_avx512
 
 const bn_kernels bn_kernels_avx512 = {
