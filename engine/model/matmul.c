@@ -164,8 +164,40 @@ static void linear_blk(bitnet_context *ctx, const bn_weight *w, int n_tok, float
     }
 }
 
-/* HEAD_TOKENS: tokens per dot_f16_f32_multi call (a stack buffer). */
-enum { HEAD_PREFETCH_ROWS = 2, HEAD_TOKENS = 16 };
+/* A batch through an F16 matrix (the output head of N sequences) goes by
+ * blocks of HEAD_ROWS rows: for each group of HEAD_TOKENS tokens, every row
+ * of the block. HEAD_TOKENS × K floats of activations (24 KiB at K = 1536)
+ * then stay in L1 while the block's rows pass, and the rows, read once from
+ * memory, are re-read from L2 by the next token group; with all the tokens
+ * per row instead, 8 tokens' activations (48 KiB) spill L1 on every row.
+ * Each (row, token) result is the same dot_f16_f32_multi operation either
+ * way, so the bits do not depend on the blocking. */
+enum { HEAD_PREFETCH_ROWS = 2, HEAD_TOKENS = 4, HEAD_ROWS = 8 };
+
+static void linear_f16_batch(bitnet_context *ctx, const bn_weight *w, const float *x, int n_tok,
+                             float *y) {
+    const bn_kernels *k = ctx->kern;
+    const int64_t K = w->n_in, M = w->n_out;
+    const int64_t n_blocks = (M + HEAD_ROWS - 1) / HEAD_ROWS;
+#pragma omp parallel for num_threads(ctx->n_threads) schedule(static)
+    for (int64_t b = 0; b < n_blocks; b++) {
+        const int64_t r0 = b * HEAD_ROWS, r1 = r0 + HEAD_ROWS < M ? r0 + HEAD_ROWS : M;
+        /* the next block's rows, fetched while this one computes */
+        const uint8_t *next = w->data + r1 * w->row_bytes;
+        const size_t next_bytes = (size_t)((r1 + HEAD_ROWS < M ? r1 + HEAD_ROWS : M) - r1) *
+                                  w->row_bytes;
+        for (size_t o = 0; o < next_bytes; o += 64) __builtin_prefetch(next + o);
+        float v[HEAD_TOKENS];
+        for (int t0 = 0; t0 < n_tok; t0 += HEAD_TOKENS) {
+            const int nt = n_tok - t0 < HEAD_TOKENS ? n_tok - t0 : HEAD_TOKENS;
+            for (int64_t r = r0; r < r1; r++) {
+                const uint16_t *row = (const uint16_t *)(w->data + r * w->row_bytes);
+                k->dot_f16_f32_multi(row, x + (int64_t)t0 * K, K, nt, K, v);
+                for (int t = 0; t < nt; t++) y[(int64_t)(t0 + t) * M + r] = v[t];
+            }
+        }
+    }
+}
 
 static void linear_float(bitnet_context *ctx, const bn_weight *w, const float *x, int n_tok,
                          float *y) {
@@ -176,6 +208,10 @@ static void linear_float(bitnet_context *ctx, const bn_weight *w, const float *x
      * generic path would round them to F16, which compat then mimics. */
     const bool f16_input =
         w->type == BN_TYPE_F16 && ctx->numerics == BITNET_NUMERICS_COMPAT && K % 16 != 0;
+    if (w->type == BN_TYPE_F16 && !f16_input && n_tok > 1) {
+        linear_f16_batch(ctx, w, x, n_tok, y);
+        return;
+    }
     if (f16_input)
         for (int64_t i = 0; i < (int64_t)n_tok * K; i++) ctx->x16[i] = bn_f32_to_f16(x[i]);
 #pragma omp parallel for num_threads(ctx->n_threads) schedule(static)
@@ -186,16 +222,6 @@ static void linear_float(bitnet_context *ctx, const bn_weight *w, const float *x
         if (r + HEAD_PREFETCH_ROWS < M)
             for (size_t o = 0; o < w->row_bytes; o += 64)
                 __builtin_prefetch(row + HEAD_PREFETCH_ROWS * w->row_bytes + o);
-        if (w->type == BN_TYPE_F16 && !f16_input && n_tok > 1) {
-            /* a batch: the row converted once per group of tokens */
-            float v[HEAD_TOKENS];
-            for (int t0 = 0; t0 < n_tok; t0 += HEAD_TOKENS) {
-                const int nt = n_tok - t0 < HEAD_TOKENS ? n_tok - t0 : HEAD_TOKENS;
-                k->dot_f16_f32_multi((const uint16_t *)row, x + (int64_t)t0 * K, K, nt, K, v);
-                for (int t = 0; t < nt; t++) y[(int64_t)(t0 + t) * M + r] = v[t];
-            }
-            continue;
-        }
         for (int t = 0; t < n_tok; t++) {
             float v;
             if (w->type == BN_TYPE_F32)

@@ -213,8 +213,12 @@ static ALWAYS_INLINE void gemm_tile(const uint8_t *w, int64_t row_bytes, const i
     __m512i acc[2][8];
     for (int r = 0; r < R; r++)
         for (int t = 0; t < T; t++) acc[r][t] = _mm512_setzero_si512();
+    const int64_t pf = GEMV_PREFETCH_TILES * R * row_bytes;
     for (int64_t blk = 0; blk < nb; blk++) {
         __m512i hi[2], lo[2];
+        if ((blk & 1) == 0)
+            for (int r = 0; r < R; r++)
+                _mm_prefetch((const char *)(w + r * row_bytes + blk * 32 + pf), _MM_HINT_T0);
         for (int r = 0; r < R; r++) {
             const __m512i wb = load_block(w + r * row_bytes + blk * 32);
             hi[r] = _mm512_and_si512(_mm512_srli_epi16(wb, 4), mask);
@@ -254,7 +258,12 @@ static void gemm_tile_2x8(const uint8_t *w, int64_t row_bytes, const int8_t *q, 
                           int64_t nb, int32_t *out, int64_t out_stride) {
     const __m512i mask = _mm512_inserti64x4(_mm512_set1_epi8(0x0c), _mm256_set1_epi8(0x03), 1);
     T8(ACC_DECL)
+    const int64_t pf = GEMV_PREFETCH_TILES * 2 * row_bytes;
     for (int64_t blk = 0; blk < nb; blk++) {
+        if ((blk & 1) == 0) {
+            _mm_prefetch((const char *)(w + blk * 32 + pf), _MM_HINT_T0);
+            _mm_prefetch((const char *)(w + row_bytes + blk * 32 + pf), _MM_HINT_T0);
+        }
         const __m512i w0 = load_block(w + blk * 32), w1 = load_block(w + row_bytes + blk * 32);
         const __m512i hi0 = _mm512_and_si512(_mm512_srli_epi16(w0, 4), mask);
         const __m512i lo0 = _mm512_and_si512(w0, mask);
