@@ -184,8 +184,8 @@ static void linear_f16_batch(bitnet_context *ctx, const bn_weight *w, const floa
         const int64_t r0 = b * HEAD_ROWS, r1 = r0 + HEAD_ROWS < M ? r0 + HEAD_ROWS : M;
         /* the next block's rows, fetched while this one computes */
         const uint8_t *next = w->data + r1 * w->row_bytes;
-        const size_t next_bytes = (size_t)((r1 + HEAD_ROWS < M ? r1 + HEAD_ROWS : M) - r1) *
-                                  w->row_bytes;
+        const size_t next_bytes =
+            (size_t)((r1 + HEAD_ROWS < M ? r1 + HEAD_ROWS : M) - r1) * w->row_bytes;
         for (size_t o = 0; o < next_bytes; o += 64) __builtin_prefetch(next + o);
         float v[HEAD_TOKENS];
         for (int t0 = 0; t0 < n_tok; t0 += HEAD_TOKENS) {
