@@ -25,6 +25,7 @@ const bn_kernels bn_kernels_ref = {
     .dot_f16_f32 = bn_dot_f16_f32_ref,
     .dot_f32 = bn_dot_f32_ref,
     .dot_f16_f32_multi = bn_dot_f16_f32_multi_ref,
+    .dot_f16_f32_block = bn_dot_f16_f32_block_ref,
     .attn_scores_f16 = bn_attn_scores_f16_ref,
     .attn_values_f16 = bn_attn_values_f16_ref,
     .softmax_f32 = bn_softmax_f32_ref,

@@ -77,6 +77,13 @@ typedef struct bn_kernels {
      * converted once per group of tokens instead of once per token. */
     void (*dot_f16_f32_multi)(const uint16_t *a, const float *x, int64_t x_stride, int n_x,
                               int64_t n, float *out);
+    /* n_rows (1..4) F16 rows (a + r·a_stride) against n_x (1..4) vectors:
+     * out[t·out_stride + r] has exactly the bits of dot_f16_f32(a +
+     * r·a_stride, x + t·x_stride, n), like dot_f16_f32_multi, but each
+     * activation load is shared by the rows (a batch's output head). NULL
+     * in a table that has no faster way than dot_f16_f32_multi per row. */
+    void (*dot_f16_f32_block)(const uint16_t *a, int64_t a_stride, int n_rows, const float *x,
+                              int64_t x_stride, int n_x, int64_t n, float *out, int64_t out_stride);
 
     /* Attention's two products over one KV head of the F16 cache, for n_q
      * (1..BN_ATT_ROWS) query rows that share it: heads of one group, tokens

@@ -471,6 +471,50 @@ static void test_dots(const bn_kernels *k) {
            test_failures == failures_before ? "ok" : "FAIL", DOT_REL_TOL);
 }
 
+/* dot_f16_f32_block (where the table has one): every (row, vector) result
+ * has the bits of the same table's dot_f16_f32, for 1-4 rows × 1-4 vectors,
+ * strided rows, vectors and outputs, lengths around the 16- and 64-value
+ * steps. */
+static void test_dot_block(const bn_kernels *k) {
+    if (!k->dot_f16_f32_block) {
+        printf("  %-7s dot block     none in this table (the engine uses dot multi)\n", k->isa);
+        return;
+    }
+    int failures_before = test_failures, cases = 0;
+    static const int64_t sizes[] = {1, 15, 16, 17, 47, 63, 64, 65, 80, 127, 129, 1536, 2561};
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++)
+        for (int n_rows = 1; n_rows <= 4; n_rows++)
+            for (int n_x = 1; n_x <= 4; n_x++, cases++) {
+                const int64_t n = sizes[si], as = n + (n_rows % 2) * 3, xs = n + (n_x % 3) * 5;
+                const int64_t os = n_rows + n_x % 2;
+                const int place = (int)(si + (size_t)n_x + (size_t)n_rows) % N_PLACES;
+                guarded ga =
+                    guarded_alloc((size_t)((n_rows - 1) * as + n) * 2, place_for(place, 2));
+                guarded gx = guarded_alloc((size_t)((n_x - 1) * xs + n) * 4, place_for(place, 4));
+                uint16_t *a = ga.ptr;
+                float *x = gx.ptr, got[4 * 5];
+                rng_seed(9500 + (uint64_t)cases);
+                for (int64_t i = 0; i < (n_rows - 1) * as + n; i++)
+                    a[i] = bn_f32_to_f16(rng_float(-4.0f, 4.0f));
+                for (int64_t i = 0; i < (n_x - 1) * xs + n; i++) x[i] = rng_float(-4.0f, 4.0f);
+                for (int i = 0; i < 4 * 5; i++) got[i] = -1.0f;
+                k->dot_f16_f32_block(a, as, n_rows, x, xs, n_x, n, got, os);
+                for (int t = 0; t < n_x; t++)
+                    for (int r = 0; r < n_rows; r++) {
+                        const float want = k->dot_f16_f32(a + r * as, x + t * xs, n);
+                        CHECKF(memcmp(&got[t * os + r], &want, sizeof want) == 0,
+                               "%s dot_f16_f32_block n=%lld rows=%d n_x=%d (%d,%d): %.9g, not "
+                               "the bits of dot_f16_f32 %.9g",
+                               k->isa, (long long)n, n_rows, n_x, r, t, (double)got[t * os + r],
+                               (double)want);
+                    }
+                guarded_free(&ga);
+                guarded_free(&gx);
+            }
+    printf("  %-7s dot block     %d cases %s\n", k->isa, cases,
+           test_failures == failures_before ? "ok" : "FAIL");
+}
+
 /* dot_f16_f32_multi: every vector's result has the bits of the same table's
  * dot_f16_f32 (a batched sequence must get the logits it gets alone), for
  * 1-9 vectors (whole groups of four and every remainder), strided. */
@@ -851,6 +895,7 @@ int main(void) {
 
     test_reference_layout();
     test_dot_multi(&bn_kernels_ref);
+    test_dot_block(&bn_kernels_ref);
     test_u8_reference();
     test_exp_reference();
     CHECK(bn_kernels_get("ref") == &bn_kernels_ref);
@@ -878,6 +923,7 @@ int main(void) {
         test_dots(k);
         test_f16_widen(k);
         test_dot_multi(k);
+        test_dot_block(k);
         test_attn(k);
         test_softmax(k);
         test_rmsnorm(k);

@@ -23,7 +23,7 @@ void bn_kv_store(bitnet_context *ctx, int il, const float *k, const float *v, in
      * dimension (context.h says why). Multi-token batches split the rows
      * across threads; in compat mode K is converted row by row into
      * ctx->x16 first (free between matmuls) and then transposed. */
-#pragma omp parallel num_threads(ctx->n_threads) if (n_tok > 1)
+#pragma omp parallel num_threads(ctx->n_threads) if (BN_PAR_WORTH(n_tok * kv_dim))
     {
         if (ctx->kv_elem == 2) {
             uint16_t *kc = (uint16_t *)ctx->k_cache + il * ks * kv_dim;

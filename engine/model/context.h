@@ -12,6 +12,15 @@
 #include "model.h"
 
 /* Activations of a micro-batch quantized to int8, one row per token (spec 1.2). */
+/* Element-wise work (norms, quantization, RoPE, KV stores, residual adds)
+ * is split across threads only from BN_PAR_MIN_ELEMS values on: a parallel
+ * region costs a wake-up and a join of the other threads (futexes under
+ * OMP_WAIT_POLICY=passive), more than such work on a few tokens, and a
+ * decode step of N sequences would otherwise open five regions per layer
+ * that one sequence does not. */
+enum { BN_PAR_MIN_ELEMS = 1 << 16 };
+#define BN_PAR_WORTH(n_elems) ((int64_t)(n_elems) >= BN_PAR_MIN_ELEMS)
+
 typedef struct bn_act_i8 {
     int8_t *q;    /* [n_tok][n] */
     float *scale; /* [n_tok] s_x = 127 / max|x| */

@@ -28,33 +28,34 @@ static void embed(const bitnet_model *m, const bitnet_token *tokens, int T, floa
 }
 
 /* The element-wise steps between matmuls are independent per token (or per
- * element), so multi-token batches split them across the threads; a single
- * token keeps them on one thread, where a parallel region would cost more
- * than the work. Results do not depend on the split. */
+ * element), so large batches split them across the threads (BN_PAR_WORTH);
+ * a decode step of a few sequences keeps them on one thread, where a
+ * parallel region would cost more than the work. Results do not depend on
+ * the split. */
 
 /* rmsnorm of each of T rows of n values */
 static void norm_rows(const bitnet_context *ctx, float *y, const float *x, const float *w, int T,
                       int64_t n, float eps) {
-#pragma omp parallel for num_threads(ctx->n_threads) schedule(static) if (T > 1)
+#pragma omp parallel for num_threads(ctx->n_threads) schedule(static) if (BN_PAR_WORTH(T * n))
     for (int t = 0; t < T; t++) ctx->kern->rmsnorm(y + t * n, x + t * n, w, n, eps);
 }
 
 /* Chunks of elementwise work for multi-token batches. */
 enum { ELEM_CHUNK = 4096 };
 
-static void add_rows(const bitnet_context *ctx, float *x, const float *d, int64_t n, int T) {
+static void add_rows(const bitnet_context *ctx, float *x, const float *d, int64_t n) {
     const int64_t n_chunks = (n + ELEM_CHUNK - 1) / ELEM_CHUNK;
-#pragma omp parallel for num_threads(ctx->n_threads) schedule(static) if (T > 1)
+#pragma omp parallel for num_threads(ctx->n_threads) schedule(static) if (BN_PAR_WORTH(n))
     for (int64_t c = 0; c < n_chunks; c++) {
         const int64_t i1 = (c + 1) * ELEM_CHUNK < n ? (c + 1) * ELEM_CHUNK : n;
         for (int64_t i = c * ELEM_CHUNK; i < i1; i++) x[i] += d[i];
     }
 }
 
-static void ffn_activation(const bitnet_context *ctx, float *g, const float *u, int64_t n, int T,
+static void ffn_activation(const bitnet_context *ctx, float *g, const float *u, int64_t n,
                            bn_ffn_act act) {
     const int64_t n_chunks = (n + ELEM_CHUNK - 1) / ELEM_CHUNK;
-#pragma omp parallel for num_threads(ctx->n_threads) schedule(static) if (T > 1)
+#pragma omp parallel for num_threads(ctx->n_threads) schedule(static) if (BN_PAR_WORTH(n))
     for (int64_t c = 0; c < n_chunks; c++) {
         const int64_t i0 = c * ELEM_CHUNK;
         const int64_t len = n - i0 < ELEM_CHUNK ? n - i0 : ELEM_CHUNK;
@@ -69,7 +70,7 @@ static void ffn_activation(const bitnet_context *ctx, float *g, const float *u, 
 static void norm_selected_rows(const bitnet_context *ctx, float *y, const float *x,
                                const int32_t *rows, const float *w, int n_out, int64_t n,
                                float eps) {
-#pragma omp parallel for num_threads(ctx->n_threads) schedule(static) if (n_out > 1)
+#pragma omp parallel for num_threads(ctx->n_threads) schedule(static) if (BN_PAR_WORTH(n_out * n))
     for (int i = 0; i < n_out; i++) ctx->kern->rmsnorm(y + i * n, x + rows[i] * n, w, n, eps);
 }
 
@@ -109,7 +110,7 @@ bitnet_status bn_forward(bitnet_context *ctx, const bitnet_token *tokens, int T,
             float *ys[3] = {q, k, v};
             bn_linear_group(ctx, ws, xn, T, ys, 3);
         }
-#pragma omp parallel for num_threads(ctx->n_threads) schedule(static) if (T > 1)
+#pragma omp parallel for num_threads(ctx->n_threads) schedule(static) if (BN_PAR_WORTH(T * Q))
         for (int t = 0; t < T; t++) {
             float cs[BN_MAX_HEAD_DIM]; /* RoPE cos/sin of one position: n_rot <= head_dim */
             bn_rope_table(cs, pos[t], hp->n_rot, hp->rope_base, exact);
@@ -125,7 +126,7 @@ bitnet_status bn_forward(bitnet_context *ctx, const bitnet_token *tokens, int T,
         }
         bn_quantize_activations(ctx, o_in, T, Q);
         bn_linear(ctx, &L->wo, o_in, T, mm);
-        add_rows(ctx, x, mm, T * E, T);
+        add_rows(ctx, x, mm, T * E);
 
         /* feed-forward block */
         norm_rows(ctx, xn, x, L->ffn_norm, T, E, hp->rms_eps);
@@ -135,7 +136,7 @@ bitnet_status bn_forward(bitnet_context *ctx, const bitnet_token *tokens, int T,
             float *ys[2] = {gate, up};
             bn_linear_group(ctx, ws, xn, T, ys, 2);
         }
-        ffn_activation(ctx, gate, up, T * F, T, arch->ffn_act); /* gate = act(gate) * up */
+        ffn_activation(ctx, gate, up, T * F, arch->ffn_act); /* gate = act(gate) * up */
         const float *down_in = gate;
         if (arch->sub_norms) {
             norm_rows(ctx, xn, gate, L->ffn_sub_norm, T, F, hp->rms_eps);
@@ -143,7 +144,7 @@ bitnet_status bn_forward(bitnet_context *ctx, const bitnet_token *tokens, int T,
         }
         bn_quantize_activations(ctx, down_in, T, F);
         bn_linear(ctx, &L->ffn_down, down_in, T, mm);
-        add_rows(ctx, x, mm, T * E, T);
+        add_rows(ctx, x, mm, T * E);
     }
 
     if (n_out == 0) return BITNET_OK;

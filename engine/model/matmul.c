@@ -27,7 +27,7 @@ enum { DECODE_ALIGN = 16 };
 
 void bn_quantize_activations(bitnet_context *ctx, const float *x, int n_tok, int64_t n) {
     bn_act_i8 *a = &ctx->act;
-#pragma omp parallel for num_threads(ctx->n_threads) schedule(static) if (n_tok > 1)
+#pragma omp parallel for num_threads(ctx->n_threads) schedule(static) if (BN_PAR_WORTH(n_tok * n))
     for (int t = 0; t < n_tok; t++)
         ctx->kern->quantize_i8(x + (int64_t)t * n, n, a->q + (int64_t)t * n, &a->scale[t],
                                &a->sum[t]);
@@ -173,6 +173,8 @@ static void linear_blk(bitnet_context *ctx, const bn_weight *w, int n_tok, float
  * Each (row, token) result is the same dot_f16_f32_multi operation either
  * way, so the bits do not depend on the blocking. */
 enum { HEAD_PREFETCH_ROWS = 2, HEAD_TOKENS = 4, HEAD_ROWS = 8 };
+/* rows per dot_f16_f32_block call (the kernel's largest) */
+enum { BLOCK_ROWS = 4 };
 
 static void linear_f16_batch(bitnet_context *ctx, const bn_weight *w, const float *x, int n_tok,
                              float *y) {
@@ -187,13 +189,23 @@ static void linear_f16_batch(bitnet_context *ctx, const bn_weight *w, const floa
         const size_t next_bytes =
             (size_t)((r1 + HEAD_ROWS < M ? r1 + HEAD_ROWS : M) - r1) * w->row_bytes;
         for (size_t o = 0; o < next_bytes; o += 64) __builtin_prefetch(next + o);
-        float v[HEAD_TOKENS];
         for (int t0 = 0; t0 < n_tok; t0 += HEAD_TOKENS) {
             const int nt = n_tok - t0 < HEAD_TOKENS ? n_tok - t0 : HEAD_TOKENS;
-            for (int64_t r = r0; r < r1; r++) {
+            const float *xt = x + (int64_t)t0 * K;
+            float *yt = y + (int64_t)t0 * M;
+            for (int64_t r = r0; r < r1;) {
                 const uint16_t *row = (const uint16_t *)(w->data + r * w->row_bytes);
-                k->dot_f16_f32_multi(row, x + (int64_t)t0 * K, K, nt, K, v);
-                for (int t = 0; t < nt; t++) y[(int64_t)(t0 + t) * M + r] = v[t];
+                if (k->dot_f16_f32_block) {
+                    const int nr = r1 - r < BLOCK_ROWS ? (int)(r1 - r) : BLOCK_ROWS;
+                    k->dot_f16_f32_block(row, (int64_t)(w->row_bytes / 2), nr, xt, K, nt, K, yt + r,
+                                         M);
+                    r += nr;
+                    continue;
+                }
+                float v[HEAD_TOKENS];
+                k->dot_f16_f32_multi(row, xt, K, nt, K, v);
+                for (int t = 0; t < nt; t++) yt[(int64_t)t * M + r] = v[t];
+                r++;
             }
         }
     }

@@ -17,6 +17,8 @@ void bn_scale_i32_ref(const int32_t *raw, int64_t n, float sum_q, float s_x, flo
 void bn_f32_to_f16_ref(const float *x, uint16_t *y, int64_t n);
 float bn_dot_f16_ref(const uint16_t *a, const uint16_t *b, int64_t n);
 float bn_dot_f16_f32_ref(const uint16_t *a, const float *b, int64_t n);
+void bn_dot_f16_f32_block_ref(const uint16_t *a, int64_t a_stride, int n_rows, const float *x,
+                              int64_t x_stride, int n_x, int64_t n, float *out, int64_t out_stride);
 void bn_dot_f16_f32_multi_ref(const uint16_t *a, const float *x, int64_t x_stride, int n_x,
                               int64_t n, float *out);
 float bn_dot_f32_ref(const float *a, const float *b, int64_t n);

@@ -436,6 +436,81 @@ static ALWAYS_INLINE void dot_f16_f32_tile(const uint16_t *a, const float *x, in
             _mm512_add_ps(_mm512_add_ps(s[t][0], s[t][1]), _mm512_add_ps(s[t][2], s[t][3])));
 }
 
+/* R (1-4) rows × T (1-4) vectors with the bits of dot_f16_f32_tile: its
+ * four accumulators per dot are independent chains (j: the 16 values at
+ * 16j of every 64), so they are run one after the other, each with the
+ * operations of the tile in the same order, the 16-value steps after the
+ * last whole 64 on chain 0 and the masked tail on chain 1 as there. One
+ * chain at a time leaves registers for R × T accumulators: each activation
+ * load feeds R multiply-adds and each converted row T. */
+static ALWAYS_INLINE void dot_f16_f32_block_tile(const uint16_t *a, int64_t as, const float *x,
+                                                 int64_t xs, int64_t n, float *out, int64_t os,
+                                                 const int R, const int T) {
+    const int64_t n64 = n / 64 * 64, n16 = n / 16 * 16;
+    __m512 chain[4][4][4]; /* [j][r][t]: chain j's final value */
+    for (int j = 0; j < 4; j++) {
+        __m512 s[4][4];
+        for (int r = 0; r < R; r++)
+            for (int t = 0; t < T; t++) s[r][t] = _mm512_setzero_ps();
+        for (int64_t i = 16 * j; i < n64; i += 64) {
+            __m512 av[4];
+            for (int r = 0; r < R; r++) av[r] = load_f16(a + r * as + i);
+            for (int t = 0; t < T; t++) {
+                const __m512 xv = _mm512_loadu_ps(x + t * xs + i);
+                for (int r = 0; r < R; r++) s[r][t] = _mm512_fmadd_ps(av[r], xv, s[r][t]);
+            }
+        }
+        if (j == 0)
+            for (int64_t i = n64; i < n16; i += 16)
+                for (int r = 0; r < R; r++)
+                    for (int t = 0; t < T; t++)
+                        s[r][t] = _mm512_fmadd_ps(load_f16(a + r * as + i),
+                                                  _mm512_loadu_ps(x + t * xs + i), s[r][t]);
+        if (j == 1 && n16 < n) {
+            const __mmask16 m = tail_mask16(n - n16);
+            for (int r = 0; r < R; r++)
+                for (int t = 0; t < T; t++)
+                    s[r][t] = _mm512_fmadd_ps(load_f16_tail(a + r * as + n16, m),
+                                              _mm512_maskz_loadu_ps(m, x + t * xs + n16), s[r][t]);
+        }
+        for (int r = 0; r < R; r++)
+            for (int t = 0; t < T; t++) chain[j][r][t] = s[r][t];
+    }
+    for (int r = 0; r < R; r++)
+        for (int t = 0; t < T; t++)
+            out[t * os + r] =
+                _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(chain[0][r][t], chain[1][r][t]),
+                                                   _mm512_add_ps(chain[2][r][t], chain[3][r][t])));
+}
+
+typedef void (*dot_block_fn)(const uint16_t *, int64_t, const float *, int64_t, int64_t, float *,
+                             int64_t);
+#define DEF_DOT_BLOCK(R, T)                                                                        \
+    static void dot_block_##R##x##T(const uint16_t *a, int64_t as, const float *x, int64_t xs,     \
+                                    int64_t n, float *out, int64_t os) {                           \
+        dot_f16_f32_block_tile(a, as, x, xs, n, out, os, R, T);                                    \
+    }
+#define DEF_DOT_BLOCK_ROW(R)                                                                       \
+    DEF_DOT_BLOCK(R, 1) DEF_DOT_BLOCK(R, 2) DEF_DOT_BLOCK(R, 3) DEF_DOT_BLOCK(R, 4)
+DEF_DOT_BLOCK_ROW(1)
+DEF_DOT_BLOCK_ROW(2)
+DEF_DOT_BLOCK_ROW(3)
+DEF_DOT_BLOCK_ROW(4)
+
+/* [rows - 1][vectors - 1] */
+static const dot_block_fn dot_blocks[4][4] = {
+    {dot_block_1x1, dot_block_1x2, dot_block_1x3, dot_block_1x4},
+    {dot_block_2x1, dot_block_2x2, dot_block_2x3, dot_block_2x4},
+    {dot_block_3x1, dot_block_3x2, dot_block_3x3, dot_block_3x4},
+    {dot_block_4x1, dot_block_4x2, dot_block_4x3, dot_block_4x4},
+};
+
+static void dot_f16_f32_block_avx512(const uint16_t *a, int64_t a_stride, int n_rows,
+                                     const float *x, int64_t x_stride, int n_x, int64_t n,
+                                     float *out, int64_t out_stride) {
+    dot_blocks[n_rows - 1][n_x - 1](a, a_stride, x, x_stride, n, out, out_stride);
+}
+
 static float dot_f16_f32_avx512(const uint16_t *a, const float *b, int64_t n) {
     float out;
     dot_f16_f32_tile(a, b, 0, n, &out, 1);
@@ -493,7 +568,7 @@ static void scale_i32_avx512(const int32_t *raw, int64_t n, float sum_q, float s
     .silu_mul = bn_silu_mul_avx512, .relu2_mul = bn_relu2_mul_avx512,                              \
     .rmsnorm = bn_rmsnorm_avx512, .dot_f16 = dot_f16_avx512, .dot_f16_f32 = dot_f16_f32_avx512,    \
     .dot_f32 = dot_f32_avx512, .dot_f16_f32_multi = dot_f16_f32_multi_avx512,                      \
-    .attn_scores_f16 = bn_attn_scores_f16_avx512,                                                  \
+    .dot_f16_f32_block = dot_f16_f32_block_avx512, .attn_scores_f16 = bn_attn_scores_f16_avx512,   \
     .attn_values_f16 = bn_attn_values_f16_avx512
 
 const bn_kernels bn_kernels_avx512 = {
