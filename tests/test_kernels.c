@@ -500,6 +500,46 @@ static void test_dot_multi(const bn_kernels *k) {
            test_failures == failures_before ? "ok" : "FAIL");
 }
 
+/* The F32 copy of an F16 output head (engine/model/context.c, head_f32,
+ * made by the WebAssembly build): dot_f32 over the exactly widened row must
+ * have the bits of dot_f16_f32 over the halves, so the logits do not change
+ * with the copy. Checked on the tables that build has (ref, wasm); random
+ * halves of every kind (normal, subnormal, zero, both signs) at lengths
+ * around the kernels' 4- and 16-value steps and the head's 1536/2560. */
+static void test_head_f32(const bn_kernels *k) {
+    int failures_before = test_failures, cases = 0;
+    static const int64_t sizes[] = {1,  3,  4,  5,   12,  15,   16,   17,  20,
+                                    31, 33, 63, 100, 128, 1536, 2560, 2561};
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++)
+        for (int rep = 0; rep < 8; rep++, cases++) {
+            const int64_t n = sizes[si];
+            const int place = (int)(si + (size_t)rep) % N_PLACES;
+            guarded ga = guarded_alloc((size_t)n * 2, place_for(place, 2));
+            guarded gw = guarded_alloc((size_t)n * 4, place_for(place, 4));
+            guarded gx = guarded_alloc((size_t)n * 4, place_for(place, 4));
+            uint16_t *a = ga.ptr;
+            float *wf = gw.ptr, *x = gx.ptr;
+            rng_seed(9500 + (uint64_t)cases);
+            for (int64_t i = 0; i < n; i++) {
+                /* every finite half: exponent field 0..30, any mantissa and sign */
+                uint16_t h = (uint16_t)(rng_next() & 0xffff);
+                if ((h & 0x7c00) == 0x7c00) h &= (uint16_t)~0x4000;
+                a[i] = h;
+                wf[i] = bn_f16_to_f32(h);
+                x[i] = rng_float(-4.0f, 4.0f);
+            }
+            const float want = k->dot_f16_f32(a, x, n), got = k->dot_f32(wf, x, n);
+            CHECKF(memcmp(&got, &want, sizeof got) == 0,
+                   "%s head_f32 n=%lld: dot_f32 of the widened row %.9g, dot_f16_f32 %.9g", k->isa,
+                   (long long)n, got, want);
+            guarded_free(&ga);
+            guarded_free(&gw);
+            guarded_free(&gx);
+        }
+    printf("  %-7s head f32 copy %d cases %s\n", k->isa, cases,
+           test_failures == failures_before ? "ok" : "FAIL");
+}
+
 /* attn_scores_f16 / attn_values_f16: the bits of the reference (one fmaf
  * chain per output) for 1-4 query rows, odd head sizes and key counts,
  * strided cache rows ending at a guard page, per-row key counts that
@@ -851,6 +891,7 @@ int main(void) {
 
     test_reference_layout();
     test_dot_multi(&bn_kernels_ref);
+    test_head_f32(&bn_kernels_ref);
     test_u8_reference();
     test_exp_reference();
     CHECK(bn_kernels_get("ref") == &bn_kernels_ref);
@@ -878,6 +919,7 @@ int main(void) {
         test_dots(k);
         test_f16_widen(k);
         test_dot_multi(k);
+        if (strcmp(k->isa, "wasm") == 0) test_head_f32(k);
         test_attn(k);
         test_softmax(k);
         test_rmsnorm(k);
