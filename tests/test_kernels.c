@@ -385,6 +385,25 @@ static void test_i2s(const bn_kernels *k) {
                 i2s_case c = {6912, r, t, (w_kind)wk, A_MIN, (int)(r + t) % N_PLACES, 0, 0, seed++};
                 run_i2s_case(k, &c, false);
             }
+    /* large K for one token: the WebAssembly decode path splits the
+     * activations once per call up to K = 32768 and takes the general tile
+     * beyond (kernels_wasm.c, DEC_MAX_K); its in-place planes sum 4·code·q,
+     * so the extremes (code 3 × -128 and × 127, every byte value) at both
+     * sides of that bound, odd and even row counts */
+    static const int64_t long_K[] = {16384, 32768, 32896};
+    static const int64_t long_rows[] = {1, 2, 3, 5};
+    static const w_kind long_w[] = {W_ALL3, W_ANY_BYTE, W_RANDOM};
+    static const a_kind long_a[] = {A_MIN, A_MAX, A_RANDOM};
+    for (size_t ki = 0; ki < sizeof long_K / sizeof long_K[0]; ki++)
+        for (size_t ri = 0; ri < sizeof long_rows / sizeof long_rows[0]; ri++)
+            for (size_t wi = 0; wi < 3; wi++, cases++) {
+                i2s_case c = {long_K[ki], long_rows[ri],
+                              1,          long_w[wi],
+                              long_a[wi], (int)(ki + ri) % N_PLACES,
+                              0,          0,
+                              seed++};
+                run_i2s_case(k, &c, true);
+            }
     printf("  %-7s i2s gemv/gemm %d cases %s\n", k->isa, cases,
            test_failures == failures_before ? "ok" : "FAIL");
 }
