@@ -716,6 +716,34 @@ static void test_softmax(const bn_kernels *k) {
     }
     guarded_free(&gg);
     guarded_free(&gu);
+    /* SiLU over many gates (the WebAssembly table emulates each fmaf of
+     * exp_poly in double and must find every sum whose double rounding
+     * could differ, kernels_wasm.c fma_exact): 2^20 gates of the usual
+     * range, small ones down to float's subnormals, and exact zeros */
+    {
+        enum { NB = 1 << 20 };
+        float *bg = malloc(NB * sizeof(float)), *bu = malloc(NB * sizeof(float));
+        float *bw = malloc(NB * sizeof(float));
+        rng_seed(5450);
+        for (int i = 0; i < NB; i++) {
+            const int kind = (int)(rng_next() % 8);
+            bg[i] = kind == 0   ? rng_float(-1.0f, 1.0f) * ldexpf(1.0f, -(int)(rng_next() % 140))
+                    : kind == 1 ? (float)((int)(rng_next() % 9) - 4)
+                                : rng_float(-16.0f, 16.0f);
+            bu[i] = rng_float(-3.0f, 3.0f);
+        }
+        memcpy(bw, bg, NB * sizeof(float));
+        k->silu_mul(bg, bu, NB);
+        bn_silu_mul_ref(bw, bu, NB);
+        int64_t diff = 0;
+        for (int i = 0; i < NB; i++) diff += memcmp(&bg[i], &bw[i], 4) != 0;
+        CHECKF(diff == 0, "%s silu_mul over %d gates: %lld differ from the reference", k->isa,
+               (int)NB, (long long)diff);
+        cases++;
+        free(bg);
+        free(bu);
+        free(bw);
+    }
     printf("  %-7s softmax, ffn  %d cases %s\n", k->isa, cases,
            test_failures == failures_before ? "ok" : "FAIL");
 }

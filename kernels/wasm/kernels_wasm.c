@@ -6,7 +6,8 @@
  * contract is one fused multiply-add chain per output, and SIMD128 has no
  * fused multiply-add (relaxed-simd's is neither in Emscripten 3.1.6 nor
  * guaranteed fused), so only fmaf gives the reference's bits, and for the
- * same reason softmax and SiLU (exp_poly.h is an fmaf chain); f32_to_f16,
+ * same reason softmax (exp_poly.h is an fmaf chain; SiLU has a SIMD128
+ * version that emulates each fmaf in double, see fma_checked); f32_to_f16,
  * f32_round_f16, relu2_mul, rmsnorm, u8_gemv and the block-scaled TQ path
  * (no SIMD128 version yet).
  *
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <wasm_simd128.h>
 
+#include "../exp_poly.h"
 #include "../f16.h"
 #include "../kernels.h"
 #include "../ref/kernels_ref.h"
@@ -364,6 +366,105 @@ static void scale_i32_wasm(const int32_t *raw, int64_t n, float sum_q, float s_x
     bn_scale_i32_ref(raw + i, n - i, sum_q, s_x, s_w, y + i);
 }
 
+/* ------------------------------------------------------------------------ */
+/* SiLU: exp_poly.h's fmaf chain, each fused multiply-add exact in f64x2     */
+/* ------------------------------------------------------------------------ */
+
+/* fmaf(x, y, z) for two floats held exactly in f64x2 lanes, the result
+ * rounded to float and widened back. x·y is exact in double (48 bits), so
+ * the double sum s = RN53(x·y + z) is the only rounding before the one to
+ * float, and RN24(s) = RN24(x·y + z) unless s is exactly a midpoint of two
+ * floats (low 29 mantissa bits 1 then zeros: the first rounding may have
+ * moved an inexact sum onto it) or in float's subnormal range (a coarser
+ * grid). fma_checked flags midpoints in *bad, for the caller to redo the
+ * lanes with fmaf (rare: about 2^-29 of random sums; an exact tie is
+ * flagged too, harmlessly); fma_exact is for sums that are exact in double. */
+static ALWAYS_INLINE v128_t round_f32(v128_t s) {
+    return wasm_f64x2_promote_low_f32x4(wasm_f32x4_demote_f64x2_zero(s));
+}
+
+static ALWAYS_INLINE v128_t fma_checked(v128_t x, v128_t y, v128_t z, v128_t *bad) {
+    const v128_t s = wasm_f64x2_add(wasm_f64x2_mul(x, y), z);
+    *bad = wasm_v128_or(*bad, wasm_i64x2_eq(wasm_v128_and(s, wasm_i64x2_splat(0x1fffffff)),
+                                            wasm_i64x2_splat(0x10000000)));
+    return round_f32(s);
+}
+
+static ALWAYS_INLINE v128_t fma_exact(v128_t x, v128_t y, v128_t z) {
+    return round_f32(wasm_f64x2_add(wasm_f64x2_mul(x, y), z));
+}
+
+/* bn_exp_poly's fmaf stages on two lanes: t = fmaf(x, log2e, round) and
+ * y = fmaf(p, r·r, r), the polynomial before its + 1. For x in the range
+ * that keeps e (-87 <= x <= 88; other lanes are replaced by 0 or inf):
+ * r's two stages are exact in double (n·LN2_HI is a multiple of 2^-9 and,
+ * when n != 0, |x| > 0.34 is one of 2^-25, so r1 is a multiple of 2^-25
+ * below 1/2; n·LN2_LO and r1 are multiples of 2^-36 below 1/2); the
+ * polynomial's values stay near its constants (no subnormals); only y can
+ * be tiny (r tiny), so it alone is also checked for float subnormals. */
+static ALWAYS_INLINE void exp_poly_f64(v128_t x, v128_t *t_out, v128_t *y_out, v128_t *bad) {
+    const v128_t t =
+        fma_checked(x, wasm_f64x2_splat(BN_EXP_LOG2E), wasm_f64x2_splat(BN_EXP_ROUND), bad);
+    const v128_t n = wasm_f64x2_sub(t, wasm_f64x2_splat(BN_EXP_ROUND)); /* exact, an integer */
+    v128_t r = fma_exact(n, wasm_f64x2_splat(-BN_EXP_LN2_HI), x);
+    r = fma_exact(n, wasm_f64x2_splat(-BN_EXP_LN2_LO), r);
+    v128_t p = wasm_f64x2_splat(BN_EXP_P0);
+    p = fma_checked(p, r, wasm_f64x2_splat(BN_EXP_P1), bad);
+    p = fma_checked(p, r, wasm_f64x2_splat(BN_EXP_P2), bad);
+    p = fma_checked(p, r, wasm_f64x2_splat(BN_EXP_P3), bad);
+    p = fma_checked(p, r, wasm_f64x2_splat(BN_EXP_P4), bad);
+    p = fma_checked(p, r, wasm_f64x2_splat(BN_EXP_P5), bad);
+    const v128_t rr = round_f32(wasm_f64x2_mul(r, r)); /* exact in double: one rounding */
+    const v128_t y = fma_checked(p, rr, r, bad);
+    *bad = wasm_v128_or(*bad, wasm_f64x2_lt(wasm_f64x2_abs(y), wasm_f64x2_splat(0x1p-126)));
+    *t_out = t;
+    *y_out = y;
+}
+
+static ALWAYS_INLINE v128_t join_f64(v128_t lo, v128_t hi) {
+    return wasm_i64x2_shuffle(wasm_f32x4_demote_f64x2_zero(lo), wasm_f32x4_demote_f64x2_zero(hi), 0,
+                              2);
+}
+
+/* bn_exp_poly of four floats: the reference's operations with each fmaf
+ * done by fma_exact; the rest (2^n from t's bits, y·2^n, the range
+ * selection) in f32x4 as in the reference. *bad flags a lane to redo. */
+static ALWAYS_INLINE v128_t exp_poly4(v128_t x, v128_t *bad) {
+    v128_t t0, y0, t1, y1;
+    exp_poly_f64(wasm_f64x2_promote_low_f32x4(x), &t0, &y0, bad);
+    exp_poly_f64(wasm_f64x2_promote_low_f32x4(wasm_i64x2_shuffle(x, x, 1, 1)), &t1, &y1, bad);
+    /* y + 1 as a float addition (it is exact or a tie in double, never a
+     * double rounding, but f32x4 gives the single rounding directly) */
+    const v128_t t = join_f64(t0, t1);
+    const v128_t y = wasm_f32x4_add(join_f64(y0, y1), wasm_f32x4_splat(1.0f));
+    const v128_t two_n = wasm_i32x4_shl(
+        wasm_i32x4_add(wasm_i32x4_sub(t, wasm_i32x4_splat((int32_t)BN_EXP_ROUND_BITS)),
+                       wasm_i32x4_splat(127)),
+        23);
+    const v128_t e = wasm_f32x4_mul(y, two_n);
+    const v128_t lo = wasm_f32x4_lt(x, wasm_f32x4_splat(BN_EXP_LO));
+    const v128_t hi = wasm_f32x4_gt(x, wasm_f32x4_splat(BN_EXP_HI));
+    return wasm_v128_bitselect(wasm_f32x4_splat(INFINITY), wasm_v128_andnot(e, lo), hi);
+}
+
+/* g[i] = (g[i] / (1 + exp_poly(-g[i]))) · u[i]: the reference's bits; a
+ * group of four with a flagged lane (fma_exact) is done by the reference. */
+static void silu_mul_wasm(float *g, const float *u, int64_t n) {
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const v128_t gv = wasm_v128_load(g + i);
+        v128_t bad = wasm_i32x4_splat(0);
+        const v128_t e = exp_poly4(wasm_f32x4_neg(gv), &bad);
+        if (__builtin_expect(wasm_v128_any_true(bad), 0)) {
+            bn_silu_mul_ref(g + i, u + i, 4);
+            continue;
+        }
+        const v128_t d = wasm_f32x4_add(wasm_f32x4_splat(1.0f), e);
+        wasm_v128_store(g + i, wasm_f32x4_mul(wasm_f32x4_div(gv, d), wasm_v128_load(u + i)));
+    }
+    bn_silu_mul_ref(g + i, u + i, n - i);
+}
+
 const bn_kernels bn_kernels_wasm = {
     .isa = "wasm",
     .quantize_i8 = quantize_i8_wasm,
@@ -382,7 +483,7 @@ const bn_kernels bn_kernels_wasm = {
     .attn_values_f16 = bn_attn_values_f16_ref,
     .f32_round_f16 = bn_f32_round_f16_ref,
     .softmax_f32 = bn_softmax_f32_ref, /* exp_poly.h's fmaf chain, as attention */
-    .silu_mul = bn_silu_mul_ref,
+    .silu_mul = silu_mul_wasm,
     .relu2_mul = bn_relu2_mul_ref,
     .rmsnorm = bn_rmsnorm_ref,
 };
