@@ -2,18 +2,20 @@
  * Emscripten build only. Integer results equal the reference exactly; float
  * dots differ from it only in summation order (tolerance in docs/numerics.md).
  *
- * Not here, so the table points at the reference: attention (attn_*): its
- * contract is one fused multiply-add chain per output, and SIMD128 has no
- * fused multiply-add (relaxed-simd's is neither in Emscripten 3.1.6 nor
- * guaranteed fused), so only fmaf gives the reference's bits, and for the
- * same reason softmax (exp_poly.h is an fmaf chain; SiLU has a SIMD128
- * version that emulates each fmaf in double, see fma_checked); f32_to_f16,
- * f32_round_f16, relu2_mul, rmsnorm, u8_gemv and the block-scaled TQ path
- * (no SIMD128 version yet).
+ * Attention (attn_*) and SiLU: their contract is the reference's fmaf
+ * chains, and SIMD128 has no fused multiply-add (relaxed-simd's is neither
+ * in Emscripten 3.1.6 nor guaranteed fused), so each fmaf is computed in
+ * f64x2 lanes, where the product is exact and one double rounding is the
+ * only difference from a fused one; the rare lanes where that rounding
+ * could matter are flagged and redone with fmaf (fma_checked, fma_attn).
+ * Not here, so the table points at the reference: softmax (exp_poly.h's
+ * chain; short rows), f32_to_f16, f32_round_f16, relu2_mul, rmsnorm,
+ * u8_gemv and the block-scaled TQ path (no SIMD128 version yet).
  *
  * I2_S block (128 values, 32 bytes): byte i holds values i, 32+i, 64+i, 96+i
  * in bit pairs 7-6, 5-4, 3-2, 1-0, so plane p of a 16-byte half h is
  * (w >> (6-2p)) & 3 and lines up with the 16 activations 32p + 16h ... */
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 #include <wasm_simd128.h>
@@ -465,6 +467,107 @@ static void silu_mul_wasm(float *g, const float *u, int64_t n) {
     bn_silu_mul_ref(g + i, u + i, n - i);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Attention: the reference's fmaf chains, each step in f64x2               */
+/* ------------------------------------------------------------------------ */
+
+/* fma_checked for sums that can be anything: also flags a nonzero sum in
+ * float's subnormal range (zero is exact). */
+static ALWAYS_INLINE v128_t fma_attn(v128_t x, v128_t y, v128_t z, v128_t *bad) {
+    const v128_t s = wasm_f64x2_add(wasm_f64x2_mul(x, y), z);
+    const v128_t a = wasm_f64x2_abs(s);
+    const v128_t tiny = wasm_v128_and(wasm_f64x2_lt(a, wasm_f64x2_splat(0x1p-126)),
+                                      wasm_f64x2_gt(a, wasm_f64x2_splat(0.0)));
+    const v128_t mid =
+        wasm_i64x2_eq(wasm_v128_and(s, wasm_i64x2_splat(0x1fffffff)), wasm_i64x2_splat(0x10000000));
+    *bad = wasm_v128_or(*bad, wasm_v128_or(mid, tiny));
+    return round_f32(s);
+}
+
+static ALWAYS_INLINE v128_t high_f64(v128_t f32x4) {
+    return wasm_f64x2_promote_low_f32x4(wasm_i64x2_shuffle(f32x4, f32x4, 1, 1));
+}
+
+static float score_chain(const uint16_t *kt, int64_t kt_stride, int j, int hd, const float *q) {
+    float acc = 0.0f;
+    for (int d = 0; d < hd; d++) acc = fmaf(bn_f16_to_f32(kt[d * kt_stride + j]), q[d], acc);
+    return acc;
+}
+
+/* Four keys at a time (key j's dimension d at kt[d·kt_stride + j]), the R
+ * query rows sharing each widened key vector; when a lane flagged, the four
+ * keys of every row are redone by score_chain, the reference's chain. */
+static ALWAYS_INLINE void scores_rows(const uint16_t *kt, int64_t kt_stride, int n_keys, int hd,
+                                      const float *const *q, float *const *s, const int R) {
+    int j = 0;
+    for (; j + 4 <= n_keys; j += 4) {
+        v128_t lo[BN_ATT_ROWS], hi[BN_ATT_ROWS], bad = wasm_f64x2_splat(0.0);
+        for (int r = 0; r < R; r++) lo[r] = hi[r] = bad;
+        for (int d = 0; d < hd; d++) {
+            const v128_t k = load_f16(kt + d * kt_stride + j);
+            const v128_t klo = wasm_f64x2_promote_low_f32x4(k), khi = high_f64(k);
+            for (int r = 0; r < R; r++) {
+                const v128_t qd = wasm_f64x2_splat(q[r][d]);
+                lo[r] = fma_attn(klo, qd, lo[r], &bad);
+                hi[r] = fma_attn(khi, qd, hi[r], &bad);
+            }
+        }
+        if (__builtin_expect(wasm_v128_any_true(bad), 0)) {
+            for (int r = 0; r < R; r++)
+                for (int i = 0; i < 4; i++)
+                    s[r][j + i] = score_chain(kt, kt_stride, j + i, hd, q[r]);
+        } else {
+            for (int r = 0; r < R; r++) wasm_v128_store(s[r] + j, join_f64(lo[r], hi[r]));
+        }
+    }
+    for (; j < n_keys; j++)
+        for (int r = 0; r < R; r++) s[r][j] = score_chain(kt, kt_stride, j, hd, q[r]);
+}
+
+static void attn_scores_f16_wasm(const uint16_t *kt, int64_t kt_stride, int n_keys, int hd,
+                                 const float *const *q, int n_q, float *const *s) {
+    switch (n_q) {
+    case 1: scores_rows(kt, kt_stride, n_keys, hd, q, s, 1); break;
+    case 2: scores_rows(kt, kt_stride, n_keys, hd, q, s, 2); break;
+    case 3: scores_rows(kt, kt_stride, n_keys, hd, q, s, 3); break;
+    default: scores_rows(kt, kt_stride, n_keys, hd, q, s, 4); break;
+    }
+}
+
+/* Four dimensions at a time, each row's chains over its own n_keys[r]
+ * value rows; a group with a flagged lane is redone with fmaf from the
+ * values out had on entry (not yet overwritten). */
+static void attn_values_f16_wasm(const uint16_t *v, int64_t v_stride, int hd, const int *n_keys,
+                                 const float *const *p, int n_q, float *const *out) {
+    for (int r = 0; r < n_q; r++) {
+        float *o = out[r];
+        const float *pr = p[r];
+        const int nk = n_keys[r];
+        int d = 0;
+        for (; d + 4 <= hd; d += 4) {
+            const v128_t o4 = wasm_v128_load(o + d);
+            v128_t lo = wasm_f64x2_promote_low_f32x4(o4), hi = high_f64(o4);
+            v128_t bad = wasm_f64x2_splat(0.0);
+            for (int j = 0; j < nk; j++) {
+                const v128_t x = load_f16(v + j * v_stride + d);
+                const v128_t pj = wasm_f64x2_splat(pr[j]);
+                lo = fma_attn(wasm_f64x2_promote_low_f32x4(x), pj, lo, &bad);
+                hi = fma_attn(high_f64(x), pj, hi, &bad);
+            }
+            if (__builtin_expect(wasm_v128_any_true(bad), 0)) {
+                for (int i = d; i < d + 4; i++)
+                    for (int j = 0; j < nk; j++)
+                        o[i] = fmaf(bn_f16_to_f32(v[j * v_stride + i]), pr[j], o[i]);
+            } else {
+                wasm_v128_store(o + d, join_f64(lo, hi));
+            }
+        }
+        for (; d < hd; d++)
+            for (int j = 0; j < nk; j++)
+                o[d] = fmaf(bn_f16_to_f32(v[j * v_stride + d]), pr[j], o[d]);
+    }
+}
+
 const bn_kernels bn_kernels_wasm = {
     .isa = "wasm",
     .quantize_i8 = quantize_i8_wasm,
@@ -479,8 +582,8 @@ const bn_kernels bn_kernels_wasm = {
     .dot_f16_f32 = dot_f16_f32_wasm,
     .dot_f32 = dot_f32_wasm,
     .dot_f16_f32_multi = dot_f16_f32_multi_wasm,
-    .attn_scores_f16 = bn_attn_scores_f16_ref, /* fmaf chains: see the top of this file */
-    .attn_values_f16 = bn_attn_values_f16_ref,
+    .attn_scores_f16 = attn_scores_f16_wasm,
+    .attn_values_f16 = attn_values_f16_wasm,
     .f32_round_f16 = bn_f32_round_f16_ref,
     .softmax_f32 = bn_softmax_f32_ref, /* exp_poly.h's fmaf chain, as attention */
     .silu_mul = silu_mul_wasm,
