@@ -472,15 +472,26 @@ static void silu_mul_wasm(float *g, const float *u, int64_t n) {
 /* ------------------------------------------------------------------------ */
 
 /* fma_checked for sums that can be anything: also flags a nonzero sum in
- * float's subnormal range (zero is exact). */
+ * float's subnormal range (zero is exact). Attention's products are often
+ * exact in double (an F16 value times a float, or two F16-rounded ones), so
+ * their sums are often exact and land on a midpoint as an exact tie, which
+ * the conversion to float rounds correctly: a flagged lane is kept only if
+ * the sum was inexact. The test is exact: for the larger of p and z in
+ * magnitude, s minus it is computed exactly (as in Fast2Sum), so it equals
+ * the other operand only when s = p + z. */
 static ALWAYS_INLINE v128_t fma_attn(v128_t x, v128_t y, v128_t z, v128_t *bad) {
-    const v128_t s = wasm_f64x2_add(wasm_f64x2_mul(x, y), z);
+    const v128_t p = wasm_f64x2_mul(x, y), s = wasm_f64x2_add(p, z);
     const v128_t a = wasm_f64x2_abs(s);
     const v128_t tiny = wasm_v128_and(wasm_f64x2_lt(a, wasm_f64x2_splat(0x1p-126)),
                                       wasm_f64x2_gt(a, wasm_f64x2_splat(0.0)));
     const v128_t mid =
         wasm_i64x2_eq(wasm_v128_and(s, wasm_i64x2_splat(0x1fffffff)), wasm_i64x2_splat(0x10000000));
-    *bad = wasm_v128_or(*bad, wasm_v128_or(mid, tiny));
+    const v128_t flag = wasm_v128_or(mid, tiny);
+    if (__builtin_expect(wasm_v128_any_true(flag), 0)) {
+        const v128_t exact = wasm_v128_and(wasm_f64x2_eq(wasm_f64x2_sub(s, p), z),
+                                           wasm_f64x2_eq(wasm_f64x2_sub(s, z), p));
+        *bad = wasm_v128_or(*bad, wasm_v128_andnot(flag, exact));
+    }
     return round_f32(s);
 }
 
@@ -494,34 +505,51 @@ static float score_chain(const uint16_t *kt, int64_t kt_stride, int j, int hd, c
     return acc;
 }
 
-/* Four keys at a time (key j's dimension d at kt[d·kt_stride + j]), the R
- * query rows sharing each widened key vector; when a lane flagged, the four
- * keys of every row are redone by score_chain, the reference's chain. */
+/* Keys j .. j+cnt-1 (cnt <= 4, four lanes; key j's dimension d at
+ * kt[d·kt_stride + j]) for the R query rows, which share each widened key
+ * vector; lanes past cnt hold zeros and are not stored. When a lane
+ * flagged, those keys of every row are redone by score_chain, the
+ * reference's chain. */
+static ALWAYS_INLINE void scores_group(const uint16_t *kt, int64_t kt_stride, int j, const int cnt,
+                                       int hd, const float *const *q, float *const *s,
+                                       const int R) {
+    v128_t lo[BN_ATT_ROWS], hi[BN_ATT_ROWS], bad = wasm_f64x2_splat(0.0);
+    for (int r = 0; r < R; r++) lo[r] = hi[r] = bad;
+    for (int d = 0; d < hd; d++) {
+        v128_t k;
+        if (cnt == 4) {
+            k = load_f16(kt + d * kt_stride + j);
+        } else {
+            uint16_t part[4] = {0, 0, 0, 0};
+            memcpy(part, kt + d * kt_stride + j, (size_t)cnt * sizeof(uint16_t));
+            k = load_f16(part);
+        }
+        const v128_t klo = wasm_f64x2_promote_low_f32x4(k), khi = high_f64(k);
+        for (int r = 0; r < R; r++) {
+            const v128_t qd = wasm_f64x2_splat(q[r][d]);
+            lo[r] = fma_attn(klo, qd, lo[r], &bad);
+            hi[r] = fma_attn(khi, qd, hi[r], &bad);
+        }
+    }
+    if (__builtin_expect(wasm_v128_any_true(bad), 0)) {
+        for (int r = 0; r < R; r++)
+            for (int i = 0; i < cnt; i++) s[r][j + i] = score_chain(kt, kt_stride, j + i, hd, q[r]);
+    } else if (cnt == 4) {
+        for (int r = 0; r < R; r++) wasm_v128_store(s[r] + j, join_f64(lo[r], hi[r]));
+    } else {
+        for (int r = 0; r < R; r++) {
+            float part[4];
+            wasm_v128_store(part, join_f64(lo[r], hi[r]));
+            memcpy(s[r] + j, part, (size_t)cnt * sizeof(float));
+        }
+    }
+}
+
 static ALWAYS_INLINE void scores_rows(const uint16_t *kt, int64_t kt_stride, int n_keys, int hd,
                                       const float *const *q, float *const *s, const int R) {
     int j = 0;
-    for (; j + 4 <= n_keys; j += 4) {
-        v128_t lo[BN_ATT_ROWS], hi[BN_ATT_ROWS], bad = wasm_f64x2_splat(0.0);
-        for (int r = 0; r < R; r++) lo[r] = hi[r] = bad;
-        for (int d = 0; d < hd; d++) {
-            const v128_t k = load_f16(kt + d * kt_stride + j);
-            const v128_t klo = wasm_f64x2_promote_low_f32x4(k), khi = high_f64(k);
-            for (int r = 0; r < R; r++) {
-                const v128_t qd = wasm_f64x2_splat(q[r][d]);
-                lo[r] = fma_attn(klo, qd, lo[r], &bad);
-                hi[r] = fma_attn(khi, qd, hi[r], &bad);
-            }
-        }
-        if (__builtin_expect(wasm_v128_any_true(bad), 0)) {
-            for (int r = 0; r < R; r++)
-                for (int i = 0; i < 4; i++)
-                    s[r][j + i] = score_chain(kt, kt_stride, j + i, hd, q[r]);
-        } else {
-            for (int r = 0; r < R; r++) wasm_v128_store(s[r] + j, join_f64(lo[r], hi[r]));
-        }
-    }
-    for (; j < n_keys; j++)
-        for (int r = 0; r < R; r++) s[r][j] = score_chain(kt, kt_stride, j, hd, q[r]);
+    for (; j + 4 <= n_keys; j += 4) scores_group(kt, kt_stride, j, 4, hd, q, s, R);
+    if (j < n_keys) scores_group(kt, kt_stride, j, n_keys - j, hd, q, s, R);
 }
 
 static void attn_scores_f16_wasm(const uint16_t *kt, int64_t kt_stride, int n_keys, int hd,
