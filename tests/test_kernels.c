@@ -385,6 +385,25 @@ static void test_i2s(const bn_kernels *k) {
                 i2s_case c = {6912, r, t, (w_kind)wk, A_MIN, (int)(r + t) % N_PLACES, 0, 0, seed++};
                 run_i2s_case(k, &c, false);
             }
+    /* large K for one token: the WebAssembly decode path splits the
+     * activations once per call up to K = 32768 and takes the general tile
+     * beyond (kernels_wasm.c, DEC_MAX_K); its in-place planes sum 4·code·q,
+     * so the extremes (code 3 × -128 and × 127, every byte value) at both
+     * sides of that bound, odd and even row counts */
+    static const int64_t long_K[] = {16384, 32768, 32896};
+    static const int64_t long_rows[] = {1, 2, 3, 5};
+    static const w_kind long_w[] = {W_ALL3, W_ANY_BYTE, W_RANDOM};
+    static const a_kind long_a[] = {A_MIN, A_MAX, A_RANDOM};
+    for (size_t ki = 0; ki < sizeof long_K / sizeof long_K[0]; ki++)
+        for (size_t ri = 0; ri < sizeof long_rows / sizeof long_rows[0]; ri++)
+            for (size_t wi = 0; wi < 3; wi++, cases++) {
+                i2s_case c = {long_K[ki], long_rows[ri],
+                              1,          long_w[wi],
+                              long_a[wi], (int)(ki + ri) % N_PLACES,
+                              0,          0,
+                              seed++};
+                run_i2s_case(k, &c, true);
+            }
     printf("  %-7s i2s gemv/gemm %d cases %s\n", k->isa, cases,
            test_failures == failures_before ? "ok" : "FAIL");
 }
@@ -544,6 +563,46 @@ static void test_dot_multi(const bn_kernels *k) {
            test_failures == failures_before ? "ok" : "FAIL");
 }
 
+/* The F32 copy of an F16 output head (engine/model/context.c, head_f32,
+ * made by the WebAssembly build): dot_f32 over the exactly widened row must
+ * have the bits of dot_f16_f32 over the halves, so the logits do not change
+ * with the copy. Checked on the tables that build has (ref, wasm); random
+ * halves of every kind (normal, subnormal, zero, both signs) at lengths
+ * around the kernels' 4- and 16-value steps and the head's 1536/2560. */
+static void test_head_f32(const bn_kernels *k) {
+    int failures_before = test_failures, cases = 0;
+    static const int64_t sizes[] = {1,  3,  4,  5,   12,  15,   16,   17,  20,
+                                    31, 33, 63, 100, 128, 1536, 2560, 2561};
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++)
+        for (int rep = 0; rep < 8; rep++, cases++) {
+            const int64_t n = sizes[si];
+            const int place = (int)(si + (size_t)rep) % N_PLACES;
+            guarded ga = guarded_alloc((size_t)n * 2, place_for(place, 2));
+            guarded gw = guarded_alloc((size_t)n * 4, place_for(place, 4));
+            guarded gx = guarded_alloc((size_t)n * 4, place_for(place, 4));
+            uint16_t *a = ga.ptr;
+            float *wf = gw.ptr, *x = gx.ptr;
+            rng_seed(9500 + (uint64_t)cases);
+            for (int64_t i = 0; i < n; i++) {
+                /* every finite half: exponent field 0..30, any mantissa and sign */
+                uint16_t h = (uint16_t)(rng_next() & 0xffff);
+                if ((h & 0x7c00) == 0x7c00) h &= (uint16_t)~0x4000;
+                a[i] = h;
+                wf[i] = bn_f16_to_f32(h);
+                x[i] = rng_float(-4.0f, 4.0f);
+            }
+            const float want = k->dot_f16_f32(a, x, n), got = k->dot_f32(wf, x, n);
+            CHECKF(memcmp(&got, &want, sizeof got) == 0,
+                   "%s head_f32 n=%lld: dot_f32 of the widened row %.9g, dot_f16_f32 %.9g", k->isa,
+                   (long long)n, got, want);
+            guarded_free(&ga);
+            guarded_free(&gw);
+            guarded_free(&gx);
+        }
+    printf("  %-7s head f32 copy %d cases %s\n", k->isa, cases,
+           test_failures == failures_before ? "ok" : "FAIL");
+}
+
 /* attn_scores_f16 / attn_values_f16: the bits of the reference (one fmaf
  * chain per output) for 1-4 query rows, odd head sizes and key counts,
  * strided cache rows ending at a guard page, per-row key counts that
@@ -573,9 +632,20 @@ static void test_attn(const bn_kernels *k) {
                 const float *qr[BN_ATT_ROWS], *pr[BN_ATT_ROWS];
                 float *sr[BN_ATT_ROWS], *orow[BN_ATT_ROWS], *ws[BN_ATT_ROWS], *wo[BN_ATT_ROWS];
                 int n_keys[BN_ATT_ROWS];
+                /* every other case with F16-rounded operands (compat's rounded
+                 * Q): many products and sums are then exact in double and
+                 * land on float midpoints as exact ties (kernels_wasm.c,
+                 * fma_attn) */
+                const bool f16_ops = cases % 2 == 1;
                 for (int r = 0; r < n_q; r++) {
-                    for (int d = 0; d < hd; d++) qbuf[r][d] = rng_float(-2.0f, 2.0f);
-                    for (int j = 0; j < n; j++) pbuf[r][j] = rng_float(0.0f, 1.0f);
+                    for (int d = 0; d < hd; d++) {
+                        qbuf[r][d] = rng_float(-2.0f, 2.0f);
+                        if (f16_ops) qbuf[r][d] = bn_round_f16(qbuf[r][d]);
+                    }
+                    for (int j = 0; j < n; j++) {
+                        pbuf[r][j] = rng_float(0.0f, 1.0f);
+                        if (f16_ops) pbuf[r][j] = bn_round_f16(pbuf[r][j]);
+                    }
                     qr[r] = qbuf[r];
                     pr[r] = pbuf[r];
                     sr[r] = (float *)gs.ptr + r * n;
@@ -701,6 +771,34 @@ static void test_softmax(const bn_kernels *k) {
     }
     guarded_free(&gg);
     guarded_free(&gu);
+    /* SiLU over many gates (the WebAssembly table emulates each fmaf of
+     * exp_poly in double and must find every sum whose double rounding
+     * could differ, kernels_wasm.c fma_exact): 2^20 gates of the usual
+     * range, small ones down to float's subnormals, and exact zeros */
+    {
+        enum { NB = 1 << 20 };
+        float *bg = malloc(NB * sizeof(float)), *bu = malloc(NB * sizeof(float));
+        float *bw = malloc(NB * sizeof(float));
+        rng_seed(5450);
+        for (int i = 0; i < NB; i++) {
+            const int kind = (int)(rng_next() % 8);
+            bg[i] = kind == 0   ? rng_float(-1.0f, 1.0f) * ldexpf(1.0f, -(int)(rng_next() % 140))
+                    : kind == 1 ? (float)((int)(rng_next() % 9) - 4)
+                                : rng_float(-16.0f, 16.0f);
+            bu[i] = rng_float(-3.0f, 3.0f);
+        }
+        memcpy(bw, bg, NB * sizeof(float));
+        k->silu_mul(bg, bu, NB);
+        bn_silu_mul_ref(bw, bu, NB);
+        int64_t diff = 0;
+        for (int i = 0; i < NB; i++) diff += memcmp(&bg[i], &bw[i], 4) != 0;
+        CHECKF(diff == 0, "%s silu_mul over %d gates: %lld differ from the reference", k->isa,
+               (int)NB, (long long)diff);
+        cases++;
+        free(bg);
+        free(bu);
+        free(bw);
+    }
     printf("  %-7s softmax, ffn  %d cases %s\n", k->isa, cases,
            test_failures == failures_before ? "ok" : "FAIL");
 }
@@ -896,6 +994,7 @@ int main(void) {
     test_reference_layout();
     test_dot_multi(&bn_kernels_ref);
     test_dot_block(&bn_kernels_ref);
+    test_head_f32(&bn_kernels_ref);
     test_u8_reference();
     test_exp_reference();
     CHECK(bn_kernels_get("ref") == &bn_kernels_ref);
@@ -924,6 +1023,7 @@ int main(void) {
         test_f16_widen(k);
         test_dot_multi(k);
         test_dot_block(k);
+        if (strcmp(k->isa, "wasm") == 0) test_head_f32(k);
         test_attn(k);
         test_softmax(k);
         test_rmsnorm(k);

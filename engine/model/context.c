@@ -11,6 +11,7 @@
 #include "device.h"
 #include "error.h"
 #include "quantize.h"
+#include "types.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -22,6 +23,16 @@
  * thread, AMX): the activations, sums and scores of a pass then stay in L2,
  * and an AMX weight strip is still reused by eight token tiles. */
 enum { DEFAULT_UBATCH = 128, DEFAULT_BATCH = 512 };
+
+/* The F32 copy of an F16 output head (ctx->head_f32), made when it needs at
+ * most this many MiB. SIMD128 has no F16 conversion, so widening a half costs
+ * several instructions per value, and the head is the largest matmul of a
+ * decode step (32000 x 1536 on the 700m shape: 188 MiB as F32): the
+ * WebAssembly build trades that memory for a plain F32 dot (docs/wasm.md).
+ * Native builds widen in hardware (F16C, NEON) and make no copy. */
+#ifndef BN_HEAD_F32_MAX_MB
+#define BN_HEAD_F32_MAX_MB 0
+#endif
 
 /* Physical cores: distinct (package, core) pairs in /proc/cpuinfo; the number
  * of online CPUs if that cannot be read. Hyper-threads share the SIMD units
@@ -79,16 +90,17 @@ static void *ctx_alloc(bitnet_context *ctx, size_t count, size_t size) {
 
 void bitnet_context_free(bitnet_context *ctx) {
     if (!ctx) return;
-    void *bufs[] = {ctx->k_cache,    ctx->v_cache,  ctx->x,
-                    ctx->xn,         ctx->q,        ctx->k,
-                    ctx->v,          ctx->att,      ctx->gate,
-                    ctx->up,         ctx->mm,       ctx->act.q,
-                    ctx->act.scale,  ctx->act.sum,  ctx->raw,
-                    ctx->att_scores, ctx->row_buf,  ctx->x16,
-                    ctx->logits,     ctx->head_q8,  ctx->head_q8_scale,
-                    ctx->att_tblock, ctx->att_runs, ctx->ub.pos,
-                    ctx->ub.seq,     ctx->ub.cell,  ctx->ub.q_f16,
-                    ctx->ub.out,     ctx->seq_len0, ctx->seq_count};
+    void *bufs[] = {ctx->k_cache,    ctx->v_cache,    ctx->x,
+                    ctx->xn,         ctx->q,          ctx->k,
+                    ctx->v,          ctx->att,        ctx->gate,
+                    ctx->up,         ctx->mm,         ctx->act.q,
+                    ctx->act.scale,  ctx->act.sum,    ctx->raw,
+                    ctx->att_scores, ctx->row_buf,    ctx->x16,
+                    ctx->logits,     ctx->head_q8,    ctx->head_q8_scale,
+                    ctx->head_f32,   ctx->att_tblock, ctx->att_runs,
+                    ctx->ub.pos,     ctx->ub.seq,     ctx->ub.cell,
+                    ctx->ub.q_f16,   ctx->ub.out,     ctx->seq_len0,
+                    ctx->seq_count};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) bn_aligned_free(bufs[i]);
     bn_kv_cells_free(&ctx->kv);
     bn_free(ctx->out_row);
@@ -110,6 +122,17 @@ static void quantize_head(bitnet_context *ctx) {
         bn_weight_row_to_float(h, r, row);
         bn_head_q8_row(row, K, ctx->head_q8 + r * K, &ctx->head_q8_scale[r]);
     }
+}
+
+/* Whether the head gets an F32 copy: an F16 head read by dot_f16_f32 (not
+ * the compat path that rounds the inputs to F16, see linear_float), no 8-bit
+ * head, and the copy within BN_HEAD_F32_MAX_MB. */
+static bool want_head_f32(const bitnet_context *ctx, const bitnet_context_params *params) {
+    const bn_weight *h = &ctx->model->output;
+    if (BN_HEAD_F32_MAX_MB <= 0 || params->head_q8 || h->type != BN_TYPE_F16) return false;
+    if (ctx->numerics == BITNET_NUMERICS_COMPAT && h->n_in % 16 != 0) return false;
+    const uint64_t bytes = (uint64_t)h->n_out * (uint64_t)h->n_in * sizeof(float);
+    return bytes <= (uint64_t)BN_HEAD_F32_MAX_MB << 20;
 }
 
 bitnet_context *bitnet_context_new(const bitnet_model *model, const bitnet_context_params *params) {
@@ -225,6 +248,9 @@ bitnet_context *bitnet_context_new(const bitnet_model *model, const bitnet_conte
         ctx->head_q8 = ctx_alloc(ctx, (size_t)model->output.n_out, (size_t)model->output.n_in);
         ctx->head_q8_scale = ctx_alloc(ctx, (size_t)model->output.n_out, sizeof(float));
     }
+    if (want_head_f32(ctx, params))
+        ctx->head_f32 =
+            ctx_alloc(ctx, (size_t)model->output.n_out * (size_t)model->output.n_in, sizeof(float));
     bool ok = !ctx->alloc_failed;
     if (ok) {
         ok = bn_kv_cells_init(&ctx->kv, ctx->n_ctx, n_seq, &ctx->mem_bytes) == BITNET_OK;
@@ -236,11 +262,19 @@ bitnet_context *bitnet_context_new(const bitnet_model *model, const bitnet_conte
         return NULL;
     }
     if (ctx->head_q8) quantize_head(ctx);
+    /* bn_weight_row_to_float widens an F16 row exactly (bn_f16_to_f32) */
+    if (ctx->head_f32)
+        for (int64_t r = 0; r < model->output.n_out; r++)
+            bn_weight_row_to_float(&model->output, r, ctx->head_f32 + r * model->output.n_in);
+    char head_f32[64] = "";
+    if (ctx->head_f32)
+        snprintf(head_f32, sizeof head_f32, ", F32 head copy %.1f MiB",
+                 (double)model->output.n_out * (double)model->output.n_in * 4.0 / 1048576.0);
     BN_LOG_INFO(&model->log,
-                "context: n_ctx %d, %d sequences, %d threads, isa %s, numerics %s%s, %.1f MiB",
+                "context: n_ctx %d, %d sequences, %d threads, isa %s, numerics %s%s%s, %.1f MiB",
                 ctx->n_ctx, n_seq, ctx->n_threads, kern->isa,
                 ctx->numerics == BITNET_NUMERICS_COMPAT ? "compat" : "exact",
-                ctx->head_q8 ? ", 8-bit head" : "", (double)ctx->mem_bytes / 1048576.0);
+                ctx->head_q8 ? ", 8-bit head" : "", head_f32, (double)ctx->mem_bytes / 1048576.0);
     return ctx;
 }
 

@@ -96,6 +96,11 @@ struct bitnet_context {
      * each int8 weight + 128, and one float scale per row; NULL when off */
     uint8_t *head_q8;
     float *head_q8_scale;
+    /* optional F32 copy of an F16 output head, [n_vocab][n_embd], widened
+     * exactly once at creation (the WebAssembly build, BN_HEAD_F32_MAX_MB):
+     * the head's dot is then dot_f32, which has the bits of dot_f16_f32 on
+     * the tables that build has; NULL when off */
+    float *head_f32;
 
     float *logits; /* [logits_cap / n_vocab][n_vocab] */
     size_t logits_cap;

@@ -306,10 +306,30 @@ static void output_head_q8(bitnet_context *ctx, const bn_weight *head, const flo
     }
 }
 
+/* The F32 copy of an F16 head (ctx->head_f32, context.c): the values are
+ * exactly the F16 ones, and dot_f32 sums in the order of dot_f16_f32 on the
+ * tables of the build that makes the copy (tests/test_kernels.c,
+ * test_head_f32), so the logits keep the bits of linear_float's. */
+static void output_head_f32(bitnet_context *ctx, const bn_weight *head, const float *x, int n_tok,
+                            float *logits) {
+    const bn_kernels *k = ctx->kern;
+    const int64_t K = head->n_in, V = head->n_out;
+#pragma omp parallel for num_threads(ctx->n_threads) schedule(static)
+    for (int64_t r = 0; r < V; r++) {
+        const float *row = ctx->head_f32 + r * K;
+        for (int t = 0; t < n_tok; t++)
+            logits[(int64_t)t * V + r] = k->dot_f32(row, x + (int64_t)t * K, K);
+    }
+}
+
 void bn_output_head(bitnet_context *ctx, const bn_weight *head, const float *x, int n_tok,
                     float *logits) {
     if (ctx->head_q8) {
         output_head_q8(ctx, head, x, n_tok, logits);
+        return;
+    }
+    if (ctx->head_f32) {
+        output_head_f32(ctx, head, x, n_tok, logits);
         return;
     }
     if (head->type == BN_TYPE_F16 || head->type == BN_TYPE_F32) {
