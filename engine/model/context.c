@@ -248,9 +248,15 @@ bitnet_context *bitnet_context_new(const bitnet_model *model, const bitnet_conte
         ctx->head_q8 = ctx_alloc(ctx, (size_t)model->output.n_out, (size_t)model->output.n_in);
         ctx->head_q8_scale = ctx_alloc(ctx, (size_t)model->output.n_out, sizeof(float));
     }
-    if (want_head_f32(ctx, params))
-        ctx->head_f32 =
-            ctx_alloc(ctx, (size_t)model->output.n_out * (size_t)model->output.n_in, sizeof(float));
+    if (want_head_f32(ctx, params)) {
+        /* only a speed-up: where the heap has no room for it (a model near
+         * the WebAssembly memory limit) the head stays F16 and the context
+         * is made all the same; want_head_f32 bounds the size */
+        const size_t bytes =
+            (size_t)model->output.n_out * (size_t)model->output.n_in * sizeof(float);
+        ctx->head_f32 = bn_aligned_alloc(bytes);
+        if (ctx->head_f32) ctx->mem_bytes += bytes;
+    }
     bool ok = !ctx->alloc_failed;
     if (ok) {
         ok = bn_kv_cells_init(&ctx->kv, ctx->n_ctx, n_seq, &ctx->mem_bytes) == BITNET_OK;
