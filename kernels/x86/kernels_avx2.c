@@ -279,8 +279,15 @@ static void i2s_gemm_avx2(const uint8_t *w, int64_t K, int64_t n_rows, const int
             const int nt = n_tok - t < GEMM_TOKENS ? (int)(n_tok - t) : GEMM_TOKENS;
             const int8_t *qt = q + t * q_stride;
             int32_t *ot = out + t * out_stride;
-            for (int64_t r = r0; r < r1; r++)
+            for (int64_t r = r0; r < r1; r++) {
+                /* the first token tile reads the block from memory (a
+                 * decode step of a few sequences streams every weight
+                 * once, as the gemv does): prefetch 4 rows ahead */
+                if (t == 0)
+                    for (int64_t o = 0; o < rb; o += 64)
+                        _mm_prefetch((const char *)(w + (r + 4) * rb + o), _MM_HINT_T0);
                 tiles[nt - 1](w + r * rb, qt, q_stride, nb, ot + r, out_stride);
+            }
         }
     }
 }
